@@ -1,0 +1,31 @@
+"""Options shared by every command, each defined once (pip-tools' way)."""
+
+from __future__ import annotations
+
+import click
+
+from harness.profile import DEFAULT_PROFILE, get_profile
+
+
+def _profile(ctx: click.Context, _param, value):
+    return get_profile(value)
+
+
+def _json(ctx: click.Context, _param, value):
+    # Errors raised later are printed as JSON too when the command was asked for JSON.
+    ctx.meta["json"] = value
+    return value
+
+
+profile_option = click.option(
+    "--profile", "profile", default=DEFAULT_PROFILE, show_default=True, callback=_profile,
+    expose_value=True, help="Competition profile: shape, classes, time limit, server runtime.")
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, callback=_json, is_eager=True,
+    help="Print the result as JSON for scripts.")
+
+
+def common(f):
+    """Add --profile and --json to a command."""
+    return profile_option(json_option(f))

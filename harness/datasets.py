@@ -1,0 +1,252 @@
+"""Datasets in and out: the competition's npz format, validated, and folder import.
+
+The format is the course's `training_set.npz`: `images` (N, H, W, C) uint8 and
+`labels` (N, 1) or (N,) integers in 0..num_classes-1. Test sets built by the harness
+add per-image tags as extra keys of length N (`groups`: the corruption family,
+`severity`: its strength); `load_dataset` keeps every extra key.
+
+Every problem with a file becomes one `HarnessError` that names the file, what is
+wrong, and the expected form. Writes are atomic.
+
+Examples:
+    >>> ds = load_dataset("data/training_set.npz")
+    >>> ds.images.shape, ds.labels.shape
+    ((13759, 96, 96, 3), (13759,))
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.fsutil import atomic_path, sha256_arrays
+from harness.profile import Profile, get_profile
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass
+class Dataset:
+    """Images, integer labels, and optional per-image tags.
+
+    Args:
+        images: (N, H, W, C) uint8.
+        labels: (N,) int64, or None for an unlabelled set.
+        extras: other arrays of length N kept from the file (e.g. `groups`, `severity`).
+        path: where it was loaded from, if anywhere.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def fingerprint(self) -> str:
+        """sha256 of the pixels, labels and tags: the identity of the data, not the file."""
+        arrays = [self.images] + ([self.labels] if self.labels is not None else [])
+        arrays += [self.extras[k] for k in sorted(self.extras)]
+        return sha256_arrays(*arrays)
+
+    def subset(self, index: np.ndarray) -> "Dataset":
+        """The images at `index` (an integer or boolean array), tags included."""
+        return Dataset(
+            images=self.images[index],
+            labels=None if self.labels is None else self.labels[index],
+            extras={k: v[index] for k, v in self.extras.items()},
+        )
+
+
+def _expected(profile: Profile) -> str:
+    h, w, c = profile.input_shape
+    return (f"expected an .npz with 'images' (N, {h}, {w}, {c}) uint8 and 'labels' (N, 1) "
+            f"or (N,) integers 0..{profile.num_classes - 1}")
+
+
+def validate_arrays(images, labels, profile: Profile | str | None = None,
+                    source: str = "data") -> tuple[np.ndarray, np.ndarray | None]:
+    """Check images and labels against the profile; return them normalised.
+
+    Labels come back as (N,) int64. Raises `HarnessError` naming `source` on any problem.
+    """
+    profile = get_profile(profile)
+    expected = _expected(profile)
+
+    def fail(problem: str) -> HarnessError:
+        return HarnessError(f"{source}: {problem}", hint=expected)
+
+    images = np.asarray(images)
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(profile.input_shape):
+        raise fail(f"'images' has the wrong shape. Received: shape={images.shape}")
+    if images.dtype != np.uint8:
+        raise fail(f"'images' must be uint8 pixels 0-255. Received: dtype={images.dtype}")
+    if len(images) == 0:
+        raise fail("'images' holds no images. Received: shape=" + str(images.shape))
+    if labels is None:
+        return images, None
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise fail(f"'labels' must be (N, 1) or (N,). Received: shape={labels.shape}")
+    if len(labels) != len(images):
+        raise fail(f"'images' and 'labels' differ in length. "
+                   f"Received: {len(images)} images, {len(labels)} labels")
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
+            raise fail(f"'labels' must be whole numbers. Received: dtype={labels.dtype}")
+    elif labels.dtype.kind not in "iu":
+        raise fail(f"'labels' must be integers. Received: dtype={labels.dtype}")
+    labels = labels.astype(np.int64)
+    if labels.min() < 0 or labels.max() >= profile.num_classes:
+        raise fail(f"'labels' out of range 0..{profile.num_classes - 1}. "
+                   f"Received: min={labels.min()}, max={labels.max()}")
+    return images, labels
+
+
+def load_dataset(path: str | os.PathLike, profile: Profile | str | None = None,
+                 require_labels: bool = True) -> Dataset:
+    """Load and validate an npz in the competition's format.
+
+    Args:
+        path: the .npz file.
+        profile: the competition profile (default: the default profile).
+        require_labels: if False, a file without 'labels' loads with `labels=None`.
+
+    Raises:
+        HarnessError: the file is missing, not an npz, lacks a key, or fails a check.
+    """
+    profile = get_profile(profile)
+    path = Path(path)
+    if not path.exists():
+        raise HarnessError(f"{path}: no such file", hint=_expected(profile))
+    if path.is_dir():
+        raise HarnessError(f"{path}: is a folder, not an .npz file",
+                           hint="to turn a folder of class subfolders into an npz, "
+                                "use `harness data import`")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            arrays = {k: z[k] for k in keys}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise HarnessError(f"{path}: not a readable .npz file ({e.__class__.__name__}: {e})",
+                           hint=_expected(profile)) from None
+    if "images" not in keys:
+        raise HarnessError(f"{path}: no 'images' key. Received: keys={sorted(keys)}",
+                           hint=_expected(profile))
+    if "labels" not in keys and require_labels:
+        raise HarnessError(f"{path}: no 'labels' key. Received: keys={sorted(keys)}",
+                           hint=_expected(profile))
+    images, labels = validate_arrays(arrays.pop("images"), arrays.pop("labels", None),
+                                     profile, source=str(path))
+    for key, value in arrays.items():
+        if value.ndim == 0 or len(value) != len(images):
+            raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
+                               f"Received: shape={value.shape}, {len(images)} images",
+                               hint="tags such as 'groups' need one entry per image")
+    return Dataset(images=images, labels=labels, extras=arrays, path=path)
+
+
+def save_dataset(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None,
+                 compress: bool = True, **extras: np.ndarray) -> Path:
+    """Write an npz in the competition's format, atomically.
+
+    Labels are written as (N, 1) uint8, exactly like the course's file.
+    """
+    arrays = {"images": np.ascontiguousarray(images, dtype=np.uint8)}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels).reshape(-1, 1).astype(np.uint8)
+    arrays.update(extras)
+    save = np.savez_compressed if compress else np.savez
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        save(f, **arrays)
+    return Path(path)
+
+
+@dataclass
+class ImportResult:
+    """What `import_folder` wrote."""
+
+    out: str
+    n_images: int
+    per_class: dict[str, int]
+    folders: dict[str, int]
+
+
+def to_square(img, profile: Profile):
+    """Centre-crop a PIL image to the profile's square and resize it to the input size."""
+    from PIL import Image
+
+    h, w, _ = profile.input_shape
+    width, height = img.size
+    side = min(width, height) * profile.crop_fraction
+    left, top = (width - side) / 2, (height - side) / 2
+    return img.convert("RGB").resize((w, h), Image.BILINEAR,
+                                     box=(left, top, left + side, top + side))
+
+
+def import_folder(root: str | os.PathLike, out: str | os.PathLike,
+                  profile: Profile | str | None = None,
+                  progress: Callable | None = None) -> ImportResult:
+    """Turn a folder of class subfolders of images into the competition's npz.
+
+    Subfolders map to labels by name: a profile class name or alias, case-insensitive
+    (`Profile.label_for_folder`). Each image is centre-cropped (`profile.crop_fraction`
+    of its shorter side) and resized to the profile's input shape.
+
+    Args:
+        root: the folder holding one subfolder per class.
+        out: the .npz to write (atomically).
+        profile: the competition profile.
+        progress: optional wrapper for an iterable (e.g. tqdm) to show progress.
+
+    Raises:
+        HarnessError: a subfolder matches no class, an image cannot be read, or no images.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    profile = get_profile(profile)
+    root = Path(root)
+    if not root.is_dir():
+        raise HarnessError(f"{root}: not a folder",
+                           hint="give a folder with one subfolder of images per class")
+    items: list[tuple[Path, int]] = []
+    folders: dict[str, int] = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = profile.label_for_folder(sub.name)
+        if label is None:
+            names = ", ".join(n.lower() for n in profile.class_names)
+            raise HarnessError(
+                f"{sub}: folder name matches no class. Received: {sub.name!r}",
+                hint=f"name class folders after the classes ({names}) or an alias "
+                     f"({', '.join(sorted(profile.class_aliases))})")
+        files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+        folders[sub.name] = len(files)
+        items += [(f, label) for f in files]
+    if not items:
+        raise HarnessError(f"{root}: no images found in class subfolders",
+                           hint=f"put JPEG or PNG files under {root}/<class>/")
+    images = np.empty((len(items), *profile.input_shape), np.uint8)
+    labels = np.empty(len(items), np.int64)
+    iterator = progress(items) if progress else items
+    for i, (file, label) in enumerate(iterator):
+        try:
+            with Image.open(file) as img:
+                images[i] = np.asarray(to_square(img, profile))
+        except (UnidentifiedImageError, OSError) as e:
+            raise HarnessError(f"{file}: cannot read this image ({e})",
+                               hint="remove or replace the file and import again") from None
+        labels[i] = label
+    save_dataset(out, images, labels)
+    counts = np.bincount(labels, minlength=profile.num_classes)
+    return ImportResult(out=str(out), n_images=len(items),
+                        per_class={n: int(c) for n, c in zip(profile.class_names, counts)},
+                        folders=folders)
