@@ -1,0 +1,20 @@
+"""baseline_cnn: conv blocks (conv, batch norm, ReLU, max-pool), global pooling, dense."""
+
+import keras
+from keras import layers
+
+
+def build_model(config, profile):
+    """A small CNN over 0-255 float pixels, returning class probabilities."""
+    inputs = keras.Input(shape=profile.input_shape)
+    x = layers.Rescaling(1.0 / 255)(inputs)
+    for filters in config["filters"]:
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(config["dense"], activation="relu")(x)
+    x = layers.Dropout(config["dropout"])(x)
+    outputs = layers.Dense(profile.num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="baseline_cnn")

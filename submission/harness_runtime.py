@@ -1,0 +1,79 @@
+"""Inference helpers that ship inside every submission zip.
+
+Imports only what the scoring server has (numpy, keras). Loads every `.keras` file in
+the submission folder, feeds uint8 images to the models as float32 0-255 (every model
+built by the harness carries its own preprocessing), predicts in chunks so memory
+stays bounded on the whole hidden set, averages optional test-time augmentation views
+(flips and 90-degree rotations), and combines an ensemble by averaging probabilities
+or by majority vote.
+"""
+
+import glob
+import json
+import os
+
+import numpy as np
+
+# The dihedral views of a square image, in the order TTA passes use them.
+VIEWS = (
+    lambda x: x,
+    lambda x: x[:, :, ::-1],                  # horizontal flip
+    lambda x: x[:, ::-1, :],                  # vertical flip
+    lambda x: np.rot90(x, 1, axes=(1, 2)),
+    lambda x: np.rot90(x, 2, axes=(1, 2)),
+    lambda x: np.rot90(x, 3, axes=(1, 2)),
+    lambda x: np.swapaxes(x, 1, 2),           # transpose
+    lambda x: np.rot90(x, 2, axes=(1, 2)).swapaxes(1, 2),
+)
+
+DEFAULTS = {"tta": 1, "ensemble": "mean", "chunk_size": 256}
+
+
+def read_config(folder):
+    """Settings from `submission.json` beside model.py, over DEFAULTS."""
+    config = dict(DEFAULTS)
+    path = os.path.join(folder, "submission.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            config.update(json.load(f))
+    if not 1 <= int(config["tta"]) <= len(VIEWS):
+        raise ValueError(f"tta must be 1..{len(VIEWS)}. Received: tta={config['tta']}")
+    if config["ensemble"] not in ("mean", "vote"):
+        raise ValueError(f"ensemble must be 'mean' or 'vote'. Received: {config['ensemble']!r}")
+    return config
+
+
+def load_models(folder):
+    """Every `.keras` file in `folder`, sorted by name, loaded without compiling."""
+    import keras
+
+    paths = sorted(glob.glob(os.path.join(folder, "*.keras")))
+    if not paths:
+        raise FileNotFoundError(f"no .keras weights next to model.py in {folder}")
+    return [keras.models.load_model(p, compile=False) for p in paths]
+
+
+def predict_proba(model, X, tta=1, chunk_size=256):
+    """Class probabilities of one model, TTA views averaged, computed chunk by chunk."""
+    out = None
+    for start in range(0, len(X), chunk_size):
+        chunk = np.asarray(X[start:start + chunk_size])
+        probs = sum(np.asarray(model.predict_on_batch(
+            np.ascontiguousarray(view(chunk), dtype=np.float32))) for view in VIEWS[:tta]) / tta
+        if out is None:
+            out = np.empty((len(X), probs.shape[1]), np.float32)
+        out[start:start + len(chunk)] = probs
+    return out
+
+
+def predict_labels(models, X, tta=1, ensemble="mean", chunk_size=256):
+    """Integer labels (n,) from one model or an ensemble."""
+    probs = [predict_proba(m, X, tta, chunk_size) for m in models]
+    mean = np.mean(probs, axis=0)
+    if ensemble == "vote" and len(models) > 1:
+        votes = np.zeros_like(mean)
+        for p in probs:
+            votes[np.arange(len(p)), p.argmax(axis=1)] += 1
+        # Ties go to the class with the higher mean probability.
+        return np.argmax(votes + mean / (len(models) + 1), axis=1).astype(np.int64)
+    return np.argmax(mean, axis=1).astype(np.int64)

@@ -1,0 +1,52 @@
+"""The experiment registry, run folders, and staging a submission from a run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness.errors import HarnessError
+from harness.experiments import get_experiment, list_experiments
+
+
+def test_registry_finds_baseline_and_suggests_on_typo():
+    assert "baseline_cnn" in [e.name for e in list_experiments()]
+    with pytest.raises(HarnessError) as info:
+        get_experiment("baseline_cn")
+    assert "did you mean 'baseline_cnn'" in info.value.hint
+
+
+def test_untrained_experiment_says_how_to_train(tmp_path):
+    exp_dir = tmp_path / "exp"
+    exp_dir.mkdir()
+    (exp_dir / "config.py").write_text("CONFIG = {}\n")
+    (exp_dir / "build.py").write_text("")
+    with pytest.raises(HarnessError, match="no trained run") as info:
+        get_experiment(exp_dir).latest_run()
+    assert "harness train" in info.value.hint
+
+
+def test_staged_template_predicts_integer_labels(tmp_path, profile):
+    import keras
+
+    exp = get_experiment("baseline_cnn")
+    config = exp.config()
+    run = tmp_path / "run"
+    run.mkdir()
+    keras.utils.set_random_seed(0)
+    exp.builder().build_model(config, profile).save(run / "weights.keras")
+    sub = exp.stage(tmp_path / "sub", run=run, tta=3, chunk_size=5)
+    assert sorted(p.name for p in sub.iterdir()) == [
+        "harness_runtime.py", "model.py", "submission.json", "weights.keras"]
+    assert json.loads((sub / "submission.json").read_text()) == {"chunk_size": 5, "tta": 3}
+    code = ("import numpy as np; from model import Model; "
+            "X = np.random.default_rng(0).integers(0, 256, (12, 96, 96, 3), dtype=np.uint8); "
+            "y = Model().predict(X); print(y.dtype, y.shape, int(y.min()) >= 0, int(y.max()) < 8)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=sub, capture_output=True, text=True,
+                         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["int64", "(12,)", "True", "True"]
