@@ -100,8 +100,8 @@ def _draw(key: list[int], kinds, labels, size, progress) -> np.ndarray:
     starts = range(0, len(labels), BATCH)
     for start in (progress(starts) if progress else starts):
         stop = min(start + BATCH, len(labels))
-        batch = np.stack([smear.draw_cell(np.random.default_rng([*key, 0, i]), kinds[labels[i]], size)
-                          for i in range(start, stop)])
+        batch = np.stack([smear.draw_cell(np.random.default_rng([*key, 0, i]),
+                                          kinds[labels[i]], size) for i in range(start, stop)])
         images[start:stop] = smear.finish(np.random.default_rng([*key, 1, start]), batch)
     return images
 
