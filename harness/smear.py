@@ -63,6 +63,11 @@ def _grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
+def _clamp01(a: np.ndarray) -> np.ndarray:
+    """Clamp to [0, 1] in place (ufuncs: np.clip's wrapper costs more on small arrays)."""
+    return np.minimum(np.maximum(a, 0.0, out=a), 1.0, out=a)
+
+
 @functools.lru_cache(maxsize=32)
 def _lerp(n: int, cells: int) -> np.ndarray:
     """(n, cells+1) weights that linearly interpolate cells+1 knots onto n pixels."""
@@ -100,6 +105,8 @@ class Canvas:
     def window(self, cx: float, cy: float, r: float) -> "Canvas":
         """The part of this canvas within `r` units of (cx, cy), sharing its pixels."""
         r = r * self.unit
+        if self.x.size:  # make (cx, cy) relative to this canvas, itself maybe a window
+            cx, cy = cx - self.x[0, 0], cy - self.y[0, 0]
         x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, self.w)
         y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, self.h)
         x1, y1 = max(x1, x0), max(y1, y0)
@@ -108,7 +115,9 @@ class Canvas:
 
     def paint(self, alpha: np.ndarray, color) -> None:
         """Blend `color` (RGB, or an (H, W, 3) array) over the canvas with `alpha` (H, W)."""
-        self.rgb += alpha[..., None] * (np.asarray(color, np.float32) - self.rgb)
+        change = np.asarray(color, np.float32) - self.rgb
+        change *= alpha[..., None]
+        self.rgb += change
 
     def ellipse(self, cx, cy, a, b, angle=0.0, edge=1.0) -> np.ndarray:
         """Soft alpha of an ellipse (semi-axes a, b in units, rotated by `angle` radians)."""
@@ -117,7 +126,7 @@ class Canvas:
         u, v = (dx * c + dy * s) / (a * self.unit), (-dx * s + dy * c) / (b * self.unit)
         # Distance outside the boundary, in pixels, along the shorter axis: a soft edge.
         d = (np.sqrt(u * u + v * v) - 1.0) * min(a, b) * self.unit
-        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0)
+        return _clamp01(0.5 - d / (edge * self.unit))
 
     def blob(self, rng, cx, cy, r, wobble=0.05, edge=1.0) -> np.ndarray:
         """Soft alpha of a roundish outline: a disc whose radius varies with the angle."""
@@ -131,7 +140,7 @@ class Canvas:
         ripple = (amp[0] * phase[0] * z2 + amp[1] * phase[1] * z2 * z
                   + amp[2] * phase[2] * z2 * z2).real
         d = dist - r * self.unit * (1 + ripple)
-        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0).astype(np.float32)
+        return _clamp01((0.5 - d / (edge * self.unit)).astype(np.float32))
 
     def texture(self, rng, cells: int, amount: float) -> np.ndarray:
         """A smooth random field around 1 (1 +- amount): chromatin, uneven stain.
@@ -152,7 +161,7 @@ class Canvas:
         np.add.at(field, (ys[pick], xs[pick]), 1.0)
         sigma = size * self.unit
         field = gaussian_filter(field, sigma) * (2 * np.pi * sigma * sigma)
-        return np.clip(field * 1.6, 0.0, 1.0) * region
+        return _clamp01(field * 1.6) * region
 
 
 def _jitter(rng, color, amount=0.07):
@@ -283,9 +292,10 @@ def _platelet(cv, rng, cx, cy, angle, k):
         px, py = rng.normal(0, 7 * k, 2)
         gx, gy = _at(cx, cy, angle, cv.unit, px, py)
         a, b = rng.uniform(2.2, 4.2) * k, rng.uniform(1.8, 3.2) * k
-        frag = cv.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
-        cv.paint(frag * 0.75, _jitter(rng, PLATELET_BODY))
-        cv.paint(cv.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
+        win = cv.window(gx, gy, 5 * k)
+        frag = win.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
+        win.paint(frag * 0.75, _jitter(rng, PLATELET_BODY))
+        win.paint(win.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
 
 
 # Each drawer paints one cell onto a canvas window: (canvas, rng, centre x, centre y,
@@ -358,8 +368,11 @@ def finish(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
     focus = np.where(rng.uniform(size=n) < 0.25, rng.uniform(1, 2, n), rng.uniform(0, 1, n))
     focus = focus.astype(np.float32)[:, None, None, None]
     soft = gaussian_filter(out, sigma=(0, 1.1, 1.1, 0), truncate=2.5)
-    blurred = gaussian_filter(soft, sigma=(0, 2.0, 2.0, 0), truncate=2.5)
-    out += np.minimum(focus, 1) * (soft - out) + np.maximum(focus - 1, 0) * (blurred - soft)
+    out += np.minimum(focus, 1) * (soft - out)
+    far = np.flatnonzero(focus > 1)  # blur further only those out of focus
+    if len(far):
+        blurred = gaussian_filter(soft[far], sigma=(0, 2.0, 2.0, 0), truncate=2.5)
+        out[far] += (focus[far] - 1) * (blurred - soft[far])
     noise = rng.uniform(1.0, 7.0, (n, 1, 1, 1)).astype(np.float32)
     out += rng.standard_normal(out.shape, dtype=np.float32) * noise
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
