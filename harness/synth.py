@@ -228,7 +228,7 @@ def _write_sheet(data: Synthetic, path: Path, profile: Profile) -> Path:
     for original, copy in data.truth.get("duplicates", [])[:SHEET_PER_CLASS // 2]:
         picks += [original, copy]
         captions += [f"#{original} y={data.labels[original]}",
-                     f"#{copy} y={data.labels[copy]} dup #{original}"]
+                     f"#{copy} y={data.labels[copy]} copy"]
     title = (f"harness data synth: {len(data.images)} images, one row per class "
              f"(labels {', '.join(f'{k}={n}' for k, n in enumerate(profile.class_names))})")
     if data.truth:
