@@ -144,3 +144,17 @@ def test_model_py_loads_an_ensemble_of_keras_files_and_returns_int_labels(tmp_pa
     labels = model.predict(images)
     assert labels.shape == (len(images),) and labels.dtype == np.int64
     assert labels.min() >= 0 and labels.max() < 4
+
+
+def test_the_template_passes_the_contract_and_keras_cv_is_refused(tmp_path, profile):
+    from harness.contract import SubmissionError, check_source
+
+    for f in ("model.py", "harness_runtime.py"):
+        (tmp_path / f).write_text((TEMPLATE_DIR / f).read_text())
+    check_source(tmp_path, profile)
+    # keras_cv trains the models, but the server lacks it: inference must not import it.
+    runtime = tmp_path / "harness_runtime.py"
+    runtime.write_text("import keras_cv\n" + runtime.read_text())
+    with pytest.raises(SubmissionError, match="keras_cv") as info:
+        check_source(tmp_path, profile)
+    assert info.value.kind == "forbidden_import"
