@@ -19,8 +19,10 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from harness.fsutil import atomic_path
 
 # Largest absolute difference of probabilities at which a rewrite counts as equal.
 MAX_ABS_DIFF = 1e-4
+# The earliest time a zip entry can carry: the stamp of entries with no source stamp.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
@@ -123,6 +127,30 @@ def _all_layers(model):
         yield from _all_layers(layer)
 
 
+def _restamp_like(src: Path, path: Path) -> None:
+    """Give a saved .keras file `src`'s save date and entry timestamps.
+
+    Keras writes the save time into metadata.json and the weights entry, so without
+    this the same source would optimize to different bytes, and pack to a different
+    sha256, every time.
+    """
+    with zipfile.ZipFile(src) as z:
+        meta = json.loads(z.read("metadata.json"))
+        stamps = {i.filename: i.date_time for i in z.infolist()}
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as out:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                fresh = json.loads(data)
+                fresh["date_saved"] = meta.get("date_saved", fresh.get("date_saved"))
+                data = json.dumps(fresh).encode()
+            stamped = zipfile.ZipInfo(info.filename, stamps.get(info.filename, ZIP_EPOCH))
+            stamped.compress_type = info.compress_type
+            stamped.external_attr = info.external_attr
+            out.writestr(stamped, data)
+
+
 def _probabilities(model, sample: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(np.asarray(sample, np.float32), batch_size=64, verbose=0))
 
@@ -165,6 +193,7 @@ def optimize_file(src: str | os.PathLike, dst: str | os.PathLike,
     tmp_keras = Path(name)
     try:
         new_model.save(tmp_keras)
+        _restamp_like(src, tmp_keras)
         reloaded = keras.models.load_model(tmp_keras, compile=False)
         diff = float(np.max(np.abs(_probabilities(reloaded, sample)
                                    - _probabilities(model, sample))))

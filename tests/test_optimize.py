@@ -85,3 +85,14 @@ def test_optimize_file_discards_a_rewrite_that_changes_predictions(model, sample
     report = optimize_file(src, dst, sample, atol=0.0)
     assert not report.kept and "original kept" in report.reason
     assert dst.read_bytes() == src.read_bytes()
+
+
+def test_optimize_file_is_deterministic(model, sample, tmp_path):
+    src = tmp_path / "weights.keras"
+    model.save(src)
+    optimize_file(src, tmp_path / "a.keras", sample)
+    optimize_file(src, tmp_path / "b.keras", sample)
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    with zipfile.ZipFile(src) as z1, zipfile.ZipFile(tmp_path / "a.keras") as z2:
+        assert z1.read("metadata.json") == z2.read("metadata.json")
+        assert [i.date_time for i in z1.infolist()] == [i.date_time for i in z2.infolist()]
