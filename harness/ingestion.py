@@ -146,8 +146,10 @@ def _child_failure(record: dict) -> Failure:
                         "module it imports must be on the server or in the submission",
         "forbidden_import": "the scoring server lacks this package: remove the import or "
                             "ship the code inside the submission",
-        "init_error": "Model() raised: the traceback is the submission's own",
-        "predict_error": "predict(X) raised: the traceback is the submission's own",
+        "init_error": "the traceback is the submission's own; reproduce it in its folder: "
+                      "python -c 'from model import Model; Model()'",
+        "predict_error": "the traceback is the submission's own; predict gets every test "
+                         "image at once, uint8 (n, H, W, C)",
         "bad_output": "predict must return a numpy array of integer labels",
     }
     stage = {"import": "importing model.py", "init": "Model()", "predict": "predict(X)",

@@ -44,9 +44,12 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data
+    from harness.cli import data, leaderboard, score
 
     main.add_command(data.data)
+    main.add_command(score.score_cmd)
+    main.add_command(leaderboard.leaderboard_cmd)
+    main.add_command(leaderboard.record_cmd)
 
 
 _register()
