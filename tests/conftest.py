@@ -66,3 +66,39 @@ def make_submission(tmp_path):
         return folder
 
     return make
+
+
+TINY_BUILD_PY = '''
+import keras
+
+
+def build_model(config, profile):
+    """Rescale, a strided conv, a depthwise-like grouped conv (what pack optimizes), head."""
+    inputs = keras.Input(shape=profile.input_shape)
+    x = keras.layers.Rescaling(1.0 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 4, strides=4)(x)
+    x = keras.layers.Conv2D(4, 3, padding="same", groups=4)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(profile.num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+'''
+
+
+@pytest.fixture
+def trained_experiment(tmp_path, profile):
+    """An experiment `tiny_exp` under tmp_path/experiments with one run's weights.keras."""
+    import importlib.util
+
+    import keras
+
+    folder = tmp_path / "experiments" / "tiny_exp"
+    run = folder / "runs" / "250101_000000"
+    run.mkdir(parents=True)
+    (folder / "config.py").write_text("CONFIG = {'seed': 0}\n")
+    (folder / "build.py").write_text(TINY_BUILD_PY)
+    spec = importlib.util.spec_from_file_location("_tiny_build", folder / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    keras.utils.set_random_seed(0)
+    build.build_model({}, profile).save(run / "weights.keras")
+    return folder
