@@ -18,7 +18,8 @@ def show_pack(console, r: PackResult) -> None:
         diff = "" if o["max_abs_diff"] is None else f" (max |diff| {o['max_abs_diff']:.1e})"
         console.print(f"optimize {escape(o['file'])}: {escape(o['reason'])}{diff}",
                       highlight=False)
-    table = Table(title=f"{r.zip}  ({r.experiment}, run {r.run})", title_justify="left")
+    console.print(f"{escape(r.experiment)}, run {escape(r.run)}", highlight=False)
+    table = Table(title=str(r.zip), title_justify="left")
     table.add_column("file")
     table.add_column("bytes", justify="right")
     table.add_column("sha256")
