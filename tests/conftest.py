@@ -84,21 +84,37 @@ def build_model(config, profile):
 '''
 
 
-@pytest.fixture
-def trained_experiment(tmp_path, profile):
-    """An experiment `tiny_exp` under tmp_path/experiments with one run's weights.keras."""
+def make_trained_experiment(root, profile, weights_from=None):
+    """Write experiment `tiny_exp` under root/experiments with one run's weights.keras."""
     import importlib.util
+    import shutil
 
     import keras
 
-    folder = tmp_path / "experiments" / "tiny_exp"
+    folder = root / "experiments" / "tiny_exp"
     run = folder / "runs" / "250101_000000"
     run.mkdir(parents=True)
     (folder / "config.py").write_text("CONFIG = {'seed': 0}\n")
     (folder / "build.py").write_text(TINY_BUILD_PY)
+    if weights_from is not None:
+        shutil.copy(weights_from, run / "weights.keras")
+        return folder
     spec = importlib.util.spec_from_file_location("_tiny_build", folder / "build.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     keras.utils.set_random_seed(0)
     build.build_model({}, profile).save(run / "weights.keras")
     return folder
+
+
+@pytest.fixture(scope="session")
+def _tiny_weights(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny_weights")
+    return make_trained_experiment(root, get_profile()) / "runs" / "250101_000000" / "weights.keras"
+
+
+@pytest.fixture
+def trained_experiment(tmp_path, profile, _tiny_weights):
+    """An experiment `tiny_exp` under tmp_path/experiments with one run's weights.keras
+    (a tiny model with a grouped conv that pack's optimizer rewrites)."""
+    return make_trained_experiment(tmp_path, profile, weights_from=_tiny_weights)

@@ -7,26 +7,36 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import make_trained_experiment
 
 from harness.cli import main
 from harness.contract import SubmissionError
 from harness.datasets import save_dataset
 from harness.packing import pack
+from harness.profile import get_profile
 from harness.scoring import score
 
 
-@pytest.fixture
-def packed(trained_experiment, profile, tmp_path):
+@pytest.fixture(scope="module")
+def packed_setup(tmp_path_factory, _tiny_weights):
+    tmp_path = tmp_path_factory.mktemp("packed")
+    experiment = make_trained_experiment(tmp_path, get_profile(), weights_from=_tiny_weights)
     # Dirt a careless zip would pick up: caches, notebooks, data beside the code.
-    extra = trained_experiment / "submission"
+    extra = experiment / "submission"
     (extra / "__pycache__").mkdir(parents=True)
     (extra / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0")
     (extra / "notes.ipynb").write_text("{}")
-    run = trained_experiment / "runs" / "250101_000000"
+    run = experiment / "runs" / "250101_000000"
     (run / "history.json").write_text("{}")
     (run / "submission.json").write_text('{"tta": 2}')
-    return pack(trained_experiment, profile, out=tmp_path / "dist",
-                name="submission_250101_000000.zip")
+    result = pack(experiment, get_profile(), out=tmp_path / "dist",
+                  name="submission_250101_000000.zip")
+    return result, experiment
+
+
+@pytest.fixture
+def packed(packed_setup):
+    return packed_setup[0]
 
 
 def test_zip_holds_the_submission_at_its_root_and_nothing_else(packed):
@@ -50,7 +60,8 @@ def test_pack_optimizes_grouped_convs_and_says_so(packed):
 
 
 def test_same_experiment_packs_to_the_same_sha256_and_scores_exactly_as_its_folder(
-        packed, trained_experiment, profile, runner, tmp_path):
+        packed_setup, profile, runner, tmp_path):
+    packed, trained_experiment = packed_setup
     result = runner.invoke(main, ["pack", str(trained_experiment), "--tta", "2",
                                   "--out", str(tmp_path / "again"), "--json"])
     assert result.exit_code == 0, result.output
