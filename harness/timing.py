@@ -71,7 +71,8 @@ class Measurement:
     predict_s: tuple[float, float] = (0.0, 0.0)
 
 
-def estimate_s(m: Measurement, test_size: int, tta: int | None = None, factor: float = 1.0) -> float:
+def estimate_s(m: Measurement, test_size: int, tta: int | None = None,
+               factor: float = 1.0) -> float:
     """Seconds for the whole run on `test_size` images with `tta` passes, times `factor`.
 
     Examples:

@@ -1,4 +1,4 @@
-"""harness.packing / `harness pack`: root layout, nothing extra, atomic, reproducible, scores alike."""
+"""harness.packing / `harness pack`: zip layout, atomic, reproducible, scores as its folder."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def test_a_zip_whose_smoke_run_fails_is_not_left_behind(trained_experiment, prof
     override = trained_experiment / "submission"
     override.mkdir()
     (override / "model.py").write_text(
-        "class Model:\n    def predict(self, X):\n        raise RuntimeError('broken on purpose')\n")
+        "class Model:\n    def predict(self, X):\n"
+        "        raise RuntimeError('broken on purpose')\n")
     out = tmp_path / "dist"
     with pytest.raises(SubmissionError, match="broken on purpose"):
         pack(trained_experiment, profile, out=out, optimize=False)

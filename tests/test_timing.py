@@ -79,7 +79,8 @@ def test_a_recorded_duration_calibrates_this_and_later_estimates(make_submission
                {"experiment": "unrelated", "duration_s": None, "created_at": "t2"}]
     (r,) = timecheck([str(uploaded)], profile, records=records, measure_fn=fake_measure()).results
     assert r.factor == pytest.approx(2.0) and r.estimate_s == pytest.approx(2 * local)
-    assert r.local_estimate_s == pytest.approx(local) and "uploaded's Codabench run" in r.calibration
+    assert r.local_estimate_s == pytest.approx(local)
+    assert "uploaded's Codabench run" in r.calibration
     assert json.loads(calibration_file.read_text())["experiment"] == "uploaded"
     # A later check of another submission, with no record of its own, uses that factor.
     (later,) = timecheck([str(other)], profile, records=records, test_size=1000,
