@@ -41,7 +41,8 @@ from harness.targets import resolve_target
 CALIBRATION_ENV = "HARNESS_CALIBRATION"
 # The template's test-time views (harness_runtime.VIEWS): the most passes there are.
 MAX_TTA = 8
-DEFAULT_SAMPLE = 256
+# Three of the template's default chunks: the small run is one chunk, the large three.
+DEFAULT_SAMPLE = 768
 
 
 def calibration_path() -> Path:
@@ -58,6 +59,8 @@ class Measurement:
         per_image_s: seconds per image at the submission's own TTA passes.
         passes: the TTA passes the submission ran with (its submission.json; 1 without).
         threads: the CPU thread cap the runs had.
+        chunk_size: images per `predict_on_batch` call (the template's setting), or None
+            for a model.py of its own.
         sizes: the two sample sizes.
         predict_s: predict seconds measured at each size.
     """
@@ -67,6 +70,7 @@ class Measurement:
     per_image_s: float
     passes: int
     threads: int
+    chunk_size: int | None = None
     sizes: tuple[int, int] = (0, 0)
     predict_s: tuple[float, float] = (0.0, 0.0)
 
@@ -81,7 +85,10 @@ def estimate_s(m: Measurement, test_size: int, tta: int | None = None,
         36.0
     """
     passes = tta or m.passes
-    return factor * (m.fixed_s + m.call_s + m.per_image_s * test_size * passes / m.passes)
+    # Keras compiles predict once per batch shape: full chunks, then the last, shorter one.
+    calls = 2 if m.chunk_size and test_size > m.chunk_size and test_size % m.chunk_size else 1
+    return factor * (m.fixed_s + calls * m.call_s
+                     + m.per_image_s * test_size * passes / m.passes)
 
 
 def max_tta_within(m: Measurement, test_size: int, limit_s: float, factor: float = 1.0,
@@ -91,22 +98,37 @@ def max_tta_within(m: Measurement, test_size: int, limit_s: float, factor: float
     return max(fits, default=0)
 
 
-def _passes(folder: Path) -> int:
+def _settings(folder: Path) -> tuple[int, int | None]:
+    """(TTA passes, chunk size) of a template submission; (1, None) for a model.py of its own."""
     path = folder / "submission.json"
-    if path.exists():
-        return int(json.loads(path.read_text()).get("tta", 1))
-    return 1
+    if not path.exists():
+        return 1, None
+    settings = json.loads(path.read_text())
+    # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
+    return int(settings.get("tta", 1)), int(settings.get("chunk_size", 256))
+
+
+def sample_sizes(sample: int, chunk_size: int | None) -> tuple[int, int]:
+    """The two run sizes: whole chunks when they fit, so both runs compile the same shape."""
+    if chunk_size and sample >= 2 * chunk_size:
+        return chunk_size, sample - sample % chunk_size
+    return max(1, sample // 4), sample
 
 
 def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = DEFAULT_SAMPLE,
             data: str | os.PathLike | None = None, threads: int | None = None) -> Measurement:
-    """Time a submission on `sample // 4` and `sample` images; fit the predict cost.
+    """Time a submission on a small and a larger sample; fit the predict cost.
+
+    The larger run has `sample` images; the smaller one chunk of the template's
+    `chunk_size` (or a quarter of `sample`). The slope between them is the cost per
+    image; what is left of predict is a per-call overhead (tracing, XLA compiling).
 
     Raises:
         SubmissionError: the submission fails on the sample.
     """
     threads = threads or profile.server_threads
-    sizes = (max(1, sample // 4), sample)
+    passes, chunk_size = _settings(Path(submission_dir))
+    sizes = sample_sizes(sample, chunk_size)
     images = sample_images(profile, sizes[1], data)
     runs = [run_submission(submission_dir, images[:n], profile, threads=threads)
             .raise_for_failure() for n in sizes]
@@ -117,8 +139,8 @@ def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = D
         per_image = large.predict_s / sizes[1]
     call = max(large.predict_s - per_image * sizes[1], 0.0)
     return Measurement(fixed_s=large.total_s - large.predict_s, call_s=call,
-                       per_image_s=per_image, passes=_passes(Path(submission_dir)),
-                       threads=threads, sizes=sizes,
+                       per_image_s=per_image, passes=passes, threads=threads,
+                       chunk_size=chunk_size, sizes=sizes,
                        predict_s=(small.predict_s, large.predict_s))
 
 
@@ -244,7 +266,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         test_size: images in the hidden set (default `profile.hidden_test_size`).
         limit_s: the time limit (default `profile.time_limit_s`).
         tta: TTA passes to estimate for (default: each submission's own setting).
-        sample: the larger measurement sample (the smaller is a quarter of it).
+        sample: images in the larger timing run (the smaller is one chunk, see `measure`).
         data: an npz to sample from (default: random pixels).
         records: Codabench records (default: read from the leaderboard at `db_url`).
         measure_fn: `measure`, or a stand-in with its signature.

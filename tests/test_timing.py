@@ -9,7 +9,7 @@ import pytest
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.timing import (Measurement, calibrate, estimate_s, load_calibration, max_tta_within,
-                            measure, timecheck)
+                            measure, sample_sizes, timecheck)
 
 # 10 s fixed + 2 s per call + 0.1 s per image at 1 pass: 1000 images -> 112 s per pass.
 M = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2)
@@ -40,6 +40,21 @@ def test_extrapolation_scales_images_and_passes_not_the_fixed_costs():
     two = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.2, passes=2, threads=2)
     assert estimate_s(two, 1000) == pytest.approx(212.0)
     assert estimate_s(two, 1000, tta=4) == pytest.approx(412.0)
+
+
+def test_a_last_short_chunk_costs_one_more_call_overhead():
+    chunked = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2,
+                          chunk_size=256)
+    assert estimate_s(chunked, 512) == pytest.approx(10 + 2 + 51.2)
+    assert estimate_s(chunked, 500) == pytest.approx(10 + 4 + 50.0)
+    assert estimate_s(chunked, 100) == pytest.approx(10 + 2 + 10.0)
+
+
+def test_sample_sizes_are_whole_chunks_when_they_fit():
+    assert sample_sizes(768, 256) == (256, 768)
+    assert sample_sizes(700, 256) == (256, 512)
+    assert sample_sizes(300, 256) == (75, 300)
+    assert sample_sizes(32, None) == (8, 32)
 
 
 def test_max_tta_is_the_most_passes_that_fit():
