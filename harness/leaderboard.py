@@ -194,7 +194,8 @@ class Leaderboard:
         if not 0.0 <= float(codabench_score) <= 1.0:
             raise HarnessError(f"a Codabench score is an accuracy in 0..1. "
                                f"Received: {codabench_score}",
-                               hint="write 71.3% as 0.713")
+                               hint=f"write {codabench_score:g}% as {codabench_score / 100:g}"
+                               if 1 < codabench_score <= 100 else "e.g. 0.713 for 71.3%")
         if duration_s is not None and duration_s < 0:
             raise HarnessError(f"a duration is seconds >= 0. Received: {duration_s}")
         values = dict(created_at=now_iso(), experiment=experiment,
