@@ -27,7 +27,7 @@ from harness import __version__
 from harness.contract import Failure, SubmissionError, check_source
 from harness.datasets import Dataset, load_dataset
 from harness.errors import HarnessError
-from harness.ingestion import IngestionResult, run_submission
+from harness.ingestion import start_submission
 from harness.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.metrics import Metrics, compute_metrics, confusion_png
 from harness.profile import Profile, get_profile
@@ -155,7 +155,7 @@ def git_commit(cwd: str | os.PathLike = ".") -> str | None:
         return None
 
 
-def _row(result: ScoreResult, profile: Profile) -> dict[str, Any]:
+def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str, Any]:
     m, ts = result.metrics, result.testset
     row = dict(
         created_at=now_iso(), experiment=result.experiment,
@@ -172,7 +172,7 @@ def _row(result: ScoreResult, profile: Profile) -> dict[str, Any]:
         tensorflow_version=result.versions.get("tensorflow"),
         keras_version=result.versions.get("keras"),
         numpy_version=result.versions.get("numpy"),
-        harness_version=__version__, git_commit=git_commit(),
+        harness_version=__version__, git_commit=commit,
     )
     if m is not None:
         row.update(accuracy=m.accuracy, precision_macro=m.precision_macro,
@@ -213,13 +213,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     if limit is not None and limit <= 0:
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
     ts = load_testset(testset, profile)
-    testset_info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=ts.data.fingerprint(),
-                        recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"),
-                        n=len(ts.data))
-    db = Leaderboard(db_url)
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
-        staged = None
-        run: IngestionResult | None = None
+        staged = run = None
         warnings: list[str] = []
         failure = None
         try:
@@ -228,8 +223,15 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         except SubmissionError as e:
             failure = e.to_failure()
         if failure is None:
-            run = run_submission(staged.path, ts.data.images, profile, time_limit_s=limit)
+            with start_submission(staged.path, ts.data.images, profile,
+                                  time_limit_s=limit) as running:
+                # The child spends seconds importing TensorFlow: do our own work meanwhile.
+                context = _context(ts, db_url)
+                run = running.wait()
             failure = run.failure
+        else:
+            context = _context(ts, db_url)
+    db, testset_info, commit = context
     name = experiment_name or (staged.name if staged else Path(target).stem)
     result = ScoreResult(
         ok=failure is None, experiment=name,
@@ -245,9 +247,21 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         result.metrics = compute_metrics(ts.data.labels, run.predictions, profile,
                                          groups=ts.data.extras.get("groups"),
                                          severity=ts.data.extras.get("severity"))
-    result.row_id = db.add_score(_row(result, profile))
+    result.row_id = db.add_score(_row(result, profile, commit))
     if result.ok:
         png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
         result.confusion_png = str(confusion_png(
             result.metrics, png, f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
     return result
+
+
+def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
+    """The database, the test set's identity and the git commit; matplotlib warmed up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (drawn after the run; importing costs a second)
+
+    info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=ts.data.fingerprint(),
+                recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts.data))
+    return Leaderboard(db_url), info, git_commit()
