@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,6 +159,28 @@ def _child_failure(record: dict) -> Failure:
                    hints.get(record["kind"]), record.get("traceback"))
 
 
+def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
+
+    Raises:
+        ValueError: the file holds no such array.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        with open(path, "rb") as f:
+            return _read_header(f)
+    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
+        return _read_header(f)
+
+
+def _read_header(f) -> tuple[tuple, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(f)
+    return shape, dtype
+
+
 class IngestionRun:
     """A submission running in its own process; `wait()` gives its `IngestionResult`.
 
@@ -167,19 +190,29 @@ class IngestionRun:
     leaves a core idle); the time limit runs from the start.
     """
 
-    def __init__(self, submission_dir: str | os.PathLike, images: np.ndarray, profile: Profile,
+    def __init__(self, submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
                  time_limit_s: float | None, python: str | None, threads: int | None):
         self.profile = profile
         self.limit = profile.time_limit_s if time_limit_s is None else time_limit_s
-        self.n_images = len(images)
+        if isinstance(images, (str, os.PathLike)):
+            source = Path(images)
+            self.n_images = images_header(source)[0][0]
+        else:
+            images = np.asarray(images)
+            self.n_images = len(images)
         self._tmp = tempfile.TemporaryDirectory(prefix="harness-ingest-")
         tmp = Path(self._tmp.name)
         self.private, self.work = tmp / "private", tmp / "submission"
         self.private.mkdir(mode=0o700)
         shutil.copytree(submission_dir, self.work, symlinks=False,
                         ignore=shutil.ignore_patterns("__pycache__"))
-        x_path = self.private / "X.npy"
-        np.save(x_path, np.asarray(images), allow_pickle=False)
+        if isinstance(images, np.ndarray):
+            x_path = self.private / "X.npy"
+            np.save(x_path, images, allow_pickle=False)
+        else:
+            # The child decompresses it, as a bare script loading the npz would.
+            x_path = self.private / f"X{source.suffix}"
+            shutil.copyfile(source, x_path)
         x_path.chmod(0o400)
         shutil.copy2(CHILD_SCRIPT, self.private / "ingestion_child.py")
         spec = {"submission_dir": str(self.work), "x_path": str(x_path),
@@ -260,7 +293,7 @@ class IngestionRun:
                                failure=None, versions=record["versions"], **common)
 
 
-def start_submission(submission_dir: str | os.PathLike, images: np.ndarray, profile: Profile,
+def start_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
                      time_limit_s: float | None = None, python: str | None = None,
                      threads: int | None = None) -> IngestionRun:
     """Start a submission in its own process and return at once; see `run_submission`.
@@ -273,14 +306,16 @@ def start_submission(submission_dir: str | os.PathLike, images: np.ndarray, prof
     return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads)
 
 
-def run_submission(submission_dir: str | os.PathLike, images: np.ndarray, profile: Profile,
+def run_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
                    time_limit_s: float | None = None, python: str | None = None,
                    threads: int | None = None) -> IngestionResult:
     """Run a submission folder on `images` in a fresh process, as the server would.
 
     Args:
         submission_dir: the folder that would be the zip's root (it is copied, not used).
-        images: (n, H, W, C) uint8, passed to `predict` in one call.
+        images: (n, H, W, C) uint8, passed to `predict` in one call; or the path of
+            an .npz holding them under 'images' (the child loads it: the harness
+            need not decompress the images itself), or of an .npy.
         profile: the competition profile (time limit, modules the server has, classes).
         time_limit_s: limit over the whole run; default `profile.time_limit_s`.
         python: the interpreter to run with (default: this one); e.g. a virtualenv that

@@ -7,7 +7,7 @@ that holds the server's runtime and nothing else.
 
 It makes the submission folder its working directory and the first entry of sys.path,
 refuses imports the server lacks when they come from the submission's own code (a
-package's own transitive imports are left alone), maps X read-only, then does what
+package's own transitive imports are left alone), loads X read-only, then does what
 the server does: `from model import Model`, `Model()`, one `predict(X)`. It writes
 `result.json` (timings, failure, runtime versions) and `predictions.npy` beside SPEC.
 A crash leaves no result.json; the parent reads the exit status instead.
@@ -114,8 +114,13 @@ def main(spec_path):
 
     import numpy as np
 
-    # A read-only memory map: no copy to pay for, and no way to write through it.
-    X = np.load(spec["x_path"], mmap_mode="r")
+    if spec["x_path"].endswith(".npz"):
+        with np.load(spec["x_path"]) as archive:
+            X = archive["images"]
+        X.setflags(write=False)
+    else:
+        # A read-only memory map: no copy to pay for, and no way to write through it.
+        X = np.load(spec["x_path"], mmap_mode="r")
 
     start = time.perf_counter()
     try:

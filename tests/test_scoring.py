@@ -94,6 +94,12 @@ def test_static_check_failure_is_stored_before_any_run(project, tmp_path):
 
 def test_testset_by_path_and_missing_default(project, tiny_npz, profile):
     assert load_testset(str(tiny_npz), profile).name == "tiny"
+    (project / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(HarnessError, match="not a readable .npz"):
+        load_testset(str(project / "bad.npz"), profile)
+    save_dataset(project / "small.npz", np.zeros((2, 32, 32, 3), np.uint8), [0, 1])
+    with pytest.raises(HarnessError, match="'images' has the wrong shape"):
+        load_testset(str(project / "small.npz"), profile)
     shutil.rmtree(project / "data" / "testsets")
     with pytest.raises(HarnessError, match="no default one") as info:
         load_testset(None, profile)
@@ -123,7 +129,8 @@ def test_cli_failure_shows_traceback_and_exits_non_zero(project, make_submission
     assert "RuntimeError: out of ideas" in out.output and 'model.py", line 3' in out.output
 
 
-def test_tiny_keras_model_end_to_end_through_the_template(project, tmp_path, profile):
+def test_tiny_keras_model_end_to_end_through_the_template(project, tmp_path, profile,
+                                                         tiny_arrays):
     import keras
 
     sub = tmp_path / "keras_sub"
@@ -133,10 +140,10 @@ def test_tiny_keras_model_end_to_end_through_the_template(project, tmp_path, pro
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
     model = keras.Model(inputs, keras.layers.Dense(8, activation="softmax")(x))
     model.save(sub / "weights.keras")
-    images = load_testset("mini", profile).data.images
+    images = tiny_arrays[0]
     expected = np.argmax(model.predict(images.astype(np.float32), verbose=0), axis=1)
     result = score(sub, testset="mini", time_limit_s=120, experiment_name="keras_tiny")
     assert result.ok, result.failure
-    labels = load_testset("mini", profile).data.labels
+    labels = load_testset("mini", profile).labels
     assert result.metrics.accuracy == skm.accuracy_score(labels, expected)
     assert result.versions["keras"] == keras.__version__
