@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,14 +159,163 @@ def _child_failure(record: dict) -> Failure:
                    hints.get(record["kind"]), record.get("traceback"))
 
 
-def run_submission(submission_dir: str | os.PathLike, images: np.ndarray, profile: Profile,
+def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
+
+    Raises:
+        ValueError: the file holds no such array.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        with open(path, "rb") as f:
+            return _read_header(f)
+    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
+        return _read_header(f)
+
+
+def _read_header(f) -> tuple[tuple, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(f)
+    return shape, dtype
+
+
+class IngestionRun:
+    """A submission running in its own process; `wait()` gives its `IngestionResult`.
+
+    Made by `start_submission`. Use it as a context manager: leaving the block kills
+    the process group if it still runs and removes the temporary folders. The caller
+    may do its own work between starting and waiting (the child's TensorFlow import
+    leaves a core idle); the time limit runs from the start.
+    """
+
+    def __init__(self, submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+                 time_limit_s: float | None, python: str | None, threads: int | None):
+        self.profile = profile
+        self.limit = profile.time_limit_s if time_limit_s is None else time_limit_s
+        if isinstance(images, (str, os.PathLike)):
+            source = Path(images)
+            self.n_images = images_header(source)[0][0]
+        else:
+            images = np.asarray(images)
+            self.n_images = len(images)
+        self._tmp = tempfile.TemporaryDirectory(prefix="harness-ingest-")
+        tmp = Path(self._tmp.name)
+        self.private, self.work = tmp / "private", tmp / "submission"
+        self.private.mkdir(mode=0o700)
+        shutil.copytree(submission_dir, self.work, symlinks=False,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        if isinstance(images, np.ndarray):
+            x_path = self.private / "X.npy"
+            np.save(x_path, images, allow_pickle=False)
+        else:
+            # The child decompresses it, as a bare script loading the npz would.
+            x_path = self.private / f"X{source.suffix}"
+            shutil.copyfile(source, x_path)
+        x_path.chmod(0o400)
+        shutil.copy2(CHILD_SCRIPT, self.private / "ingestion_child.py")
+        spec = {"submission_dir": str(self.work), "x_path": str(x_path),
+                "out_dir": str(self.private), "allowed_modules": sorted(profile.server_modules)}
+        (self.private / "spec.json").write_text(json.dumps(spec))
+        self._stderr = self.private / "stderr.txt"
+        with open(self.private / "stdout.txt", "wb") as out, open(self._stderr, "wb") as err:
+            self.start = time.monotonic()
+            self.proc = subprocess.Popen(
+                [python or sys.executable, str(self.private / "ingestion_child.py"),
+                 str(self.private / "spec.json")],
+                cwd=self.work, env=_child_env(threads), stdin=subprocess.DEVNULL,
+                stdout=out, stderr=err, start_new_session=True)
+        self._result: IngestionResult | None = None
+
+    def __enter__(self) -> "IngestionRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.returncode is None:
+            _kill_group(self.proc)
+        self._tmp.cleanup()
+
+    def wait(self) -> IngestionResult:
+        """Wait for the process (killing its group at the time limit) and read its result."""
+        if self._result is None:
+            self._result = self._collect()
+        return self._result
+
+    def _collect(self) -> IngestionResult:
+        proc = self.proc
+        try:
+            waited = _wait(proc, self.start + self.limit if self.limit else None)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        timed_out = waited is None
+        if timed_out:
+            waited = _kill_group(proc)
+        else:
+            # Whatever the submission left running in its group goes with it.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        total_s = time.monotonic() - self.start
+        _, rusage = waited
+        common = dict(total_s=total_s, peak_rss_mb=rusage.ru_maxrss / 1024,
+                      n_images=self.n_images, exit_code=proc.returncode,
+                      stderr_tail=_tail(self._stderr))
+
+        def failed(failure: Failure, record: dict | None = None) -> IngestionResult:
+            record = record or {}
+            return IngestionResult(False, None, record.get("load_s"), record.get("predict_s"),
+                                   failure=failure, versions=record.get("versions", {}), **common)
+
+        if timed_out:
+            return failed(Failure("time_limit", "Execution Time Limit exceeded. Limit was "
+                                  f"{_format_limit(self.limit)} seconds",
+                                  "make predict faster (fewer TTA passes, a smaller model) "
+                                  "or check the estimate with `harness timecheck`"))
+        result_path = self.private / "result.json"
+        if not result_path.exists():
+            return failed(_crash_failure(proc.returncode, common["stderr_tail"]))
+        record = json.loads(result_path.read_text())
+        if record["failure"]:
+            return failed(_child_failure(record["failure"]), record)
+        if record["returned"] == "None":
+            pred = None
+        else:
+            pred = np.load(self.private / "predictions.npy", allow_pickle=False)
+            pred = pred.tolist() if record.get("as_list") else pred
+        try:
+            labels = check_predictions(pred, self.n_images, self.profile)
+        except SubmissionError as e:
+            return failed(e.to_failure(), record)
+        return IngestionResult(True, labels, record["load_s"], record["predict_s"],
+                               failure=None, versions=record["versions"], **common)
+
+
+def start_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+                     time_limit_s: float | None = None, python: str | None = None,
+                     threads: int | None = None) -> IngestionRun:
+    """Start a submission in its own process and return at once; see `run_submission`.
+
+    Examples:
+        >>> with start_submission("sub", images, profile) as run:
+        ...     other_work()
+        ...     result = run.wait()
+    """
+    return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads)
+
+
+def run_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
                    time_limit_s: float | None = None, python: str | None = None,
                    threads: int | None = None) -> IngestionResult:
     """Run a submission folder on `images` in a fresh process, as the server would.
 
     Args:
         submission_dir: the folder that would be the zip's root (it is copied, not used).
-        images: (n, H, W, C) uint8, passed to `predict` in one call.
+        images: (n, H, W, C) uint8, passed to `predict` in one call; or the path of
+            an .npz holding them under 'images' (the child loads it: the harness
+            need not decompress the images itself), or of an .npy.
         profile: the competition profile (time limit, modules the server has, classes).
         time_limit_s: limit over the whole run; default `profile.time_limit_s`.
         python: the interpreter to run with (default: this one); e.g. a virtualenv that
@@ -176,73 +326,6 @@ def run_submission(submission_dir: str | os.PathLike, images: np.ndarray, profil
         An `IngestionResult`; a failed run has `ok=False` and a `failure` record (call
         `raise_for_failure()` to raise it).
     """
-    limit = profile.time_limit_s if time_limit_s is None else time_limit_s
-    images = np.asarray(images)
-    with tempfile.TemporaryDirectory(prefix="harness-ingest-") as tmp:
-        tmp = Path(tmp)
-        private, work = tmp / "private", tmp / "submission"
-        private.mkdir(mode=0o700)
-        shutil.copytree(submission_dir, work, symlinks=False,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        x_path = private / "X.npy"
-        np.save(x_path, images, allow_pickle=False)
-        x_path.chmod(0o400)
-        shutil.copy2(CHILD_SCRIPT, private / "ingestion_child.py")
-        spec = {"submission_dir": str(work), "x_path": str(x_path), "out_dir": str(private),
-                "allowed_modules": sorted(profile.server_modules)}
-        (private / "spec.json").write_text(json.dumps(spec))
-        stdout, stderr = private / "stdout.txt", private / "stderr.txt"
-
-        with open(stdout, "wb") as out, open(stderr, "wb") as err:
-            start = time.monotonic()
-            proc = subprocess.Popen(
-                [python or sys.executable, str(private / "ingestion_child.py"),
-                 str(private / "spec.json")],
-                cwd=work, env=_child_env(threads), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True)
-            try:
-                waited = _wait(proc, start + limit if limit else None)
-            except BaseException:
-                _kill_group(proc)
-                raise
-            timed_out = waited is None
-            if timed_out:
-                waited = _kill_group(proc)
-            else:
-                # Whatever the submission left running in its group goes with it.
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            total_s = time.monotonic() - start
-        _, rusage = waited
-        common = dict(total_s=total_s, peak_rss_mb=rusage.ru_maxrss / 1024, n_images=len(images),
-                      exit_code=proc.returncode, stderr_tail=_tail(stderr))
-
-        def failed(failure: Failure, record: dict | None = None) -> IngestionResult:
-            record = record or {}
-            return IngestionResult(False, None, record.get("load_s"), record.get("predict_s"),
-                                   failure=failure, versions=record.get("versions", {}), **common)
-
-        if timed_out:
-            return failed(Failure("time_limit", "Execution Time Limit exceeded. Limit was "
-                                  f"{_format_limit(limit)} seconds",
-                                  "make predict faster (fewer TTA passes, a smaller model) "
-                                  "or check the estimate with `harness timecheck`"))
-        result_path = private / "result.json"
-        if not result_path.exists():
-            return failed(_crash_failure(proc.returncode, common["stderr_tail"]))
-        record = json.loads(result_path.read_text())
-        if record["failure"]:
-            return failed(_child_failure(record["failure"]), record)
-        if record["returned"] == "None":
-            pred = None
-        else:
-            pred = np.load(private / "predictions.npy", allow_pickle=False)
-            pred = pred.tolist() if record.get("as_list") else pred
-        try:
-            labels = check_predictions(pred, len(images), profile)
-        except SubmissionError as e:
-            return failed(e.to_failure(), record)
-        return IngestionResult(True, labels, record["load_s"], record["predict_s"],
-                               failure=None, versions=record["versions"], **common)
+    with start_submission(submission_dir, images, profile, time_limit_s, python,
+                          threads) as run:
+        return run.wait()

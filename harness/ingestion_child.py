@@ -114,8 +114,13 @@ def main(spec_path):
 
     import numpy as np
 
-    X = np.load(spec["x_path"])
-    X.setflags(write=False)
+    if spec["x_path"].endswith(".npz"):
+        with np.load(spec["x_path"]) as archive:
+            X = archive["images"]
+        X.setflags(write=False)
+    else:
+        # A read-only memory map: no copy to pay for, and no way to write through it.
+        X = np.load(spec["x_path"], mmap_mode="r")
 
     start = time.perf_counter()
     try:

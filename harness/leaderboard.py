@@ -11,7 +11,9 @@ SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlch
 - `codabench`: what the real leaderboard said (`harness record`).
 
 SQLite runs in WAL mode with a busy timeout, so two scores written at the same moment
-both land. A column added to `SCORES` later is added to an existing database on open.
+both land. A column added to the schema later is added to an existing database on open.
+SQLAlchemy is imported on first use: `harness score` starts the submission's process
+before it pays for that import.
 
 Examples:
     >>> db = Leaderboard()                       # data/leaderboard.sqlite
@@ -22,14 +24,13 @@ Examples:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy as sa
 
 from harness.errors import HarnessError
 
@@ -38,55 +39,62 @@ DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000
 
-metadata = sa.MetaData()
 
-SCORES = sa.Table(
-    "scores", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created_at", sa.String(32), nullable=False, index=True),
-    sa.Column("experiment", sa.String(200), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("failure_kind", sa.String(40)),
-    sa.Column("failure_message", sa.Text),
-    sa.Column("target_kind", sa.String(16)),
-    sa.Column("target", sa.Text),
-    sa.Column("submission_sha256", sa.String(64)),
-    sa.Column("profile", sa.String(64)),
-    sa.Column("testset", sa.String(200), index=True),
-    sa.Column("testset_path", sa.Text),
-    sa.Column("testset_sha256", sa.String(64)),
-    sa.Column("recipe_version", sa.String(32)),
-    sa.Column("testset_seed", sa.Integer),
-    sa.Column("n_images", sa.Integer),
-    sa.Column("accuracy", sa.Float),
-    sa.Column("precision_macro", sa.Float),
-    sa.Column("recall_macro", sa.Float),
-    sa.Column("f1_macro", sa.Float),
-    sa.Column("worst_group", sa.String(100)),
-    sa.Column("worst_group_accuracy", sa.Float),
-    sa.Column("metrics_json", sa.Text),
-    sa.Column("load_s", sa.Float),
-    sa.Column("predict_s", sa.Float),
-    sa.Column("total_s", sa.Float),
-    sa.Column("peak_rss_mb", sa.Float),
-    sa.Column("time_limit_s", sa.Float),
-    sa.Column("python_version", sa.String(32)),
-    sa.Column("tensorflow_version", sa.String(32)),
-    sa.Column("keras_version", sa.String(32)),
-    sa.Column("numpy_version", sa.String(32)),
-    sa.Column("harness_version", sa.String(32)),
-    sa.Column("git_commit", sa.String(64)),
-)
+@functools.cache
+def tables():
+    """(metadata, scores, codabench): the schema, built on first use."""
+    import sqlalchemy as sa
 
-CODABENCH = sa.Table(
-    "codabench", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("experiment", sa.String(200), nullable=False, index=True),
-    sa.Column("score", sa.Float, nullable=False),
-    sa.Column("phase", sa.Integer),
-    sa.Column("duration_s", sa.Float),
-)
+    metadata = sa.MetaData()
+    scores = sa.Table(
+        "scores", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", sa.String(32), nullable=False, index=True),
+        sa.Column("experiment", sa.String(200), nullable=False, index=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("failure_kind", sa.String(40)),
+        sa.Column("failure_message", sa.Text),
+        sa.Column("target_kind", sa.String(16)),
+        sa.Column("target", sa.Text),
+        sa.Column("submission_sha256", sa.String(64)),
+        sa.Column("profile", sa.String(64)),
+        sa.Column("testset", sa.String(200), index=True),
+        sa.Column("testset_path", sa.Text),
+        sa.Column("testset_sha256", sa.String(64)),
+        sa.Column("recipe_version", sa.String(32)),
+        sa.Column("testset_seed", sa.Integer),
+        sa.Column("n_images", sa.Integer),
+        sa.Column("accuracy", sa.Float),
+        sa.Column("precision_macro", sa.Float),
+        sa.Column("recall_macro", sa.Float),
+        sa.Column("f1_macro", sa.Float),
+        sa.Column("worst_group", sa.String(100)),
+        sa.Column("worst_group_accuracy", sa.Float),
+        sa.Column("metrics_json", sa.Text),
+        sa.Column("load_s", sa.Float),
+        sa.Column("predict_s", sa.Float),
+        sa.Column("total_s", sa.Float),
+        sa.Column("peak_rss_mb", sa.Float),
+        sa.Column("time_limit_s", sa.Float),
+        sa.Column("python_version", sa.String(32)),
+        sa.Column("tensorflow_version", sa.String(32)),
+        sa.Column("keras_version", sa.String(32)),
+        sa.Column("numpy_version", sa.String(32)),
+        sa.Column("harness_version", sa.String(32)),
+        sa.Column("git_commit", sa.String(64)),
+    )
+
+    codabench = sa.Table(
+        "codabench", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("experiment", sa.String(200), nullable=False, index=True),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("phase", sa.Integer),
+        sa.Column("duration_s", sa.Float),
+    )
+    return metadata, scores, codabench
+
 
 # The columns of a leaderboard row, in display order.
 ROW_COLUMNS = (
@@ -135,6 +143,8 @@ class Leaderboard:
     """
 
     def __init__(self, db_url: str | None = None):
+        import sqlalchemy as sa
+
         self.url = resolve_url(db_url)
         try:
             url = sa.engine.make_url(self.url)
@@ -151,10 +161,12 @@ class Leaderboard:
         self._create()
 
     def _create(self) -> None:
+        import sqlalchemy as sa
+
         # Two processes opening a fresh database race to create it: the loser retries.
         for attempt in range(5):
             try:
-                metadata.create_all(self.engine)
+                tables()[0].create_all(self.engine)
                 self._add_missing_columns()
                 return
             except sa.exc.OperationalError as e:
@@ -164,8 +176,10 @@ class Leaderboard:
                 time.sleep(0.1 * (attempt + 1))
 
     def _add_missing_columns(self) -> None:
+        import sqlalchemy as sa
+
         inspector = sa.inspect(self.engine)
-        for table in (SCORES, CODABENCH):
+        for table in tables()[1:]:
             have = {c["name"] for c in inspector.get_columns(table.name)}
             with self.engine.begin() as conn:
                 for column in table.columns:
@@ -176,13 +190,14 @@ class Leaderboard:
 
     def add_score(self, row: dict[str, Any]) -> int:
         """Store one run (ok or failed) as a flat row; return its id."""
-        values = {k: v for k, v in row.items() if k in SCORES.c}
+        scores = tables()[1]
+        values = {k: v for k, v in row.items() if k in scores.c}
         values.setdefault("created_at", now_iso())
         for key in ("metrics_json",):
             if values.get(key) is not None and not isinstance(values[key], str):
                 values[key] = json.dumps(values[key], sort_keys=True)
         with self.engine.begin() as conn:
-            return conn.execute(SCORES.insert().values(**values)).inserted_primary_key[0]
+            return conn.execute(scores.insert().values(**values)).inserted_primary_key[0]
 
     def record(self, experiment: str, codabench_score: float, phase: int | None = None,
                duration_s: float | None = None) -> CodabenchRecord:
@@ -194,27 +209,34 @@ class Leaderboard:
         if not 0.0 <= float(codabench_score) <= 1.0:
             raise HarnessError(f"a Codabench score is an accuracy in 0..1. "
                                f"Received: {codabench_score}",
-                               hint="write 71.3% as 0.713")
+                               hint=f"write {codabench_score:g}% as {codabench_score / 100:g}"
+                               if 1 < codabench_score <= 100 else "e.g. 0.713 for 71.3%")
         if duration_s is not None and duration_s < 0:
             raise HarnessError(f"a duration is seconds >= 0. Received: {duration_s}")
         values = dict(created_at=now_iso(), experiment=experiment,
                       score=float(codabench_score), phase=phase, duration_s=duration_s)
         with self.engine.begin() as conn:
-            new_id = conn.execute(CODABENCH.insert().values(**values)).inserted_primary_key[0]
+            new_id = conn.execute(tables()[2].insert().values(**values)).inserted_primary_key[0]
         return CodabenchRecord(id=new_id, **values)
 
     def scores(self, experiment: str | None = None) -> list[dict[str, Any]]:
         """Every stored run, oldest first (optionally of one experiment)."""
-        query = sa.select(SCORES).order_by(SCORES.c.id)
+        import sqlalchemy as sa
+
+        scores = tables()[1]
+        query = sa.select(scores).order_by(scores.c.id)
         if experiment is not None:
-            query = query.where(SCORES.c.experiment == experiment)
+            query = query.where(scores.c.experiment == experiment)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def codabench_records(self) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        codabench = tables()[2]
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in
-                    conn.execute(sa.select(CODABENCH).order_by(CODABENCH.c.id))]
+                    conn.execute(sa.select(codabench).order_by(codabench.c.id))]
 
     def rows(self, testset: str | None = None, sort: str = "accuracy") -> list[dict[str, Any]]:
         """One row per experiment (and test set): its latest ok score beside its Codabench record.

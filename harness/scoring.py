@@ -19,15 +19,19 @@ import os
 import re
 import subprocess
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness import __version__
 from harness.contract import Failure, SubmissionError, check_source
-from harness.datasets import Dataset, load_dataset
+from harness.datasets import load_dataset, validate_arrays
 from harness.errors import HarnessError
-from harness.ingestion import IngestionResult, run_submission
+from harness.fsutil import sha256_file
+from harness.ingestion import images_header, start_submission
 from harness.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.metrics import Metrics, compute_metrics, confusion_png
 from harness.profile import Profile, get_profile
@@ -43,19 +47,27 @@ REPORTS_DIR = DATA_DIR / "scores"
 
 @dataclass
 class TestSet:
-    """A labelled test set and where it came from.
+    """A labelled test set: where it is and what it holds, its images left on disk.
+
+    The images are only read by the ingestion process (as a bare script would read
+    them), so `harness score` pays for decompressing them once.
 
     Args:
-        name: the NAME it was asked by, or the file's stem.
+        name: the manifest's name, else the NAME it was asked by, else the file's stem.
         path: the npz file.
-        data: the loaded images, labels and tags.
+        labels: (n,) int64.
+        extras: per-image tags from the file (`groups`, `severity`, ...).
         manifest: `manifest.json` beside it (name, recipe_version, seed, ...), or {}.
     """
 
     name: str
     path: Path
-    data: Dataset
-    manifest: dict[str, Any] = field(default_factory=dict)
+    labels: np.ndarray
+    extras: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
     @property
     def recipe_version(self) -> str | None:
@@ -63,12 +75,7 @@ class TestSet:
         return None if version is None else str(version)
 
 
-def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet:
-    """Load `--testset`: a path to an npz, or NAME -> data/testsets/NAME/testset.npz.
-
-    Raises:
-        HarnessError: no such file or name (with how to build one), or a malformed file.
-    """
+def _testset_path(testset: str | os.PathLike | None) -> tuple[Path, str]:
     if testset is None:
         path = TESTSETS_DIR / DEFAULT_TESTSET / "testset.npz"
         if not path.exists():
@@ -76,23 +83,52 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
                 f"no test set given and no default one at {path}",
                 hint="pass --testset NAME (data/testsets/NAME/testset.npz) or --testset "
                      "PATH.npz, or build the default one: harness testset build")
-        name = DEFAULT_TESTSET
-    else:
-        as_path = Path(testset)
-        named = TESTSETS_DIR / str(testset) / "testset.npz"
-        if as_path.suffix == ".npz" or as_path.is_file():
-            path, name = as_path, as_path.stem
-        elif named.exists():
-            path, name = named, str(testset)
-        else:
-            known = sorted(p.parent.name for p in TESTSETS_DIR.glob("*/testset.npz"))
-            raise HarnessError(f"no test set named {str(testset)!r} (looked for {named})",
-                               hint=f"known: {', '.join(known)}" if known else
-                               "build one with harness testset build, or pass --testset PATH.npz")
+        return path, DEFAULT_TESTSET
+    as_path = Path(testset)
+    named = TESTSETS_DIR / str(testset) / "testset.npz"
+    if as_path.suffix == ".npz" or as_path.is_file():
+        return as_path, as_path.stem
+    if named.exists():
+        return named, str(testset)
+    known = sorted(p.parent.name for p in TESTSETS_DIR.glob("*/testset.npz"))
+    raise HarnessError(f"no test set named {str(testset)!r} (looked for {named})",
+                       hint=f"known: {', '.join(known)}" if known else
+                       "build one with harness testset build, or pass --testset PATH.npz")
+
+
+def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet:
+    """Load `--testset` (labels and tags; images checked by their header only).
+
+    Args:
+        testset: a path to an npz, or NAME -> data/testsets/NAME/testset.npz, or None
+            for data/testsets/default/testset.npz.
+        profile: the competition profile (shape, classes).
+
+    Raises:
+        HarnessError: no such file or name (saying how to build one), or a malformed file.
+    """
+    path, name = _testset_path(testset)
+    try:
+        shape, dtype = images_header(path)
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files if k != "images"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        # Let the dataset loader name the problem in its own words.
+        load_dataset(path, profile)
+        raise
+    if "labels" not in arrays:
+        load_dataset(path, profile)
+    # A zero-stride stand-in of the right shape and dtype: checked without decompressing.
+    standin = np.broadcast_to(np.zeros((), dtype), shape)
+    _, labels = validate_arrays(standin, arrays.pop("labels"), profile, source=str(path))
+    for key, value in arrays.items():
+        if value.ndim == 0 or len(value) != len(labels):
+            raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
+                               f"Received: shape={value.shape}, {len(labels)} images",
+                               hint="tags such as 'groups' need one entry per image")
     manifest_path = path.parent / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    data = load_dataset(path, profile)
-    return TestSet(manifest.get("name", name), path, data, manifest)
+    return TestSet(manifest.get("name", name), path, labels, arrays, manifest)
 
 
 @dataclass
@@ -155,7 +191,7 @@ def git_commit(cwd: str | os.PathLike = ".") -> str | None:
         return None
 
 
-def _row(result: ScoreResult, profile: Profile) -> dict[str, Any]:
+def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str, Any]:
     m, ts = result.metrics, result.testset
     row = dict(
         created_at=now_iso(), experiment=result.experiment,
@@ -172,7 +208,7 @@ def _row(result: ScoreResult, profile: Profile) -> dict[str, Any]:
         tensorflow_version=result.versions.get("tensorflow"),
         keras_version=result.versions.get("keras"),
         numpy_version=result.versions.get("numpy"),
-        harness_version=__version__, git_commit=git_commit(),
+        harness_version=__version__, git_commit=commit,
     )
     if m is not None:
         row.update(accuracy=m.accuracy, precision_macro=m.precision_macro,
@@ -213,13 +249,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     if limit is not None and limit <= 0:
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
     ts = load_testset(testset, profile)
-    testset_info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=ts.data.fingerprint(),
-                        recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"),
-                        n=len(ts.data))
-    db = Leaderboard(db_url)
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
-        staged = None
-        run: IngestionResult | None = None
+        staged = run = None
         warnings: list[str] = []
         failure = None
         try:
@@ -228,8 +259,15 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         except SubmissionError as e:
             failure = e.to_failure()
         if failure is None:
-            run = run_submission(staged.path, ts.data.images, profile, time_limit_s=limit)
+            with start_submission(staged.path, ts.path, profile,
+                                  time_limit_s=limit) as running:
+                # The child spends seconds importing TensorFlow: do our own work meanwhile.
+                context = _context(ts, db_url)
+                run = running.wait()
             failure = run.failure
+        else:
+            context = _context(ts, db_url)
+    db, testset_info, commit = context
     name = experiment_name or (staged.name if staged else Path(target).stem)
     result = ScoreResult(
         ok=failure is None, experiment=name,
@@ -242,12 +280,20 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
         stderr_tail=run.stderr_tail if run and failure else "")
     if result.ok:
-        result.metrics = compute_metrics(ts.data.labels, run.predictions, profile,
-                                         groups=ts.data.extras.get("groups"),
-                                         severity=ts.data.extras.get("severity"))
-    result.row_id = db.add_score(_row(result, profile))
+        result.metrics = compute_metrics(ts.labels, run.predictions, profile,
+                                         groups=ts.extras.get("groups"),
+                                         severity=ts.extras.get("severity"))
+    result.row_id = db.add_score(_row(result, profile, commit))
     if result.ok:
         png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
         result.confusion_png = str(confusion_png(
             result.metrics, png, f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
     return result
+
+
+def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
+    """The database, the test set's identity (its file's hash: the images are never
+    decompressed here) and the git commit."""
+    info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
+                recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
+    return Leaderboard(db_url), info, git_commit()

@@ -115,3 +115,10 @@ def test_submission_cannot_touch_its_folder_or_the_test_set(make_submission, tin
     assert result.ok, result.failure
     assert {p.name: p.read_bytes() for p in sub.iterdir()} == before
     assert np.array_equal(images, original)
+
+
+def test_images_from_an_npz_path_are_loaded_by_the_child(make_submission, tiny_npz, tiny_arrays,
+                                                         profile):
+    result = _run(make_submission(), tiny_npz, profile)
+    assert result.ok and result.n_images == 24
+    assert np.array_equal(result.predictions, tiny_arrays[0][:, 0, 0, 0].astype(np.int64) % 8)
