@@ -36,7 +36,13 @@ def read_config(folder):
     if os.path.exists(path):
         with open(path) as f:
             config.update(json.load(f))
-    if not 1 <= int(config["tta"]) <= len(VIEWS):
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"submission.json: unknown settings {unknown}; known: {sorted(DEFAULTS)}")
+    if not isinstance(config["chunk_size"], int) or config["chunk_size"] < 1:
+        raise ValueError(f"chunk_size must be a positive integer. "
+                         f"Received: chunk_size={config['chunk_size']!r}")
+    if not isinstance(config["tta"], int) or not 1 <= config["tta"] <= len(VIEWS):
         raise ValueError(f"tta must be 1..{len(VIEWS)}. Received: tta={config['tta']}")
     if config["ensemble"] not in ("mean", "vote"):
         raise ValueError(f"ensemble must be 'mean' or 'vote'. Received: {config['ensemble']!r}")

@@ -36,3 +36,85 @@ def tiny_arrays():
 @pytest.fixture
 def tiny_npz(tmp_path, tiny_arrays):
     return save_dataset(tmp_path / "tiny.npz", *tiny_arrays)
+
+
+# A numpy-only model.py: label = first pixel's red value mod 8 (fast, deterministic).
+GOOD_MODEL_PY = """
+import numpy as np
+
+
+class Model:
+    def __init__(self):
+        pass
+
+    def predict(self, X):
+        return (X[:, 0, 0, 0].astype(np.int64) % 8)
+"""
+
+
+@pytest.fixture
+def make_submission(tmp_path):
+    """Write a submission folder: `make_submission(model_py, name="sub", **extra_files)`."""
+
+    def make(model_py: str = GOOD_MODEL_PY, name: str = "sub", **files: str):
+        folder = tmp_path / name
+        folder.mkdir(parents=True)
+        if model_py is not None:
+            (folder / "model.py").write_text(model_py)
+        for filename, text in files.items():
+            (folder / filename).write_text(text)
+        return folder
+
+    return make
+
+
+TINY_BUILD_PY = '''
+import keras
+
+
+def build_model(config, profile):
+    """Rescale, a strided conv, a depthwise-like grouped conv (what pack optimizes), head."""
+    inputs = keras.Input(shape=profile.input_shape)
+    x = keras.layers.Rescaling(1.0 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 4, strides=4)(x)
+    x = keras.layers.Conv2D(4, 3, padding="same", groups=4)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(profile.num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+'''
+
+
+def make_trained_experiment(root, profile, weights_from=None):
+    """Write experiment `tiny_exp` under root/experiments with one run's weights.keras."""
+    import importlib.util
+    import shutil
+
+    import keras
+
+    folder = root / "experiments" / "tiny_exp"
+    run = folder / "runs" / "250101_000000"
+    run.mkdir(parents=True)
+    (folder / "config.py").write_text("CONFIG = {'seed': 0}\n")
+    (folder / "build.py").write_text(TINY_BUILD_PY)
+    if weights_from is not None:
+        shutil.copy(weights_from, run / "weights.keras")
+        return folder
+    spec = importlib.util.spec_from_file_location("_tiny_build", folder / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    keras.utils.set_random_seed(0)
+    build.build_model({}, profile).save(run / "weights.keras")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def _tiny_weights(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny_weights")
+    return make_trained_experiment(root, get_profile()) / "runs" / "250101_000000" / "weights.keras"
+
+
+@pytest.fixture
+def trained_experiment(tmp_path, profile, _tiny_weights):
+    """An experiment `tiny_exp` under tmp_path/experiments with one run's weights.keras
+    (a tiny model with a grouped conv that pack's optimizer rewrites)."""
+    return make_trained_experiment(tmp_path, profile, weights_from=_tiny_weights)

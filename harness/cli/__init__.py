@@ -44,9 +44,15 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data
+    from harness.cli import data, leaderboard, pack, score, timecheck, verify
 
     main.add_command(data.data)
+    main.add_command(score.score_cmd)
+    main.add_command(leaderboard.leaderboard_cmd)
+    main.add_command(leaderboard.record_cmd)
+    main.add_command(pack.pack_cmd)
+    main.add_command(verify.verify_cmd)
+    main.add_command(timecheck.timecheck_cmd)
 
 
 _register()

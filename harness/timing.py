@@ -1,0 +1,296 @@
+"""`harness timecheck`: will the full hidden-set run fit in the server's time limit?
+
+The server runs one process: start, `from model import Model`, `Model()`, one
+`predict(X)` on every hidden image, all under one limit. `measure` runs a submission
+through the ingestion twice, on a small and a larger sample, under the profile's
+thread budget, and fits predict time as a per-call overhead plus a cost per image
+and TTA pass; everything else in the process (start, imports, loading) is a fixed
+cost. `estimate_s` extrapolates that to the hidden test size and any number of TTA
+passes (the template's passes cost alike, so time scales with their number).
+
+Calibration: this machine is not the server. When the leaderboard holds a Codabench
+record with a duration (`harness record EXP --codabench S --duration SECONDS`) for the
+experiment being checked, the server-speed factor is that duration over the local
+estimate of the same submission; it is saved (`calibration_path()`) and multiplies
+every later estimate, of any submission, until a newer record replaces it.
+
+Examples:
+    >>> report = timecheck(["baseline_cnn"], get_profile(), tta=3)
+    >>> report.results[0].verdict, report.results[0].max_tta
+    ('PASS', 8)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import HarnessError
+from harness.fsutil import write_text_atomic
+from harness.ingestion import run_submission
+from harness.leaderboard import DATA_DIR, Leaderboard
+from harness.profile import Profile
+from harness.samples import sample_images
+from harness.targets import resolve_target
+
+# Where the server-speed factor is kept; $HARNESS_CALIBRATION overrides.
+CALIBRATION_ENV = "HARNESS_CALIBRATION"
+# The template's test-time views (harness_runtime.VIEWS): the most passes there are.
+MAX_TTA = 8
+# Three of the template's default chunks: the small run is one chunk, the large three.
+DEFAULT_SAMPLE = 768
+
+
+def calibration_path() -> Path:
+    return Path(os.environ.get(CALIBRATION_ENV) or DATA_DIR / "timing_calibration.json")
+
+
+@dataclass
+class Measurement:
+    """A submission's cost on this machine, fitted from two runs.
+
+    Args:
+        fixed_s: process start, imports and `Model()`: the run's total minus predict.
+        call_s: predict's overhead per call (tracing, the first chunk), seconds.
+        per_image_s: seconds per image at the submission's own TTA passes.
+        passes: the TTA passes the submission ran with (its submission.json; 1 without).
+        threads: the CPU thread cap the runs had.
+        chunk_size: images per `predict_on_batch` call (the template's setting), or None
+            for a model.py of its own.
+        sizes: the two sample sizes.
+        predict_s: predict seconds measured at each size.
+    """
+
+    fixed_s: float
+    call_s: float
+    per_image_s: float
+    passes: int
+    threads: int
+    chunk_size: int | None = None
+    sizes: tuple[int, int] = (0, 0)
+    predict_s: tuple[float, float] = (0.0, 0.0)
+
+
+def estimate_s(m: Measurement, test_size: int, tta: int | None = None,
+               factor: float = 1.0) -> float:
+    """Seconds for the whole run on `test_size` images with `tta` passes, times `factor`.
+
+    Examples:
+        >>> m = Measurement(fixed_s=5, call_s=1, per_image_s=0.01, passes=1, threads=2)
+        >>> estimate_s(m, 1000, tta=3)
+        36.0
+    """
+    passes = tta or m.passes
+    # Keras compiles predict once per batch shape: full chunks, then the last, shorter one.
+    calls = 2 if m.chunk_size and test_size > m.chunk_size and test_size % m.chunk_size else 1
+    return factor * (m.fixed_s + calls * m.call_s
+                     + m.per_image_s * test_size * passes / m.passes)
+
+
+def max_tta_within(m: Measurement, test_size: int, limit_s: float, factor: float = 1.0,
+                   most: int = MAX_TTA) -> int:
+    """The most TTA passes (0..most) whose estimate stays within `limit_s`."""
+    fits = [n for n in range(1, most + 1) if estimate_s(m, test_size, n, factor) <= limit_s]
+    return max(fits, default=0)
+
+
+def _settings(folder: Path) -> tuple[int, int | None]:
+    """(TTA passes, chunk size) of a template submission; (1, None) for a model.py of its own."""
+    path = folder / "submission.json"
+    if not path.exists():
+        return 1, None
+    settings = json.loads(path.read_text())
+    # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
+    return int(settings.get("tta", 1)), int(settings.get("chunk_size", 256))
+
+
+def sample_sizes(sample: int, chunk_size: int | None) -> tuple[int, int]:
+    """The two run sizes: whole chunks when they fit, so both runs compile the same shape."""
+    if chunk_size and sample >= 2 * chunk_size:
+        return chunk_size, sample - sample % chunk_size
+    return max(1, sample // 4), sample
+
+
+def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = DEFAULT_SAMPLE,
+            data: str | os.PathLike | None = None, threads: int | None = None) -> Measurement:
+    """Time a submission on a small and a larger sample; fit the predict cost.
+
+    The larger run has `sample` images; the smaller one chunk of the template's
+    `chunk_size` (or a quarter of `sample`). The slope between them is the cost per
+    image; what is left of predict is a per-call overhead (tracing, XLA compiling).
+
+    Raises:
+        SubmissionError: the submission fails on the sample.
+    """
+    threads = threads or profile.server_threads
+    passes, chunk_size = _settings(Path(submission_dir))
+    sizes = sample_sizes(sample, chunk_size)
+    images = sample_images(profile, sizes[1], data)
+    runs = [run_submission(submission_dir, images[:n], profile, threads=threads)
+            .raise_for_failure() for n in sizes]
+    small, large = runs
+    # A shared machine can make the small run the slower one; a cost is never negative.
+    per_image = max(large.predict_s - small.predict_s, 0.0) / (sizes[1] - sizes[0])
+    if per_image == 0.0:
+        per_image = large.predict_s / sizes[1]
+    call = max(large.predict_s - per_image * sizes[1], 0.0)
+    return Measurement(fixed_s=large.total_s - large.predict_s, call_s=call,
+                       per_image_s=per_image, passes=passes, threads=threads,
+                       chunk_size=chunk_size, sizes=sizes,
+                       predict_s=(small.predict_s, large.predict_s))
+
+
+@dataclass
+class Calibration:
+    """The server-speed factor and where it came from."""
+
+    factor: float = 1.0
+    experiment: str | None = None
+    duration_s: float | None = None
+    local_estimate_s: float | None = None
+    recorded_at: str | None = None
+
+    def describe(self) -> str:
+        if self.experiment is None:
+            return ("none: this machine's speed (record a Codabench run's duration with "
+                    "`harness record EXP --codabench S --duration SECONDS` to calibrate)")
+        return (f"x{self.factor:.2f} from {self.experiment}'s Codabench run "
+                f"({self.duration_s:.0f} s there vs {self.local_estimate_s:.0f} s estimated here, "
+                f"recorded {self.recorded_at})")
+
+
+def latest_duration(records: list[dict], experiment: str) -> dict | None:
+    """The newest Codabench record of `experiment` that carries a duration."""
+    timed = [r for r in records if r["experiment"] == experiment and r.get("duration_s")]
+    return timed[-1] if timed else None
+
+
+def load_calibration(path: Path | None = None) -> Calibration:
+    path = path or calibration_path()
+    if not path.exists():
+        return Calibration()
+    try:
+        return Calibration(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise HarnessError(f"{path}: unreadable calibration ({e})",
+                           hint="delete it; the next timecheck of an experiment with a "
+                                "recorded duration writes it again") from None
+
+
+def calibrate(experiment: str, m: Measurement, profile: Profile, records: list[dict],
+              path: Path | None = None) -> Calibration:
+    """The factor to use: from this experiment's record (saved), else the saved one."""
+    record = latest_duration(records, experiment)
+    if record is None:
+        return load_calibration(path)
+    local = estimate_s(m, profile.hidden_test_size)
+    calibration = Calibration(factor=record["duration_s"] / local, experiment=experiment,
+                              duration_s=record["duration_s"], local_estimate_s=local,
+                              recorded_at=record.get("created_at"))
+    write_text_atomic(path or calibration_path(), json.dumps(asdict(calibration), indent=2))
+    return calibration
+
+
+@dataclass
+class TimecheckResult:
+    """One target's verdict.
+
+    Args:
+        target, name, sha256: what was measured.
+        test_size, tta, limit_s: what the estimate is for.
+        estimate_s: the calibrated estimate of the whole run, seconds.
+        local_estimate_s: the same on this machine, before calibration.
+        verdict: "PASS" (estimate within the limit) or "FAIL".
+        margin_s: limit minus estimate (negative: over by that much).
+        max_tta: the most TTA passes that fit (0: not even one).
+        calibration: which calibration was used, in words; factor: its value.
+        measurement: the fitted costs.
+        note: a caveat, or "".
+    """
+
+    target: str
+    name: str
+    sha256: str
+    test_size: int
+    tta: int
+    limit_s: float
+    estimate_s: float
+    local_estimate_s: float
+    verdict: str
+    margin_s: float
+    max_tta: int
+    calibration: str
+    factor: float
+    measurement: Measurement
+    note: str = ""
+
+
+@dataclass
+class TimecheckReport:
+    results: list[TimecheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.verdict == "PASS" for r in self.results)
+
+
+def check_measurement(m: Measurement, profile: Profile, calibration: Calibration,
+                      test_size: int | None = None, limit_s: float | None = None,
+                      tta: int | None = None) -> dict:
+    """The verdict fields for a measurement: estimate, PASS/FAIL, margin, max TTA."""
+    size = test_size or profile.hidden_test_size
+    limit = limit_s or profile.time_limit_s
+    passes = tta or m.passes
+    est = estimate_s(m, size, passes, calibration.factor)
+    return dict(test_size=size, tta=passes, limit_s=limit, estimate_s=est,
+                local_estimate_s=estimate_s(m, size, passes),
+                verdict="PASS" if est <= limit else "FAIL", margin_s=limit - est,
+                max_tta=max_tta_within(m, size, limit, calibration.factor),
+                calibration=calibration.describe(), factor=calibration.factor)
+
+
+def timecheck(targets: list[str], profile: Profile, test_size: int | None = None,
+              limit_s: float | None = None, tta: int | None = None,
+              sample: int = DEFAULT_SAMPLE, data: str | os.PathLike | None = None,
+              records: list[dict] | None = None, db_url: str | None = None,
+              measure_fn: Callable[..., Measurement] = measure) -> TimecheckReport:
+    """Estimate each target's full hidden-set run against the limit.
+
+    Args:
+        targets: zips, submission folders or experiments.
+        profile: the competition profile (limit, hidden size, thread budget).
+        test_size: images in the hidden set (default `profile.hidden_test_size`).
+        limit_s: the time limit (default `profile.time_limit_s`).
+        tta: TTA passes to estimate for (default: each submission's own setting).
+        sample: images in the larger timing run (the smaller is one chunk, see `measure`).
+        data: an npz to sample from (default: random pixels).
+        records: Codabench records (default: read from the leaderboard at `db_url`).
+        measure_fn: `measure`, or a stand-in with its signature.
+
+    Returns:
+        TimecheckReport, one result per target, in order.
+    """
+    if tta is not None and not 1 <= tta <= MAX_TTA:
+        raise HarnessError(f"--tta must be 1..{MAX_TTA}. Received: tta={tta}")
+    if sample < 8:
+        raise HarnessError(f"--sample must be at least 8 images. Received: sample={sample}")
+    if records is None:
+        records = Leaderboard(db_url).codabench_records()
+    report = TimecheckReport()
+    for target in targets:
+        with tempfile.TemporaryDirectory(prefix="harness-timecheck-") as tmp:
+            staged = resolve_target(target, Path(tmp) / "submission", profile)
+            m = measure_fn(staged.path, profile, sample=sample, data=data)
+            own_settings = (staged.path / "submission.json").exists()
+        calibration = calibrate(staged.name, m, profile, records)
+        note = ("" if tta is None or own_settings else
+                "no submission.json: the TTA scaling assumes every pass costs the same")
+        report.results.append(TimecheckResult(
+            target=str(target), name=staged.name, sha256=staged.sha256, measurement=m,
+            note=note, **check_measurement(m, profile, calibration, test_size, limit_s, tta)))
+    return report
+

@@ -1,0 +1,105 @@
+"""harness.packing / `harness pack`: zip layout, atomic, reproducible, scores as its folder."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import make_trained_experiment
+
+from harness.cli import main
+from harness.contract import SubmissionError
+from harness.datasets import save_dataset
+from harness.packing import pack
+from harness.profile import get_profile
+from harness.scoring import score
+
+
+@pytest.fixture(scope="module")
+def packed_setup(tmp_path_factory, _tiny_weights):
+    tmp_path = tmp_path_factory.mktemp("packed")
+    experiment = make_trained_experiment(tmp_path, get_profile(), weights_from=_tiny_weights)
+    # Dirt a careless zip would pick up: caches, notebooks, data beside the code.
+    extra = experiment / "submission"
+    (extra / "__pycache__").mkdir(parents=True)
+    (extra / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0")
+    (extra / "notes.ipynb").write_text("{}")
+    run = experiment / "runs" / "250101_000000"
+    (run / "history.json").write_text("{}")
+    (run / "submission.json").write_text('{"tta": 2}')
+    result = pack(experiment, get_profile(), out=tmp_path / "dist",
+                  name="submission_250101_000000.zip")
+    return result, experiment
+
+
+@pytest.fixture
+def packed(packed_setup):
+    return packed_setup[0]
+
+
+def test_zip_holds_the_submission_at_its_root_and_nothing_else(packed):
+    with zipfile.ZipFile(packed.zip) as z:
+        names = z.namelist()
+        settings = json.loads(z.read("submission.json"))
+    assert names == ["harness_runtime.py", "model.py", "submission.json", "weights.keras"]
+    assert settings["tta"] == 2 and packed.settings["tta"] == 2
+    assert [f["name"] for f in packed.files] == names
+    assert packed.smoke["n_images"] == 32
+    assert sorted(p.name for p in packed.zip.parent.iterdir()) == [packed.zip.name]
+
+
+def test_pack_optimizes_grouped_convs_and_says_so(packed):
+    (report,) = packed.optimized
+    assert report["file"] == "weights.keras" and report["rewritten"] == 1 and report["kept"]
+    assert report["max_abs_diff"] < 1e-4
+    with zipfile.ZipFile(packed.zip) as z:
+        assert "DepthwiseConv2D" in zipfile.ZipFile(z.open("weights.keras")).read(
+            "config.json").decode()
+
+
+def test_same_experiment_packs_to_the_same_sha256_and_scores_exactly_as_its_folder(
+        packed_setup, profile, runner, tmp_path):
+    packed, trained_experiment = packed_setup
+    result = runner.invoke(main, ["pack", str(trained_experiment), "--tta", "2",
+                                  "--out", str(tmp_path / "again"), "--json"])
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.output)
+    assert again["sha256"] == packed.sha256
+    assert again["zip"].startswith(str(tmp_path / "again" / "submission_"))
+
+    rng = np.random.default_rng(1)
+    testset = save_dataset(tmp_path / "testset.npz",
+                           rng.integers(0, 256, (40, 96, 96, 3), dtype=np.uint8),
+                           rng.integers(0, 8, 40))
+    db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    from_zip = score(packed.zip, testset=testset, profile=profile, db_url=db)
+    from_folder = score(trained_experiment, testset=testset, profile=profile, db_url=db)
+    assert from_zip.ok and from_folder.ok
+    assert from_zip.metrics.accuracy == from_folder.metrics.accuracy
+    assert from_zip.metrics.confusion == from_folder.metrics.confusion
+
+
+def test_a_zip_whose_smoke_run_fails_is_not_left_behind(trained_experiment, profile, tmp_path):
+    override = trained_experiment / "submission"
+    override.mkdir()
+    (override / "model.py").write_text(
+        "class Model:\n    def predict(self, X):\n"
+        "        raise RuntimeError('broken on purpose')\n")
+    out = tmp_path / "dist"
+    with pytest.raises(SubmissionError, match="broken on purpose"):
+        pack(trained_experiment, profile, out=out, optimize=False)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_model_py_importing_keras_cv_is_refused_before_anything_is_written(
+        trained_experiment, profile, tmp_path, runner):
+    override = trained_experiment / "submission"
+    override.mkdir()
+    (override / "model.py").write_text("import keras_cv\n\n\nclass Model:\n"
+                                       "    def predict(self, X):\n        return X[:, 0, 0, 0]\n")
+    out = tmp_path / "dist"
+    result = runner.invoke(main, ["pack", str(trained_experiment), "--out", str(out)])
+    assert result.exit_code == 2 and "keras_cv" in result.output
+    assert not out.exists() or list(out.iterdir()) == []
