@@ -256,8 +256,9 @@ class Leaderboard:
             raise HarnessError(f"unknown sort column. Received: {sort!r}",
                                hint=f"did you mean {close[0]!r}?" if close
                                else "columns: " + ", ".join(ROW_COLUMNS))
-        runs = [r for r in self.scores() if testset is None or testset in (r["testset"],
-                                                                           r["testset_path"])]
+        wanted = {testset, str(Path(testset).resolve())} if testset else set()
+        runs = [r for r in self.scores()
+                if testset is None or wanted & {r["testset"], r["testset_path"]}]
         latest: dict[tuple, dict] = {}
         counts: dict[tuple, list[int]] = {}
         for r in runs:
