@@ -271,8 +271,8 @@ def _check_model_class(tree: ast.Module) -> None:
             raise SubmissionError("Model.predict takes no X; the server calls predict(X) "
                                   "with every test image", "bad_signature",
                                   hint="define it as `def predict(self, X):`")
-        extra = [a for a in _required_args(fn) if a != positional[1].arg] if len(positional) > 1 \
-            else _required_args(fn)
+        x_name = positional[1].arg if len(positional) > 1 else None
+        extra = [a for a in _required_args(fn) if a != x_name]
         if extra:
             raise SubmissionError(f"Model.predict needs arguments besides X "
                                   f"({', '.join(extra)}); the server passes only X",

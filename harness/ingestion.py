@@ -29,6 +29,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 
@@ -37,6 +38,8 @@ from harness.profile import Profile
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000
+# What `predict` gets: the array itself, or an .npz / .npy file that holds it.
+Images = Union[np.ndarray, str, os.PathLike]
 # Environment variables that cap a process's CPU threads (TensorFlow, OpenMP, BLAS).
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
                "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -190,7 +193,7 @@ class IngestionRun:
     leaves a core idle); the time limit runs from the start.
     """
 
-    def __init__(self, submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+    def __init__(self, submission_dir: str | os.PathLike, images: Images, profile: Profile,
                  time_limit_s: float | None, python: str | None, threads: int | None):
         self.profile = profile
         self.limit = profile.time_limit_s if time_limit_s is None else time_limit_s
@@ -293,7 +296,7 @@ class IngestionRun:
                                failure=None, versions=record["versions"], **common)
 
 
-def start_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+def start_submission(submission_dir: str | os.PathLike, images: Images, profile: Profile,
                      time_limit_s: float | None = None, python: str | None = None,
                      threads: int | None = None) -> IngestionRun:
     """Start a submission in its own process and return at once; see `run_submission`.
@@ -306,7 +309,7 @@ def start_submission(submission_dir: str | os.PathLike, images: np.ndarray | str
     return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads)
 
 
-def run_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+def run_submission(submission_dir: str | os.PathLike, images: Images, profile: Profile,
                    time_limit_s: float | None = None, python: str | None = None,
                    threads: int | None = None) -> IngestionResult:
     """Run a submission folder on `images` in a fresh process, as the server would.

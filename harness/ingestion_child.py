@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 
+
 class ServerImportBlocker:
     """A meta-path finder that fails, as the server would, imports the server lacks.
 

@@ -100,7 +100,8 @@ def tables():
 ROW_COLUMNS = (
     "experiment", "accuracy", "f1_macro", "worst_group", "worst_group_accuracy",
     "codabench", "codabench_phase", "gap", "testset", "recipe_version", "predict_s",
-    "total_s", "peak_rss_mb", "runs", "failures", "submission_sha256", "scored_at",
+    "total_s", "peak_rss_mb", "runs", "failures", "last_failure", "submission_sha256",
+    "scored_at",
 )
 
 
@@ -247,7 +248,8 @@ class Leaderboard:
                 missing values last.
 
         Returns:
-            Dicts with the keys of `ROW_COLUMNS`.
+            Dicts with the keys of `ROW_COLUMNS`; `failures` counts failed runs and
+            `last_failure` is the kind of the latest run when that run failed.
         """
         if sort not in ROW_COLUMNS:
             import difflib
@@ -256,32 +258,35 @@ class Leaderboard:
             raise HarnessError(f"unknown sort column. Received: {sort!r}",
                                hint=f"did you mean {close[0]!r}?" if close
                                else "columns: " + ", ".join(ROW_COLUMNS))
-        runs = [r for r in self.scores() if testset is None or testset in (r["testset"],
-                                                                           r["testset_path"])]
+        wanted = {testset, str(Path(testset).resolve())} if testset else set()
+        runs = [r for r in self.scores()
+                if testset is None or wanted & {r["testset"], r["testset_path"]}]
         latest: dict[tuple, dict] = {}
-        counts: dict[tuple, list[int]] = {}
+        counts: dict[tuple, list] = {}
         for r in runs:
             key = (r["experiment"], r["testset"])
-            tally = counts.setdefault(key, [0, 0])
+            tally = counts.setdefault(key, [0, 0, None])
             tally[0] += 1
             if r["status"] == "ok":
                 latest[key] = r
+                tally[2] = None
             else:
                 tally[1] += 1
+                tally[2] = r["failure_kind"]
         codabench: dict[str, dict] = {}
         for rec in self.codabench_records():
             codabench[rec["experiment"]] = rec
         rows = []
-        for key, (n_runs, n_failed) in counts.items():
-            r = latest.get(key, {})
-            rows.append(_row(key[0], key[1], r, codabench.get(key[0]), n_runs, n_failed))
+        for key, (n_runs, n_failed, last_failure) in counts.items():
+            rows.append(_row(key[0], key[1], latest.get(key, {}), codabench.get(key[0]),
+                             n_runs, n_failed, last_failure))
         scored = {k[0] for k in counts}
-        rows += [_row(name, None, {}, rec, 0, 0) for name, rec in codabench.items()
+        rows += [_row(name, None, {}, rec, 0, 0, None) for name, rec in codabench.items()
                  if name not in scored]
         return _sorted(rows, sort)
 
 
-def _row(experiment, testset, score, record, runs, failures) -> dict[str, Any]:
+def _row(experiment, testset, score, record, runs, failures, last_failure) -> dict[str, Any]:
     accuracy = score.get("accuracy")
     cb = record["score"] if record else None
     return {
@@ -300,6 +305,7 @@ def _row(experiment, testset, score, record, runs, failures) -> dict[str, Any]:
         "peak_rss_mb": score.get("peak_rss_mb"),
         "runs": runs,
         "failures": failures,
+        "last_failure": last_failure,
         "submission_sha256": score.get("submission_sha256"),
         "scored_at": score.get("created_at"),
     }

@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -225,7 +225,8 @@ def _slug(text: str) -> str:
 
 def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
           time_limit_s: float | None = None, profile: Profile | str | None = None,
-          db_url: str | None = None, experiment_name: str | None = None) -> ScoreResult:
+          db_url: str | None = None, experiment_name: str | None = None,
+          status: Callable[[str], None] | None = None) -> ScoreResult:
     """Run TARGET on a test set as the server would, score it, and store the row.
 
     Args:
@@ -236,6 +237,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         profile: the competition profile (name or object).
         db_url: leaderboard database (default `$HARNESS_DB_URL`, else data/leaderboard.sqlite).
         experiment_name: the leaderboard's name for it (default: derived from TARGET).
+        status: called with a line saying what is happening (e.g. a spinner's update),
+            since one predict call on the whole test set can run for an hour.
 
     Returns:
         `ScoreResult`; `ok=False` with a `failure` when the submission failed (that is
@@ -245,6 +248,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         HarnessError: a problem with the request itself (no such target or test set).
     """
     profile = get_profile(profile)
+    say = status or (lambda _line: None)
     limit = profile.time_limit_s if time_limit_s is None else time_limit_s
     if limit is not None and limit <= 0:
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
@@ -254,11 +258,14 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         warnings: list[str] = []
         failure = None
         try:
+            say(f"staging {target}")
             staged = resolve_target(target, Path(tmp) / "staged", profile)
             warnings = check_source(staged.path, profile)
         except SubmissionError as e:
             failure = e.to_failure()
         if failure is None:
+            say(f"running model.py on {len(ts)} images in its own process "
+                f"(limit {limit:g} s)")
             with start_submission(staged.path, ts.path, profile,
                                   time_limit_s=limit) as running:
                 # The child spends seconds importing TensorFlow: do our own work meanwhile.

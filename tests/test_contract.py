@@ -106,3 +106,9 @@ def test_model_py_in_a_subfolder_says_how_to_zip(make_submission, profile):
     with pytest.raises(SubmissionError, match="sits in the subfolder inner/") as info:
         check_source(sub, profile)
     assert "zip -r ../sub.zip ." in info.value.hint
+
+
+def test_predict_needing_more_than_x(make_submission, profile):
+    sub = make_submission("class Model:\n    def predict(self, X, batch):\n        return X\n")
+    with pytest.raises(SubmissionError, match=r"besides X \(batch\)"):
+        check_source(sub, profile)

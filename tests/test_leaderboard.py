@@ -74,6 +74,8 @@ def test_latest_ok_score_joins_latest_codabench_record(filled):
     rows = {(r["experiment"], r["testset"]): r for r in leaderboard(db_url=filled).rows}
     small = rows[("cnn_small", "mini")]
     assert small["accuracy"] == 0.64 and small["runs"] == 3 and small["failures"] == 1
+    assert small["last_failure"] == "time_limit"
+    assert rows[("convnext", "mini")]["last_failure"] is None
     assert small["codabench"] == 0.47 and small["gap"] == pytest.approx(0.17)
     assert rows[("convnext", "mini")]["codabench"] == 0.72
     assert rows[("only_on_codabench", None)]["accuracy"] is None

@@ -34,7 +34,8 @@ def cell(column: str, row: dict) -> str:
     if column == "worst_group" and value is not None:
         return f"{value} {row['worst_group_accuracy']:.4f}"
     if column == "runs" and row["failures"]:
-        return f"{value} ({row['failures']} failed)"
+        latest = f", latest: {row['last_failure']}" if row["last_failure"] else ""
+        return f"{value} ({row['failures']} failed{latest})"
     if value is None:
         return "-"
     if column == "gap":

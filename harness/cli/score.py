@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import click
@@ -9,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.options import common
-from harness.cli.output import emit
+from harness.cli.output import emit, err_console
 from harness.scoring import ScoreResult, score
 
 
@@ -133,8 +134,14 @@ def score_cmd(target, testset, time_limit, name, db_url, profile, as_json):
     root), or an experiment (name or folder). A failing submission prints the server's
     message and its own traceback, is stored as a failure, and exits with status 1.
     """
-    result = score(target, testset=testset, time_limit_s=time_limit, profile=profile,
-                   db_url=db_url, experiment_name=name)
+    run = functools.partial(score, target, testset=testset, time_limit_s=time_limit,
+                            profile=profile, db_url=db_url, experiment_name=name)
+    if as_json:
+        result = run()
+    else:
+        # One predict call can run for an hour: say what is happening meanwhile (stderr).
+        with err_console.status("scoring") as spinner:
+            result = run(status=spinner.update)
     emit(result, as_json, show_score)
     if not result.ok:
         sys.exit(1)
