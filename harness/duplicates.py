@@ -42,7 +42,8 @@ def popcount64(x: np.ndarray) -> np.ndarray:
     x = x - ((x >> np.uint64(1)) & _M1)
     x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
     x = (x + (x >> np.uint64(4))) & _M4
-    return ((x * _H01) >> np.uint64(56)).astype(np.uint8)
+    with np.errstate(over="ignore"):  # the multiply sums the bytes into the top byte
+        return ((x * _H01) >> np.uint64(56)).astype(np.uint8)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
