@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["exact_duplicate_groups", "perceptual_hashes", "near_duplicate_pairs",
-           "grey_thumbnails", "hamming", "popcount64"]
+           "grey_thumbnails", "aligned_correlation", "hamming", "popcount64"]
 
 _CHUNK = 512  # images per step: one Pillow call each, bounded scratch memory
 _M1, _M2, _M4 = (np.uint64(0x5555555555555555), np.uint64(0x3333333333333333),
@@ -290,3 +290,37 @@ def near_duplicate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
         return np.zeros((0, 2), np.int64)
     pairs = np.sort(np.concatenate(rows).astype(np.int64), axis=1)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def aligned_correlation(a: np.ndarray, b: np.ndarray, shift: int = 1,
+                        chunk: int = 4096) -> np.ndarray:
+    """Best Pearson correlation of thumbnail pairs over shifts of up to `shift` pixels.
+
+    Invariant to brightness and contrast (each window is standardised) and tolerant of
+    small translations: copies of one picture score above 0.97, distinct blood cells
+    rarely above 0.95 (grey 32x32 thumbnails of the real data).
+
+    Args:
+        a, b: (P, H, W) thumbnails (or one (H, W) thumbnail broadcast against many).
+        shift: largest translation tried, in thumbnail pixels.
+        chunk: pairs per vectorised step (bounds memory).
+
+    Returns:
+        (P,) float32 in [-1, 1].
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, np.float32), np.asarray(b, np.float32))
+    out = np.empty(a.shape[:-2], np.float32)
+    h, w = a.shape[-2:]
+    for start in range(0, len(a), chunk):
+        x = a[start:start + chunk, shift:h - shift, shift:w - shift]
+        x = x - x.mean(axis=(1, 2), keepdims=True)
+        x_norm = np.sqrt((x * x).sum(axis=(1, 2)))
+        best = np.full(len(x), -1.0, np.float32)
+        for dy in range(-shift, shift + 1):
+            for dx in range(-shift, shift + 1):
+                y = b[start:start + chunk, shift + dy:h - shift + dy, shift + dx:w - shift + dx]
+                y = y - y.mean(axis=(1, 2), keepdims=True)
+                c = (x * y).sum(axis=(1, 2)) / (x_norm * np.sqrt((y * y).sum(axis=(1, 2))) + 1e-6)
+                best = np.maximum(best, c)
+        out[start:start + chunk] = best
+    return out

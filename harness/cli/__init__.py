@@ -44,7 +44,7 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data
+    from harness.cli import data, data_hygiene  # noqa: F401 (adds `data inspect`, `data clean`)
 
     main.add_command(data.data)
 
