@@ -399,6 +399,7 @@ def report_json(report: InspectReport) -> dict:
     from harness.cli.output import to_jsonable
 
     doc = to_jsonable(report)
+    doc["reasons"] = dict(REASONS)
     doc["removed"] = to_jsonable(report.removals())
     return doc
 
