@@ -51,22 +51,26 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return popcount64(np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64)))
 
 
-def _thumbnail_chunk(chunk: np.ndarray, width: int, height: int) -> np.ndarray:
+def _thumbnail_chunk(chunk: np.ndarray, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
     """Pillow's `convert("L").resize((width, height), LANCZOS)` for a stack of images.
 
     Pillow resizes in two separable passes, horizontal then vertical, each with its own
     rounding. Stacking the images into one tall picture makes the horizontal pass one
     call (rows never mix); transposing the result and resizing horizontally again is the
     vertical pass, with the same weights and rounding. So every thumbnail equals the
-    one Pillow makes from that image alone, at a fraction of the per-call cost.
+    one Pillow makes from that image alone, at a fraction of the per-call cost. The
+    greyscale conversion is done once for all requested sizes.
     """
     m, in_h, in_w = chunk.shape[:3]
     tall = Image.fromarray(np.ascontiguousarray(chunk).reshape(m * in_h, in_w, 3)).convert("L")
-    rows = np.asarray(tall.resize((width, m * in_h), Image.LANCZOS))
-    cols = rows.reshape(m, in_h, width).transpose(0, 2, 1).reshape(m * width, in_h)
-    out = np.asarray(Image.fromarray(np.ascontiguousarray(cols)).resize((height, m * width),
-                                                                           Image.LANCZOS))
-    return out.reshape(m, width, height).transpose(0, 2, 1)
+    out = []
+    for width, height in sizes:
+        rows = np.asarray(tall.resize((width, m * in_h), Image.LANCZOS))
+        cols = rows.reshape(m, in_h, width).transpose(0, 2, 1).reshape(m * width, in_h)
+        thumbs = np.asarray(Image.fromarray(np.ascontiguousarray(cols)).resize(
+            (height, m * width), Image.LANCZOS))
+        out.append(thumbs.reshape(m, width, height).transpose(0, 2, 1))
+    return out
 
 
 def grey_thumbnails(images: np.ndarray, size: int | tuple[int, int] = 32,
@@ -81,15 +85,19 @@ def grey_thumbnails(images: np.ndarray, size: int | tuple[int, int] = 32,
     Returns:
         (N, height, width) uint8.
     """
-    width, height = (size, size) if isinstance(size, int) else size
-    out = np.empty((len(images), height, width), np.uint8)
+    return _thumbnails(images, [size], progress)[0]
+
+
+def _thumbnails(images: np.ndarray, sizes: list, progress: Callable | None) -> list[np.ndarray]:
+    sizes = [(s, s) if isinstance(s, int) else tuple(s) for s in sizes]
+    out = [np.empty((len(images), h, w), np.uint8) for w, h in sizes]
     starts = range(0, len(images), _CHUNK)
     # Pillow releases the GIL while it resamples: two threads use both cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(lambda s: (s, _thumbnail_chunk(images[s:s + _CHUNK], width, height)),
-                        starts)
+        done = pool.map(lambda s: (s, _thumbnail_chunk(images[s:s + _CHUNK], sizes)), starts)
         for start, thumbs in progress(done, total=len(starts)) if progress else done:
-            out[start:start + len(thumbs)] = thumbs
+            for o, t in zip(out, thumbs):
+                o[start:start + len(t)] = t
     return out
 
 
@@ -140,9 +148,14 @@ def perceptual_hashes(images: np.ndarray, kind: str = "phash",
     return _hashes_from_thumbnails(grey_thumbnails(images, HASH_KINDS[kind], progress), kind)
 
 
-def phash_from_thumbnails(thumbs: np.ndarray) -> np.ndarray:
-    """phash of 32x32 thumbnails from `grey_thumbnails` (saves computing them twice)."""
-    return _hashes_from_thumbnails(thumbs, "phash")
+def thumbnails_and_hashes(images: np.ndarray, progress: Callable | None = None):
+    """32x32 grey thumbnails, phash and dhash of every image, converting to grey once.
+
+    Returns:
+        (thumbnails (N, 32, 32) uint8, phash (N,) uint64, dhash (N,) uint64).
+    """
+    thumbs, small = _thumbnails(images, [HASH_KINDS["phash"], HASH_KINDS["dhash"]], progress)
+    return thumbs, _hashes_from_thumbnails(thumbs, "phash"), _hashes_from_thumbnails(small, "dhash")
 
 
 def _byte_hashes(flat: np.ndarray) -> np.ndarray:

@@ -40,8 +40,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from harness.datasets import Dataset, load_dataset, save_dataset
-from harness.duplicates import (aligned_correlation, exact_duplicate_groups, grey_thumbnails,
-                                near_duplicate_pairs, perceptual_hashes, phash_from_thumbnails)
+from harness.duplicates import (aligned_correlation, exact_duplicate_groups, near_duplicate_pairs,
+                                perceptual_hashes, thumbnails_and_hashes)
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
@@ -263,9 +263,10 @@ def _find_groups(images: np.ndarray, labels: np.ndarray, s: HygieneSettings,
     seconds["exact"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    thumbs = grey_thumbnails(images[reps], 32, progress)
-    candidates = [near_duplicate_pairs(phash_from_thumbnails(thumbs), s.max_distance),
-                  near_duplicate_pairs(perceptual_hashes(images[reps], "dhash"), s.max_distance)]
+    thumbs, phash, dhash = thumbnails_and_hashes(images[reps] if len(reps) < n else images,
+                                                 progress)
+    candidates = [near_duplicate_pairs(phash, s.max_distance),
+                  near_duplicate_pairs(dhash, s.max_distance)]
     seconds["hashes"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -283,9 +284,12 @@ def _find_groups(images: np.ndarray, labels: np.ndarray, s: HygieneSettings,
         return len(np.unique(labels[np.isin(rep_of, members)])) > 1
 
     # Centres: copy groups that could be planted (big, or mixed labels) and probes.
-    groups = [np.flatnonzero(copy_of == c) for c in np.unique(copy_of[pairs.ravel()])]
-    groups += [np.array([rep_of[g[0]]]) for g in exact]
-    centres = [m for m in groups if weights[m].sum() >= s.planted_min_size or mixed(m)]
+    image_copy = copy_of[rep_of]
+    size = np.bincount(image_copy, minlength=len(reps))
+    n_labels = np.bincount(np.unique(image_copy * (labels.max() + 1) + labels)
+                           // (labels.max() + 1), minlength=len(reps))
+    wanted = np.flatnonzero((size > 1) & ((size >= s.planted_min_size) | (n_labels > 1)))
+    centres = [np.flatnonzero(copy_of == c) for c in wanted]
     step = max(1, len(reps) // s.probes)
     centres += [np.array([i]) for i in range(0, len(reps), step)]
     planted = _planted_sets(vectors, thumbs, weights, mixed, centres, s)
