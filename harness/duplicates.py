@@ -88,13 +88,21 @@ def grey_thumbnails(images: np.ndarray, size: int | tuple[int, int] = 32,
     return _thumbnails(images, [size], progress)[0]
 
 
-def _thumbnails(images: np.ndarray, sizes: list, progress: Callable | None) -> list[np.ndarray]:
+def _thumbnails(images: np.ndarray, sizes: list, progress: Callable | None,
+                index: np.ndarray | None = None) -> list[np.ndarray]:
+    """Thumbnails of `images[index]` (all images when None), gathered chunk by chunk."""
     sizes = [(s, s) if isinstance(s, int) else tuple(s) for s in sizes]
-    out = [np.empty((len(images), h, w), np.uint8) for w, h in sizes]
-    starts = range(0, len(images), _CHUNK)
+    n = len(images) if index is None else len(index)
+    out = [np.empty((n, h, w), np.uint8) for w, h in sizes]
+    starts = range(0, n, _CHUNK)
+
+    def chunk(s):
+        part = images[s:s + _CHUNK] if index is None else images[index[s:s + _CHUNK]]
+        return s, _thumbnail_chunk(part, sizes)
+
     # Pillow releases the GIL while it resamples: two threads use both cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(lambda s: (s, _thumbnail_chunk(images[s:s + _CHUNK], sizes)), starts)
+        done = pool.map(chunk, starts)
         for start, thumbs in progress(done, total=len(starts)) if progress else done:
             for o, t in zip(out, thumbs):
                 o[start:start + len(t)] = t
@@ -110,8 +118,10 @@ def _hashes_from_thumbnails(thumbs: np.ndarray, kind: str) -> np.ndarray:
     if kind == "phash":
         import scipy.fftpack  # the transform imagehash itself calls
 
-        dct = scipy.fftpack.dct(scipy.fftpack.dct(thumbs.astype(np.float64), axis=1), axis=2)
-        low = dct[:, :8, :8].reshape(len(thumbs), 64)
+        # imagehash: dct(dct(pixels, axis=0), axis=1)[:8, :8]. Each 1-D transform is
+        # independent, so transforming only the 8 rows kept gives the same numbers.
+        rows = scipy.fftpack.dct(thumbs.astype(np.float64), axis=1)[:, :8, :]
+        low = scipy.fftpack.dct(rows, axis=2)[:, :, :8].reshape(len(thumbs), 64)
         return _pack_bits(low > np.median(low, axis=1, keepdims=True))
     grey = thumbs.astype(np.int16)  # dhash: 9x8 thumbnails, compare neighbours in a row
     return _pack_bits((grey[:, :, 1:] > grey[:, :, :-1]).reshape(len(thumbs), 64))
@@ -148,13 +158,15 @@ def perceptual_hashes(images: np.ndarray, kind: str = "phash",
     return _hashes_from_thumbnails(grey_thumbnails(images, HASH_KINDS[kind], progress), kind)
 
 
-def thumbnails_and_hashes(images: np.ndarray, progress: Callable | None = None):
-    """32x32 grey thumbnails, phash and dhash of every image, converting to grey once.
+def thumbnails_and_hashes(images: np.ndarray, progress: Callable | None = None,
+                          index: np.ndarray | None = None):
+    """32x32 grey thumbnails, phash and dhash of `images[index]`, converting to grey once.
 
     Returns:
-        (thumbnails (N, 32, 32) uint8, phash (N,) uint64, dhash (N,) uint64).
+        (thumbnails (M, 32, 32) uint8, phash (M,) uint64, dhash (M,) uint64), M = len(index).
     """
-    thumbs, small = _thumbnails(images, [HASH_KINDS["phash"], HASH_KINDS["dhash"]], progress)
+    thumbs, small = _thumbnails(images, [HASH_KINDS["phash"], HASH_KINDS["dhash"]], progress,
+                                index)
     return thumbs, _hashes_from_thumbnails(thumbs, "phash"), _hashes_from_thumbnails(small, "dhash")
 
 
@@ -321,18 +333,19 @@ def aligned_correlation(a: np.ndarray, b: np.ndarray, shift: int = 1,
     Returns:
         (P,) float32 in [-1, 1].
     """
-    a, b = np.broadcast_arrays(np.asarray(a, np.float32), np.asarray(b, np.float32))
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))  # views: converted per chunk
     out = np.empty(a.shape[:-2], np.float32)
     h, w = a.shape[-2:]
     for start in range(0, len(a), chunk):
-        x = a[start:start + chunk, shift:h - shift, shift:w - shift]
+        x = a[start:start + chunk, shift:h - shift, shift:w - shift].astype(np.float32)
         x = x - x.mean(axis=(1, 2), keepdims=True)
         x_norm = np.sqrt((x * x).sum(axis=(1, 2)))
         best = np.full(len(x), -1.0, np.float32)
         for dy in range(-shift, shift + 1):
             for dx in range(-shift, shift + 1):
                 y = b[start:start + chunk, shift + dy:h - shift + dy, shift + dx:w - shift + dx]
-                y = y - y.mean(axis=(1, 2), keepdims=True)
+                y = y.astype(np.float32)
+                y -= y.mean(axis=(1, 2), keepdims=True)
                 c = (x * y).sum(axis=(1, 2)) / (x_norm * np.sqrt((y * y).sum(axis=(1, 2))) + 1e-6)
                 best = np.maximum(best, c)
         out[start:start + chunk] = best

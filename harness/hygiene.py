@@ -8,11 +8,12 @@
   confirmed by a shift-tolerant correlation of grey thumbnails >= `min_corr`), joined
   into groups by connected components;
 - planted pictures: a set of at least `planted_min_size` images, with mixed labels,
-  that are all far more alike than anything else is to them: each member correlates
-  with the set's mean picture above `planted_min_corr`, and every other image at least
-  `planted_gap` lower. A foreign picture pasted over many cells makes such an isolated,
-  tight cluster; look-alike cells never do (their similarities fall off smoothly).
-  Candidate centres are every copy group and an evenly spaced sample of images, so the
+  that all correlate with the set's picture above `planted_min_corr` while few images
+  fall in the shell just below (`planted_gap`, `planted_shell`). A foreign picture
+  pasted over many cells makes such an isolated, tight cluster; look-alike cells never
+  do: their similarities fall off smoothly, so the shell under any core is crowded
+  (on the real data, 3x the core or more; under planted pictures, a quarter at most).
+  Candidate centres are the copy groups and an evenly spaced sample of images, so the
   search stays linear in N.
 
 Every group then gets one verdict, and `clean` applies it: planted pictures, and copies
@@ -44,6 +45,7 @@ from harness.duplicates import (aligned_correlation, exact_duplicate_groups, nea
                                 perceptual_hashes, thumbnails_and_hashes)
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
+from harness.planted import planted_sets, standardised
 from harness.profile import Profile, get_profile
 
 __all__ = ["exact_duplicate_groups", "near_duplicate_pairs", "perceptual_hashes",
@@ -173,81 +175,6 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _standardised(thumbs: np.ndarray) -> np.ndarray:
-    """16x16 mean-pooled thumbnails as zero-mean unit vectors: dot product = correlation."""
-    n = len(thumbs)
-    small = thumbs.reshape(n, 16, 2, 16, 2).mean(axis=(2, 4), dtype=np.float32).reshape(n, 256)
-    small -= small.mean(axis=1, keepdims=True)
-    small /= np.linalg.norm(small, axis=1, keepdims=True) + 1e-6
-    return small
-
-
-def _tight_set(corr: np.ndarray, weights: np.ndarray, threshold: float,
-               s: HygieneSettings) -> np.ndarray | None:
-    """Items at or above `threshold` if few images sit in the shell just below it.
-
-    Copies of one picture sit at the top of the similarity ranking with an empty shell
-    under them; a look-alike cell's neighbours thin out smoothly, so its shell is
-    crowded. None when the core is too small or the shell too full.
-    """
-    core = corr >= threshold
-    shell = (corr >= threshold - s.planted_gap) & ~core
-    n_core = weights[core].sum()
-    if n_core < s.planted_min_size or weights[shell].sum() > s.planted_shell * n_core:
-        return None
-    return np.flatnonzero(core)
-
-
-def _trim_edge(members: np.ndarray, corr: np.ndarray, s: HygieneSettings) -> np.ndarray:
-    """Drop the members below the widest break in the ranking, if it is a clear break.
-
-    Copies of a picture rank in one tight run; an image hanging below it by a clear
-    break is something else that resembles the picture, typically the very cell the
-    picture was pasted over. It stays in the data.
-    """
-    order = np.argsort(-corr)
-    drops = -np.diff(corr[order])
-    if len(drops) == 0 or drops.max() < s.planted_gap / 2:
-        return members
-    return members[order[:int(np.argmax(drops)) + 1]]
-
-
-def _planted_sets(vectors: np.ndarray, thumbs: np.ndarray, weights: np.ndarray,
-                  mixed: Callable, centres: list[np.ndarray],
-                  s: HygieneSettings) -> list[np.ndarray]:
-    """Sets of contents that pass the planted test around any of the candidate centres.
-
-    A cheap screen (plain correlation of every content with up to 64 centres at once,
-    one matrix product) picks the centres worth a closer look; the close look takes the
-    mean thumbnail of the screened core and ranks every content by shift-tolerant
-    correlation with it.
-    """
-    found: list[np.ndarray] = []
-    covered = np.zeros(len(vectors), bool)
-    for lo in range(0, len(centres), 64):
-        batch = centres[lo:lo + 64]
-        means = np.stack([vectors[m].mean(axis=0) for m in batch])
-        corr = vectors @ (means / (np.linalg.norm(means, axis=1, keepdims=True) + 1e-6)).T
-        for j, members in enumerate(batch):
-            if covered[members].all():
-                continue
-            members = _tight_set(corr[:, j], weights, s.planted_min_corr, s)
-            if members is None or not mixed(members):
-                continue
-            # Weighted by copies: the picture itself, not a blur of its shifted variants.
-            centre = np.average(thumbs[members].astype(np.float32), axis=0,
-                                weights=weights[members])
-            close = aligned_correlation(centre, thumbs)
-            members = _tight_set(close, weights, s.planted_min_corr, s)
-            if members is not None:
-                members = _trim_edge(members, close[members], s)
-            if members is not None and weights[members].sum() >= s.planted_min_size \
-                    and mixed(members):
-                found.append(members)
-                covered[members] = True
-    return found
-
-
 def _find_groups(images: np.ndarray, labels: np.ndarray, s: HygieneSettings,
                  progress: Callable | None, seconds: dict) -> tuple:
     """Group ids per image (-1: alone), which groups are planted, and detection counts."""
@@ -263,8 +190,7 @@ def _find_groups(images: np.ndarray, labels: np.ndarray, s: HygieneSettings,
     seconds["exact"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    thumbs, phash, dhash = thumbnails_and_hashes(images[reps] if len(reps) < n else images,
-                                                 progress)
+    thumbs, phash, dhash = thumbnails_and_hashes(images, progress, index=reps)
     candidates = [near_duplicate_pairs(phash, s.max_distance),
                   near_duplicate_pairs(dhash, s.max_distance)]
     seconds["hashes"] = time.perf_counter() - t
@@ -278,21 +204,26 @@ def _find_groups(images: np.ndarray, labels: np.ndarray, s: HygieneSettings,
     seconds["near"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    vectors = _standardised(thumbs)
+    vectors = standardised(thumbs)
+
+    # Each content's label, or -1 where its byte-identical copies disagree.
+    content_label = np.full(len(reps), -1)
+    lo, hi = np.full(len(reps), labels.max()), np.zeros(len(reps), labels.dtype)
+    np.minimum.at(lo, rep_of, labels)
+    np.maximum.at(hi, rep_of, labels)
+    content_label[lo == hi] = lo[lo == hi]
 
     def mixed(members):  # do the images of these contents carry more than one label?
-        return len(np.unique(labels[np.isin(rep_of, members)])) > 1
+        found = content_label[members]
+        return bool((found < 0).any() or (found != found[0]).any())
 
-    # Centres: copy groups that could be planted (big, or mixed labels) and probes.
-    image_copy = copy_of[rep_of]
-    size = np.bincount(image_copy, minlength=len(reps))
-    n_labels = np.bincount(np.unique(image_copy * (labels.max() + 1) + labels)
-                           // (labels.max() + 1), minlength=len(reps))
-    wanted = np.flatnonzero((size > 1) & ((size >= s.planted_min_size) | (n_labels > 1)))
-    centres = [np.flatnonzero(copy_of == c) for c in wanted]
+    # Centres: copy groups whose labels disagree, then probes (which find big groups).
+    order = np.argsort(copy_of, kind="stable")
+    cuts = np.flatnonzero(np.diff(copy_of[order])) + 1
+    centres = [m for m in np.split(order, cuts) if mixed(m)]
     step = max(1, len(reps) // s.probes)
     centres += [np.array([i]) for i in range(0, len(reps), step)]
-    planted = _planted_sets(vectors, thumbs, weights, mixed, centres, s)
+    planted = planted_sets(vectors, thumbs, weights, mixed, centres, s)
     seconds["planted"] = time.perf_counter() - t
 
     edges = [pairs] + [np.stack([m[:-1], m[1:]], axis=1) for m in planted]
