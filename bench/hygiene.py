@@ -3,7 +3,8 @@
 For each size, in a fresh process (so peak memory is that size's alone): the real
 training file (N = 13,837) or the real images repeated with small jitter up to N (each
 repeat shifts every image's brightness by 1-3 levels, so copies are near, not exact),
-then `hygiene.inspect` with its per-step times, `perceptual_hashes` alone (images/s),
+then `hygiene.inspect` with its per-step times, wall and CPU seconds and peak memory
+(tracemalloc: the arrays inspect allocates, input excluded), `perceptual_hashes` alone (images/s),
 `near_duplicate_pairs` alone on those hashes (the pairing time), and imagehash's
 own per-image loop on 2,000 images for comparison. Prints a table and writes
 bench/results/hygiene.json.
@@ -20,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,12 @@ def one(data: str, n: int) -> dict:
     load_s = time.perf_counter() - t
     images, labels = make(ds.images, ds.labels, n)
     del ds
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()  # numpy reports its buffers to tracemalloc: inspect's own peak
     t, cpu = time.perf_counter(), time.process_time()
     report = inspect(Dataset(images, labels))
     inspect_s, inspect_cpu = time.perf_counter() - t, time.process_time() - cpu
+    inspect_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
     hashes = perceptual_hashes(images)
@@ -83,8 +87,9 @@ def one(data: str, n: int) -> dict:
         "pairing_s": round(pair_s, 2), "unique_hashes": len(unique),
         "pairs_within_6_bits": len(pairs), "removed": report.n_removed,
         "removed_by_rule": report.removed_by_rule,
-        "input_mb": round(images.nbytes / 2**20), "rss_before_inspect_mb": round(base_rss),
-        "peak_rss_mb": round(peak_rss), "inspect_extra_mb": round(peak_rss - base_rss),
+        "input_mb": round(images.nbytes / 2**20), "inspect_peak_mb": round(inspect_peak),
+        "inspect_peak_kb_per_image": round(inspect_peak * 1024 / len(images), 1),
+        "process_peak_rss_mb": round(peak_rss),
     }
 
 
@@ -100,18 +105,18 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--data", args.data, "--one", str(n)],
-                             capture_output=True, text=True, check=True)
+                             stdout=subprocess.PIPE, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     header = (f"{'N':>7} {'inspect s':>9} {'cpu s':>6} {'phash img/s':>11} "
               f"{'imagehash img/s':>15} {'pairing s':>9} {'pairs':>8} {'removed':>7} "
-              f"{'extra MB':>8}")
+              f"{'peak MB':>7} {'KB/img':>6}")
     print(header)
     for r in rows:
         print(f"{r['n']:>7} {r['inspect_s']:>9} {r['inspect_cpu_s']:>6} "
               f"{r['phash_images_per_s']:>11} {r['imagehash_loop_images_per_s']:>15} "
               f"{r['pairing_s']:>9} {r['pairs_within_6_bits']:>8} {r['removed']:>7} "
-              f"{r['inspect_extra_mb']:>8}")
+              f"{r['inspect_peak_mb']:>7} {r['inspect_peak_kb_per_image']:>6}")
     print("steps (s):", *[f"N={r['n']}: {r['steps_s']}" for r in rows], sep="\n  ")
     print("machine load:", load)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,8 @@ class HygieneSettings:
         planted_min_corr: each planted member's correlation with the group's mean picture.
         planted_gap, planted_shell: at most `planted_shell` times as many images as the
             group holds may correlate within `planted_gap` below `planted_min_corr`.
+        planted_median: the group's median correlation with its picture (copies are
+            near-identical to it; a group that swallowed look-alike cells is not).
         probes: evenly spaced images tried as centres of planted groups.
     """
 
@@ -82,6 +84,7 @@ class HygieneSettings:
     planted_min_corr: float = 0.8
     planted_gap: float = 0.15
     planted_shell: float = 1.0
+    planted_median: float = 0.9
     probes: int = 512
 
 

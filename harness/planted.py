@@ -59,6 +59,12 @@ def _trim_edge(members: np.ndarray, corr: np.ndarray, s: HygieneSettings) -> np.
     return members[order[:int(np.argmax(drops)) + 1]]
 
 
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
 def planted_sets(vectors: np.ndarray, thumbs: np.ndarray, weights: np.ndarray,
                   mixed: Callable, centres: list[np.ndarray],
                   s: HygieneSettings) -> list[np.ndarray]:
@@ -88,7 +94,10 @@ def planted_sets(vectors: np.ndarray, thumbs: np.ndarray, weights: np.ndarray,
             members = _tight_set(close, weights, s.planted_min_corr, s)
             if members is not None:
                 members = _trim_edge(members, close[members], s)
+            # Copies are near-identical to their picture; a core that swallowed
+            # look-alike cells is not, so its typical member sits far lower.
             if members is not None and weights[members].sum() >= s.planted_min_size \
+                    and _weighted_median(close[members], weights[members]) >= s.planted_median \
                     and mixed(members):
                 found.append(members)
                 covered[members] = True

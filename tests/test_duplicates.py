@@ -73,3 +73,24 @@ def test_exact_duplicate_groups():
     groups = exact_duplicate_groups(images)
     assert [g.tolist() for g in groups] == [[2, 7, 9], [4, 8]]
     assert exact_duplicate_groups(images[:1]) == []
+
+
+def test_aligned_correlation_sees_through_brightness_and_small_shifts():
+    from harness.duplicates import aligned_correlation, grey_thumbnails
+
+    images = _cell_like(3, seed=4)
+    shifted = np.clip(np.roll(images[0].astype(int), 3, axis=1) + 9, 0, 255).astype(np.uint8)
+    thumbs = grey_thumbnails(np.concatenate([images, shifted[None]]))
+    corr = aligned_correlation(thumbs[[0, 0]], thumbs[[3, 1]])
+    assert corr[0] > 0.97 > corr[1]
+
+
+def test_thumbnails_and_hashes_by_index_equal_the_plain_functions():
+    from harness.duplicates import grey_thumbnails, thumbnails_and_hashes
+
+    images = _cell_like(12, seed=5)
+    index = np.array([3, 0, 7])
+    thumbs, phash, dhash = thumbnails_and_hashes(images, index=index)
+    np.testing.assert_array_equal(thumbs, grey_thumbnails(images[index]))
+    np.testing.assert_array_equal(phash, perceptual_hashes(images[index]))
+    np.testing.assert_array_equal(dhash, perceptual_hashes(images[index], "dhash"))
