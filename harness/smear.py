@@ -42,6 +42,16 @@ ORANGE = (226, 120, 72)
 BASO_GRANULE = (64, 38, 112)
 REDDISH = (214, 150, 168)
 PLATELET = (152, 96, 178)
+NEUTROPHIL_GRANULE = (180, 130, 190)
+EOSINOPHIL_CYTOPLASM = (226, 190, 190)
+BASOPHIL_CYTOPLASM = (200, 180, 214)
+VACUOLE = (236, 230, 240)
+MONOCYTE_NUCLEUS = (126, 84, 164)
+IG_CYTOPLASM = (206, 178, 214)
+IG_GRANULE = (120, 60, 140)
+POLYCHROMATIC = (178, 150, 196)
+ERYTHROBLAST_NUCLEUS = (48, 22, 64)
+PLATELET_BODY = (196, 160, 212)
 
 FOREIGN_PICTURES = ("cartoon_face", "poster")
 
@@ -51,6 +61,11 @@ def _grid(h: int, w: int) -> np.ndarray:
     grid = np.mgrid[0:h, 0:w].astype(np.float32)
     grid.flags.writeable = False  # shared by every canvas of this size
     return grid
+
+
+def _clamp01(a: np.ndarray) -> np.ndarray:
+    """Clamp to [0, 1] in place (ufuncs: np.clip's wrapper costs more on small arrays)."""
+    return np.minimum(np.maximum(a, 0.0, out=a), 1.0, out=a)
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,6 +105,8 @@ class Canvas:
     def window(self, cx: float, cy: float, r: float) -> "Canvas":
         """The part of this canvas within `r` units of (cx, cy), sharing its pixels."""
         r = r * self.unit
+        if self.x.size:  # make (cx, cy) relative to this canvas, itself maybe a window
+            cx, cy = cx - self.x[0, 0], cy - self.y[0, 0]
         x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, self.w)
         y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, self.h)
         x1, y1 = max(x1, x0), max(y1, y0)
@@ -98,7 +115,9 @@ class Canvas:
 
     def paint(self, alpha: np.ndarray, color) -> None:
         """Blend `color` (RGB, or an (H, W, 3) array) over the canvas with `alpha` (H, W)."""
-        self.rgb += alpha[..., None] * (np.asarray(color, np.float32) - self.rgb)
+        change = np.asarray(color, np.float32) - self.rgb
+        change *= alpha[..., None]
+        self.rgb += change
 
     def ellipse(self, cx, cy, a, b, angle=0.0, edge=1.0) -> np.ndarray:
         """Soft alpha of an ellipse (semi-axes a, b in units, rotated by `angle` radians)."""
@@ -107,7 +126,7 @@ class Canvas:
         u, v = (dx * c + dy * s) / (a * self.unit), (-dx * s + dy * c) / (b * self.unit)
         # Distance outside the boundary, in pixels, along the shorter axis: a soft edge.
         d = (np.sqrt(u * u + v * v) - 1.0) * min(a, b) * self.unit
-        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0)
+        return _clamp01(0.5 - d / (edge * self.unit))
 
     def blob(self, rng, cx, cy, r, wobble=0.05, edge=1.0) -> np.ndarray:
         """Soft alpha of a roundish outline: a disc whose radius varies with the angle."""
@@ -121,7 +140,7 @@ class Canvas:
         ripple = (amp[0] * phase[0] * z2 + amp[1] * phase[1] * z2 * z
                   + amp[2] * phase[2] * z2 * z2).real
         d = dist - r * self.unit * (1 + ripple)
-        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0).astype(np.float32)
+        return _clamp01((0.5 - d / (edge * self.unit)).astype(np.float32))
 
     def texture(self, rng, cells: int, amount: float) -> np.ndarray:
         """A smooth random field around 1 (1 +- amount): chromatin, uneven stain.
@@ -142,7 +161,7 @@ class Canvas:
         np.add.at(field, (ys[pick], xs[pick]), 1.0)
         sigma = size * self.unit
         field = gaussian_filter(field, sigma) * (2 * np.pi * sigma * sigma)
-        return np.clip(field * 1.6, 0.0, 1.0) * region
+        return _clamp01(field * 1.6) * region
 
 
 def _jitter(rng, color, amount=0.07):
@@ -174,10 +193,10 @@ def _union(*alphas):
 
 def _neutrophil(cv, rng, cx, cy, angle, k):
     body = _cell_body(cv, rng, cx, cy, 20 * k, LILAC)
-    cv.paint(cv.granules(rng, body, 90, 0.55) * 0.35, _jitter(rng, (180, 130, 190)))
+    cv.paint(cv.granules(rng, body, 90, 0.55) * 0.35, _jitter(rng, NEUTROPHIL_GRANULE))
     n = rng.integers(3, 6)
     span = rng.uniform(2.6, 3.8)
-    bend = rng.uniform(5, 9) * k
+    bend = rng.uniform(3.5, 9) * k
     lobes, centres = [], []
     for t in np.linspace(-span / 2, span / 2, n):
         px, py = bend * np.sin(t) * 1.3, bend * (1 - np.cos(t)) - bend * 0.6
@@ -193,7 +212,7 @@ def _neutrophil(cv, rng, cx, cy, angle, k):
 
 
 def _eosinophil(cv, rng, cx, cy, angle, k):
-    body = _cell_body(cv, rng, cx, cy, 20.5 * k, (226, 190, 190))
+    body = _cell_body(cv, rng, cx, cy, 20.5 * k, EOSINOPHIL_CYTOPLASM)
     gap = rng.uniform(5.0, 7.0) * k
     lobes = []
     for side in (-1, 1):
@@ -203,59 +222,69 @@ def _eosinophil(cv, rng, cx, cy, angle, k):
     lobes.append(cv.ellipse(cx, cy, gap, 1.6 * k, angle))
     nucleus = _union(*lobes)
     cytoplasm = body * (1 - nucleus)
-    cv.paint(cv.granules(rng, cytoplasm, 420, 0.75) * 0.85, _jitter(rng, ORANGE, 0.06))
+    cv.paint(cv.granules(rng, cytoplasm, rng.integers(220, 440), 0.75) * 0.85,
+             _jitter(rng, ORANGE, 0.1))
     _nucleus(cv, rng, nucleus, NUCLEUS, density=0.9)
 
 
 def _basophil(cv, rng, cx, cy, angle, k):
-    body = _cell_body(cv, rng, cx, cy, 17.5 * k, (200, 180, 214))
+    body = _cell_body(cv, rng, cx, cy, 17.5 * k, BASOPHIL_CYTOPLASM)
     gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(-2, 2), rng.uniform(-2, 2))
     nucleus = cv.blob(rng, gx, gy, rng.uniform(8, 11) * k, wobble=0.25)
     _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.75)
-    cv.paint(cv.granules(rng, body, rng.integers(70, 130), 1.1) * 0.95, _jitter(rng, BASO_GRANULE, 0.06))
+    granules = cv.granules(rng, body, rng.integers(30, 130), 1.1)
+    cv.paint(granules * 0.95, _jitter(rng, BASO_GRANULE, 0.06))
 
 
 def _lymphocyte(cv, rng, cx, cy, angle, k):
-    radius = rng.uniform(12.5, 15.5) * k
+    # Small lymphocytes with a thin rim, and a few large ones with more cytoplasm.
+    radius = rng.uniform(12.5, 15.5) * k if rng.uniform() < 0.8 else rng.uniform(15, 19) * k
     _cell_body(cv, rng, cx, cy, radius, BLUE_RIM, wobble=0.04)
     gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(0.5, 2.0), 0)
-    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.76, 0.86), wobble=0.06)
-    _nucleus(cv, rng, nucleus, DENSE_NUCLEUS, density=0.97, chromatin=0.18)
+    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.66, 0.86), wobble=0.06)
+    _nucleus(cv, rng, nucleus, DENSE_NUCLEUS, density=rng.uniform(0.88, 0.97), chromatin=0.18)
 
 
 def _monocyte(cv, rng, cx, cy, angle, k):
-    radius = rng.uniform(23, 27) * k
+    radius = rng.uniform(21, 27) * k
     body = _cell_body(cv, rng, cx, cy, radius, GREY_BLUE, wobble=0.09)
     for _ in range(rng.integers(0, 5)):
-        vx, vy = _at(cx, cy, angle + rng.uniform(0, 2 * np.pi), cv.unit, rng.uniform(0.5, 0.8) * radius, 0)
-        cv.paint(cv.ellipse(vx, vy, rng.uniform(1.2, 2.4) * k, rng.uniform(1.2, 2.4) * k) * body * 0.6,
-                 (236, 230, 240))
+        vx, vy = _at(cx, cy, rng.uniform(0, 2 * np.pi), cv.unit, rng.uniform(0.5, 0.8) * radius, 0)
+        size = rng.uniform(1.2, 2.4, 2) * k
+        cv.paint(cv.ellipse(vx, vy, *size) * body * 0.6, VACUOLE)
     a, b = rng.uniform(12, 15) * k, rng.uniform(8, 10) * k
     gx, gy = _at(cx, cy, angle, cv.unit, 0, -2.5 * k)
     kidney = cv.ellipse(gx, gy, a, b, angle)
-    nx, ny = _at(cx, cy, angle, cv.unit, rng.uniform(-2, 2), (b - 2.0) * 1.0 + 2.0)
-    notch = cv.ellipse(nx, ny, rng.uniform(5, 7) * k, rng.uniform(4, 6) * k, angle)
-    _nucleus(cv, rng, kidney * (1 - notch), (126, 84, 164), density=0.88, chromatin=0.2)
+    nx, ny = _at(cx, cy, angle, cv.unit, rng.uniform(-2, 2), b)
+    # Some monocytes are barely folded: an oval nucleus, like an immature granulocyte's.
+    notch = cv.ellipse(nx, ny, rng.uniform(3, 7) * k, rng.uniform(2.5, 6) * k, angle)
+    _nucleus(cv, rng, kidney * (1 - notch), MONOCYTE_NUCLEUS, density=0.88, chromatin=0.2)
 
 
 def _immature_granulocyte(cv, rng, cx, cy, angle, k):
-    radius = rng.uniform(21, 25) * k
-    body = _cell_body(cv, rng, cx, cy, radius, (206, 178, 214), wobble=0.06)
+    radius = rng.uniform(19, 25) * k
+    body = _cell_body(cv, rng, cx, cy, radius, IG_CYTOPLASM, wobble=0.06)
     gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(2, 5) * k, 0)
-    nucleus = cv.ellipse(gx, gy, radius * rng.uniform(0.58, 0.68), radius * rng.uniform(0.48, 0.56),
-                         angle + rng.normal(0, 0.3))
-    cv.paint(cv.granules(rng, body * (1 - nucleus), 45, 0.7) * 0.7, _jitter(rng, (120, 60, 140)))
+    a, b = radius * rng.uniform(0.58, 0.68), radius * rng.uniform(0.48, 0.56)
+    nucleus = cv.ellipse(gx, gy, a, b, angle)
+    if rng.uniform() < 0.35:
+        # Metamyelocytes: the nucleus starts to indent, kidney-like, as in a monocyte.
+        nx, ny = _at(gx, gy, angle, cv.unit, 0, b + 1.5 * k)
+        nucleus = nucleus * (1 - cv.ellipse(nx, ny, rng.uniform(4, 6) * k, rng.uniform(3, 5) * k,
+                                            angle))
+    granules = cv.granules(rng, body * (1 - nucleus), rng.integers(20, 60), 0.7)
+    cv.paint(granules * 0.7, _jitter(rng, IG_GRANULE))
     _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.85, chromatin=0.14)
 
 
 def _erythroblast(cv, rng, cx, cy, angle, k):
-    radius = rng.uniform(12, 15) * k
+    radius = rng.uniform(12, 16) * k
     polychromasia = rng.uniform(0, 1)
-    tint = np.add(np.multiply(REDDISH, 1 - polychromasia), np.multiply((178, 150, 196), polychromasia))
+    tint = (1 - polychromasia) * np.array(REDDISH) + polychromasia * np.array(POLYCHROMATIC)
     _cell_body(cv, rng, cx, cy, radius, tint, wobble=0.04)
     gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(0, 3) * k, 0)
-    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.5, 0.62), wobble=0.03, edge=0.8)
-    _nucleus(cv, rng, nucleus, (48, 22, 64), density=0.99, chromatin=0.08)
+    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.5, 0.68), wobble=0.03, edge=0.8)
+    _nucleus(cv, rng, nucleus, ERYTHROBLAST_NUCLEUS, density=0.99, chromatin=0.08)
 
 
 def _platelet(cv, rng, cx, cy, angle, k):
@@ -263,11 +292,14 @@ def _platelet(cv, rng, cx, cy, angle, k):
         px, py = rng.normal(0, 7 * k, 2)
         gx, gy = _at(cx, cy, angle, cv.unit, px, py)
         a, b = rng.uniform(2.2, 4.2) * k, rng.uniform(1.8, 3.2) * k
-        frag = cv.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
-        cv.paint(frag * 0.75, _jitter(rng, (196, 160, 212)))
-        cv.paint(cv.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
+        win = cv.window(gx, gy, 5 * k)
+        frag = win.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
+        win.paint(frag * 0.75, _jitter(rng, PLATELET_BODY))
+        win.paint(win.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
 
 
+# Each drawer paints one cell onto a canvas window: (canvas, rng, centre x, centre y,
+# rotation in radians, size factor k); lengths are in units of a 96-pixel image times k.
 DRAWERS = {
     "basophil": _basophil,
     "eosinophil": _eosinophil,
@@ -307,30 +339,42 @@ def draw_cell(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 
     cv.rgb[:] = _jitter(rng, BACKGROUND, 0.025)
     cv.rgb *= cv.texture(rng, 4, 0.02)[..., None]
     _red_cells(cv, rng, rng.integers(3, 9) + (3 if kind == "platelet" else 0))
-    cx = cv.w / 2 + rng.normal(0, 6) * cv.unit
-    cy = cv.h / 2 + rng.normal(0, 6) * cv.unit
-    scale = rng.uniform(0.85, 1.15)
+    cx = cv.w / 2 + rng.normal(0, 8) * cv.unit
+    cy = cv.h / 2 + rng.normal(0, 8) * cv.unit
+    scale = rng.uniform(0.8, 1.2)
     DRAWERS[kind](cv.window(cx, cy, 36 * scale), rng, cx, cy, rng.uniform(0, 2 * np.pi), scale)
+    # In a smear some red cells lie over the white one.
+    _red_cells(cv, rng, rng.integers(0, 2))
     return cv.rgb
 
 
 def finish(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
-    """Stain-colour jitter, mild blur and noise on a float batch; return uint8.
+    """Stain-colour jitter, focus blur and noise on a float batch; return uint8.
+
+    Most images are mildly soft; about a quarter are out of focus, which hides
+    granules and chromatin: the cases where even a good model hesitates.
 
     Args:
         rng: the source of every random choice.
         images: (N, H, W, 3) float32 in 0..255.
     """
     n = len(images)
-    gain = rng.normal(1.0, 0.04, (n, 1, 1, 3)).astype(np.float32)
+    gain = rng.normal(1.0, 0.06, (n, 1, 1, 3)).astype(np.float32)
     offset = rng.normal(0.0, 6.0, (n, 1, 1, 1)).astype(np.float32)
-    contrast = rng.uniform(0.85, 1.1, (n, 1, 1, 1)).astype(np.float32)
+    contrast = rng.uniform(0.75, 1.1, (n, 1, 1, 1)).astype(np.float32)
     mean = images.mean(axis=(1, 2, 3), keepdims=True)
     out = (images - mean) * contrast + mean * gain + offset
-    blurred = gaussian_filter(out, sigma=(0, 1.1, 1.1, 0), truncate=2.5)
-    mix = rng.uniform(0.0, 0.9, (n, 1, 1, 1)).astype(np.float32)
-    out += mix * (blurred - out)
-    out += rng.standard_normal(out.shape, dtype=np.float32) * rng.uniform(1.0, 5.0, (n, 1, 1, 1)).astype(np.float32)
+    # focus 0..1 blends toward a sigma-1.1 blur, 1..2 on toward a sigma-2.3 blur.
+    focus = np.where(rng.uniform(size=n) < 0.25, rng.uniform(1, 2, n), rng.uniform(0, 1, n))
+    focus = focus.astype(np.float32)[:, None, None, None]
+    soft = gaussian_filter(out, sigma=(0, 1.1, 1.1, 0), truncate=2.5)
+    out += np.minimum(focus, 1) * (soft - out)
+    far = np.flatnonzero(focus > 1)  # blur further only those out of focus
+    if len(far):
+        blurred = gaussian_filter(soft[far], sigma=(0, 2.0, 2.0, 0), truncate=2.5)
+        out[far] += (focus[far] - 1) * (blurred - soft[far])
+    noise = rng.uniform(1.0, 7.0, (n, 1, 1, 1)).astype(np.float32)
+    out += rng.standard_normal(out.shape, dtype=np.float32) * noise
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -357,7 +401,8 @@ def foreign_picture(name: str, size: tuple[int, int] = (96, 96)) -> np.ndarray:
         stripe = ((cv.y // (12 * u)) % 3).astype(int)
         cv.rgb[:] = np.array([(240, 200, 30), (30, 40, 160), (240, 240, 240)], np.float32)[stripe]
         rows = (cv.y % (12 * u) > 3 * u) & (cv.y % (12 * u) < 8 * u)
-        words = (np.sin(cv.x * 0.9 / u) + np.sin(cv.x * 0.37 / u + cv.y * 0.2 / u) > -0.3) & (cv.x > 8 * u) & (cv.x < 88 * u)
+        words = np.sin(cv.x * 0.9 / u) + np.sin(cv.x * 0.37 / u + cv.y * 0.2 / u) > -0.3
+        words &= (cv.x > 8 * u) & (cv.x < 88 * u)
         cv.paint((rows & words).astype(np.float32), (15, 15, 15))
         cv.paint(cv.ellipse(70 * u, 60 * u, 14, 20), (200, 60, 50))
     else:

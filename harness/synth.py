@@ -100,8 +100,8 @@ def _draw(key: list[int], kinds, labels, size, progress) -> np.ndarray:
     starts = range(0, len(labels), BATCH)
     for start in (progress(starts) if progress else starts):
         stop = min(start + BATCH, len(labels))
-        batch = np.stack([smear.draw_cell(np.random.default_rng([*key, 0, i]), kinds[labels[i]], size)
-                          for i in range(start, stop)])
+        batch = np.stack([smear.draw_cell(np.random.default_rng([*key, 0, i]),
+                                          kinds[labels[i]], size) for i in range(start, stop)])
         images[start:stop] = smear.finish(np.random.default_rng([*key, 1, start]), batch)
     return images
 
@@ -228,7 +228,7 @@ def _write_sheet(data: Synthetic, path: Path, profile: Profile) -> Path:
     for original, copy in data.truth.get("duplicates", [])[:SHEET_PER_CLASS // 2]:
         picks += [original, copy]
         captions += [f"#{original} y={data.labels[original]}",
-                     f"#{copy} y={data.labels[copy]} dup #{original}"]
+                     f"#{copy} y={data.labels[copy]} copy"]
     title = (f"harness data synth: {len(data.images)} images, one row per class "
              f"(labels {', '.join(f'{k}={n}' for k, n in enumerate(profile.class_names))})")
     if data.truth:

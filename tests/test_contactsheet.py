@@ -44,8 +44,10 @@ def test_max_images_caps_tiles(tmp_path):
 
 
 def test_empty_and_grey_inputs(tmp_path):
-    assert contact_sheet(np.zeros((0, 8, 8, 3), np.uint8), tmp_path / "e.png", title="none").exists()
-    assert Image.open(contact_sheet(np.zeros((2, 8, 8), np.uint8), tmp_path / "g.png")).mode == "RGB"
+    empty = contact_sheet(np.zeros((0, 8, 8, 3), np.uint8), tmp_path / "e.png", title="none")
+    assert empty.exists()
+    grey = contact_sheet(np.zeros((2, 8, 8), np.uint8), tmp_path / "g.png")
+    assert Image.open(grey).mode == "RGB"
 
 
 @pytest.mark.parametrize("images, captions", [

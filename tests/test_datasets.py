@@ -130,3 +130,15 @@ def test_cli_bad_npz_is_one_line_and_nonzero(runner, tmp_path):
     bad = runner.invoke(main, ["data", "import", str(tmp_path / "nowhere"), "o.npz"])
     assert bad.exit_code == 2
     assert "error:" in bad.output and "Traceback" not in bad.output
+
+
+def test_written_files_get_ordinary_permissions(tmp_path, tiny_arrays):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        out = save_dataset(tmp_path / "d.npz", *tiny_arrays)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

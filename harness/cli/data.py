@@ -48,7 +48,8 @@ def _show_synth(console, r: synth_lib.SynthResult) -> None:
         table.add_row(name, str(count))
     console.print(table)
     if r.truth:
-        planted = ", ".join(f"{count} copies of the {name} picture" for name, count in r.foreign.items())
+        planted = ", ".join(f"{count} copies of the {name} picture"
+                            for name, count in r.foreign.items())
         console.print(f"Planted on top of {r.n_clean} clean cells: {planted} (random labels); "
                       f"{r.duplicates} exact duplicates, {r.conflicting} with a conflicting label.")
         console.print(f"Truth (indices of everything planted): {r.truth}")
@@ -74,7 +75,7 @@ def synth(out, n, seed, contaminate, sheet, profile, as_json):
     Eight cell classes with their own nucleus, cytoplasm and granules, random position,
     scale, rotation, stain colour, blur and noise; class shares as in the course file.
     """
+    bar = progress_bar("synth", disable=as_json, unit="batch")
     result = synth_lib.write_synthetic(out, n=n, seed=seed, contaminate=contaminate,
-                                       sheet=sheet, profile=profile,
-                                       progress=progress_bar("synth", disable=as_json, unit="batch"))
+                                       sheet=sheet, profile=profile, progress=bar)
     emit(result, as_json, _show_synth)
