@@ -11,6 +11,7 @@ bench/results/hygiene.json.
 
     PYTHONPATH=. python bench/hygiene.py [--data /work/main/data/training_set.npz]
         [--sizes 0 100000]          (0: the file as it is)
+    PYTHONPATH=. python bench/hygiene.py --pairing-only   (pairing alone, up to 400k)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "hygiene.json"
+PAIRING = Path(__file__).parent / "results" / "hygiene_pairing.json"
 
 
 def make(images: np.ndarray, labels: np.ndarray, n: int):
@@ -93,14 +95,45 @@ def one(data: str, n: int) -> dict:
     }
 
 
+def pairing_scale(data: str, sizes=(11_963, 100_000, 400_000)) -> list[dict]:
+    """near_duplicate_pairs on N distinct hashes: the real file's distinct phashes, then
+    copies of them with 1-3 random bits flipped (brightness jitter keeps most phashes, so
+    `one` pairs far fewer distinct hashes than it has images)."""
+    from harness.datasets import load_dataset
+    from harness.duplicates import near_duplicate_pairs, perceptual_hashes
+
+    base = np.unique(perceptual_hashes(load_dataset(data).images))
+    rng = np.random.default_rng(1)
+    rows = []
+    for n in sizes:
+        hashes = np.resize(base, n)
+        bits = np.uint64(1) << rng.integers(0, 64, (n, 3)).astype(np.uint64)
+        used = rng.integers(1, 4, n)[:, None] > np.arange(3)  # flip 1, 2 or 3 bits
+        flip = np.bitwise_xor.reduce(np.where(used, bits, np.uint64(0)), axis=1)
+        hashes[len(base):] ^= flip[len(base):]
+        hashes = np.unique(hashes)
+        t = time.perf_counter()
+        pairs = near_duplicate_pairs(hashes, 6)
+        rows.append({"n": n, "distinct_hashes": len(hashes),
+                     "pairing_s": round(time.perf_counter() - t, 2), "pairs": len(pairs)})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="/work/main/data/training_set.npz")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 100_000])
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--pairing-only", action="store_true",
+                        help="only time near_duplicate_pairs on 12k, 100k, 400k distinct hashes")
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(one(args.data, args.one)))
+        return
+    if args.pairing_only:
+        PAIRING.parent.mkdir(parents=True, exist_ok=True)
+        PAIRING.write_text(json.dumps(pairing_scale(args.data), indent=1))
         return
     rows = []
     for n in args.sizes:
