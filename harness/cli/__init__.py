@@ -44,7 +44,7 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data, leaderboard, pack, score, timecheck, verify
+    from harness.cli import data, data_hygiene, leaderboard, pack, score, timecheck, verify  # noqa: F401
 
     main.add_command(data.data)
     main.add_command(score.score_cmd)
