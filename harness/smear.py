@@ -1,0 +1,365 @@
+"""Drawing blood-smear-like images: background, red cells, one white cell per class.
+
+Each image is a pale pinkish field with several red-cell discs (pale centres) and, on
+top, one white cell (or a cluster of platelets) near the middle, with its class's
+nucleus shape, size, colour and granules (after May-Grünwald-Giemsa stained smears,
+the look of the PBC/BloodMNIST images):
+
+- basophil: dark purple-blue granules over the whole cell, hiding the nucleus;
+- eosinophil: bilobed nucleus, cytoplasm packed with orange-red granules;
+- erythroblast: small cell, small round very dense nucleus, reddish cytoplasm;
+- immature granulocyte: large cell, large round-oval paler nucleus, a few granules;
+- lymphocyte: small cell, large round dense nucleus, thin rim of blue cytoplasm;
+- monocyte: large cell, folded kidney-shaped nucleus, grey-blue cytoplasm, vacuoles;
+- neutrophil: 3-5 purple lobes joined by strands, faint lilac granules;
+- platelet: several small purple fragments, no large cell.
+
+Every random choice comes from the `rng` passed in, so an image is a pure function of
+its generator's state. Drawing is vectorised over the pixel grid: each shape is a soft
+alpha mask computed from coordinate arrays, painted over the canvas.
+
+Also here: the two foreign pictures (`foreign_picture`) that `harness.synth` blends
+over cells to imitate the course file's "meme" images.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+# Stain colours (RGB 0-255) before per-image jitter.
+BACKGROUND = (233, 216, 214)
+RED_CELL = (222, 146, 150)
+NUCLEUS = (98, 52, 142)
+DENSE_NUCLEUS = (62, 30, 98)
+PALE_NUCLEUS = (146, 102, 176)
+LILAC = (220, 196, 220)
+BLUE_RIM = (166, 182, 228)
+GREY_BLUE = (190, 188, 214)
+ORANGE = (226, 120, 72)
+BASO_GRANULE = (64, 38, 112)
+REDDISH = (214, 150, 168)
+PLATELET = (152, 96, 178)
+
+FOREIGN_PICTURES = ("cartoon_face", "poster")
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> np.ndarray:
+    grid = np.mgrid[0:h, 0:w].astype(np.float32)
+    grid.flags.writeable = False  # shared by every canvas of this size
+    return grid
+
+
+@functools.lru_cache(maxsize=32)
+def _lerp(n: int, cells: int) -> np.ndarray:
+    """(n, cells+1) weights that linearly interpolate cells+1 knots onto n pixels."""
+    pos = np.linspace(0, cells, n)
+    left = np.minimum(pos.astype(int), cells - 1)
+    weights = np.zeros((n, cells + 1), np.float32)
+    weights[np.arange(n), left] = 1 - (pos - left)
+    weights[np.arange(n), left + 1] = pos - left
+    weights.flags.writeable = False
+    return weights
+
+
+class Canvas:
+    """A float RGB image (or a window onto one) with its pixel grid, and soft shapes on it.
+
+    Shapes are computed only inside a window around them (`window`), so a small red
+    cell costs a few hundred pixels, not the whole image.
+
+    Args:
+        x, y: pixel coordinate arrays (H, W).
+        rgb: the (H, W, 3) float32 pixels, painted in place (a view for a window).
+        unit: pixels per drawing unit (1.0 at 96x96), so shapes scale with the image.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, rgb: np.ndarray, unit: float):
+        self.x, self.y, self.rgb, self.unit = x, y, rgb, unit
+        self.h, self.w = x.shape
+
+    @classmethod
+    def blank(cls, size: tuple[int, int], unit: float) -> "Canvas":
+        """A new canvas of `size` (height, width)."""
+        y, x = _grid(*size)
+        return cls(x, y, np.empty((*size, 3), np.float32), unit)
+
+    def window(self, cx: float, cy: float, r: float) -> "Canvas":
+        """The part of this canvas within `r` units of (cx, cy), sharing its pixels."""
+        r = r * self.unit
+        x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, self.w)
+        y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, self.h)
+        x1, y1 = max(x1, x0), max(y1, y0)
+        sl = (slice(y0, y1), slice(x0, x1))
+        return Canvas(self.x[sl], self.y[sl], self.rgb[sl], self.unit)
+
+    def paint(self, alpha: np.ndarray, color) -> None:
+        """Blend `color` (RGB, or an (H, W, 3) array) over the canvas with `alpha` (H, W)."""
+        self.rgb += alpha[..., None] * (np.asarray(color, np.float32) - self.rgb)
+
+    def ellipse(self, cx, cy, a, b, angle=0.0, edge=1.0) -> np.ndarray:
+        """Soft alpha of an ellipse (semi-axes a, b in units, rotated by `angle` radians)."""
+        dx, dy = self.x - cx, self.y - cy
+        c, s = np.cos(angle), np.sin(angle)
+        u, v = (dx * c + dy * s) / (a * self.unit), (-dx * s + dy * c) / (b * self.unit)
+        # Distance outside the boundary, in pixels, along the shorter axis: a soft edge.
+        d = (np.sqrt(u * u + v * v) - 1.0) * min(a, b) * self.unit
+        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0)
+
+    def blob(self, rng, cx, cy, r, wobble=0.05, edge=1.0) -> np.ndarray:
+        """Soft alpha of a roundish outline: a disc whose radius varies with the angle."""
+        dx, dy = self.x - cx, self.y - cy
+        dist = np.sqrt(dx * dx + dy * dy)
+        z = (dx + 1j * dy) / np.maximum(dist, 1e-6)
+        amp = rng.uniform(0, wobble, 3) * 2 / np.arange(2, 5)
+        phase = np.exp(1j * rng.uniform(0, 2 * np.pi, 3))
+        # Radius r * (1 + sum_k amp_k cos(k theta + phase_k)), k = 2..4, via powers of z.
+        z2 = z * z
+        ripple = (amp[0] * phase[0] * z2 + amp[1] * phase[1] * z2 * z
+                  + amp[2] * phase[2] * z2 * z2).real
+        d = dist - r * self.unit * (1 + ripple)
+        return np.clip(0.5 - d / (edge * self.unit), 0.0, 1.0).astype(np.float32)
+
+    def texture(self, rng, cells: int, amount: float) -> np.ndarray:
+        """A smooth random field around 1 (1 +- amount): chromatin, uneven stain.
+
+        Bilinear upsampling of a (cells+1)^2 random grid, done as two small matrix
+        products with cached interpolation weights.
+        """
+        grid = rng.standard_normal((cells + 1, cells + 1), dtype=np.float32)
+        return 1.0 + amount * (_lerp(self.h, cells) @ grid @ _lerp(self.w, cells).T)
+
+    def granules(self, rng, region: np.ndarray, count: int, size: float) -> np.ndarray:
+        """Alpha of `count` small dots scattered inside `region` (an alpha mask)."""
+        ys, xs = np.nonzero(region > 0.5)
+        field = np.zeros((self.h, self.w), np.float32)
+        if len(ys) == 0 or count == 0:
+            return field
+        pick = rng.integers(0, len(ys), count)
+        np.add.at(field, (ys[pick], xs[pick]), 1.0)
+        sigma = size * self.unit
+        field = gaussian_filter(field, sigma) * (2 * np.pi * sigma * sigma)
+        return np.clip(field * 1.6, 0.0, 1.0) * region
+
+
+def _jitter(rng, color, amount=0.07):
+    """A stain colour with per-channel random gain: no two smears stain alike."""
+    return np.clip(np.asarray(color, np.float32) * rng.normal(1.0, amount, 3), 0, 255)
+
+
+def _at(cx, cy, angle, unit, px, py):
+    """Image position of the cell-local point (px, py) for a cell at (cx, cy), rotated."""
+    c, s = np.cos(angle), np.sin(angle)
+    return cx + (px * c - py * s) * unit, cy + (px * s + py * c) * unit
+
+
+def _cell_body(cv, rng, cx, cy, radius, color, wobble=0.05):
+    body = cv.blob(rng, cx, cy, radius, wobble=wobble)
+    cv.paint(body * 0.92, _jitter(rng, color) * cv.texture(rng, 6, 0.03)[..., None])
+    return body
+
+
+def _nucleus(cv, rng, alpha, color, density=0.95, chromatin=0.12):
+    # Chromatin: a finer random texture, darker clumps inside the nucleus.
+    shade = cv.texture(rng, 14, chromatin)[..., None]
+    cv.paint(alpha * density, np.clip(_jitter(rng, color) * shade, 0, 255))
+
+
+def _union(*alphas):
+    return np.maximum.reduce(alphas)
+
+
+def _neutrophil(cv, rng, cx, cy, angle, k):
+    body = _cell_body(cv, rng, cx, cy, 20 * k, LILAC)
+    cv.paint(cv.granules(rng, body, 90, 0.55) * 0.35, _jitter(rng, (180, 130, 190)))
+    n = rng.integers(3, 6)
+    span = rng.uniform(2.6, 3.8)
+    bend = rng.uniform(5, 9) * k
+    lobes, centres = [], []
+    for t in np.linspace(-span / 2, span / 2, n):
+        px, py = bend * np.sin(t) * 1.3, bend * (1 - np.cos(t)) - bend * 0.6
+        gx, gy = _at(cx, cy, angle, cv.unit, px, py)
+        centres.append((gx, gy))
+        lobes.append(cv.ellipse(gx, gy, rng.uniform(4.2, 5.6) * k, rng.uniform(3.4, 4.4) * k,
+                                angle + rng.uniform(0, np.pi)))
+    for (x0, y0), (x1, y1) in zip(centres, centres[1:]):
+        half = np.hypot(x1 - x0, y1 - y0) / 2 / cv.unit
+        lobes.append(cv.ellipse((x0 + x1) / 2, (y0 + y1) / 2, max(half, 0.5), 1.3 * k,
+                                np.arctan2(y1 - y0, x1 - x0)))
+    _nucleus(cv, rng, _union(*lobes), NUCLEUS)
+
+
+def _eosinophil(cv, rng, cx, cy, angle, k):
+    body = _cell_body(cv, rng, cx, cy, 20.5 * k, (226, 190, 190))
+    gap = rng.uniform(5.0, 7.0) * k
+    lobes = []
+    for side in (-1, 1):
+        gx, gy = _at(cx, cy, angle, cv.unit, side * gap, rng.uniform(-1.5, 1.5))
+        lobes.append(cv.ellipse(gx, gy, rng.uniform(5.8, 7.2) * k, rng.uniform(4.6, 5.8) * k,
+                                angle + np.pi / 2 + rng.normal(0, 0.3)))
+    lobes.append(cv.ellipse(cx, cy, gap, 1.6 * k, angle))
+    nucleus = _union(*lobes)
+    cytoplasm = body * (1 - nucleus)
+    cv.paint(cv.granules(rng, cytoplasm, 420, 0.75) * 0.85, _jitter(rng, ORANGE, 0.06))
+    _nucleus(cv, rng, nucleus, NUCLEUS, density=0.9)
+
+
+def _basophil(cv, rng, cx, cy, angle, k):
+    body = _cell_body(cv, rng, cx, cy, 17.5 * k, (200, 180, 214))
+    gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(-2, 2), rng.uniform(-2, 2))
+    nucleus = cv.blob(rng, gx, gy, rng.uniform(8, 11) * k, wobble=0.25)
+    _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.75)
+    cv.paint(cv.granules(rng, body, rng.integers(70, 130), 1.1) * 0.95, _jitter(rng, BASO_GRANULE, 0.06))
+
+
+def _lymphocyte(cv, rng, cx, cy, angle, k):
+    radius = rng.uniform(12.5, 15.5) * k
+    _cell_body(cv, rng, cx, cy, radius, BLUE_RIM, wobble=0.04)
+    gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(0.5, 2.0), 0)
+    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.76, 0.86), wobble=0.06)
+    _nucleus(cv, rng, nucleus, DENSE_NUCLEUS, density=0.97, chromatin=0.18)
+
+
+def _monocyte(cv, rng, cx, cy, angle, k):
+    radius = rng.uniform(23, 27) * k
+    body = _cell_body(cv, rng, cx, cy, radius, GREY_BLUE, wobble=0.09)
+    for _ in range(rng.integers(0, 5)):
+        vx, vy = _at(cx, cy, angle + rng.uniform(0, 2 * np.pi), cv.unit, rng.uniform(0.5, 0.8) * radius, 0)
+        cv.paint(cv.ellipse(vx, vy, rng.uniform(1.2, 2.4) * k, rng.uniform(1.2, 2.4) * k) * body * 0.6,
+                 (236, 230, 240))
+    a, b = rng.uniform(12, 15) * k, rng.uniform(8, 10) * k
+    gx, gy = _at(cx, cy, angle, cv.unit, 0, -2.5 * k)
+    kidney = cv.ellipse(gx, gy, a, b, angle)
+    nx, ny = _at(cx, cy, angle, cv.unit, rng.uniform(-2, 2), (b - 2.0) * 1.0 + 2.0)
+    notch = cv.ellipse(nx, ny, rng.uniform(5, 7) * k, rng.uniform(4, 6) * k, angle)
+    _nucleus(cv, rng, kidney * (1 - notch), (126, 84, 164), density=0.88, chromatin=0.2)
+
+
+def _immature_granulocyte(cv, rng, cx, cy, angle, k):
+    radius = rng.uniform(21, 25) * k
+    body = _cell_body(cv, rng, cx, cy, radius, (206, 178, 214), wobble=0.06)
+    gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(2, 5) * k, 0)
+    nucleus = cv.ellipse(gx, gy, radius * rng.uniform(0.58, 0.68), radius * rng.uniform(0.48, 0.56),
+                         angle + rng.normal(0, 0.3))
+    cv.paint(cv.granules(rng, body * (1 - nucleus), 45, 0.7) * 0.7, _jitter(rng, (120, 60, 140)))
+    _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.85, chromatin=0.14)
+
+
+def _erythroblast(cv, rng, cx, cy, angle, k):
+    radius = rng.uniform(12, 15) * k
+    polychromasia = rng.uniform(0, 1)
+    tint = np.add(np.multiply(REDDISH, 1 - polychromasia), np.multiply((178, 150, 196), polychromasia))
+    _cell_body(cv, rng, cx, cy, radius, tint, wobble=0.04)
+    gx, gy = _at(cx, cy, angle, cv.unit, rng.uniform(0, 3) * k, 0)
+    nucleus = cv.blob(rng, gx, gy, radius * rng.uniform(0.5, 0.62), wobble=0.03, edge=0.8)
+    _nucleus(cv, rng, nucleus, (48, 22, 64), density=0.99, chromatin=0.08)
+
+
+def _platelet(cv, rng, cx, cy, angle, k):
+    for _ in range(rng.integers(3, 8)):
+        px, py = rng.normal(0, 7 * k, 2)
+        gx, gy = _at(cx, cy, angle, cv.unit, px, py)
+        a, b = rng.uniform(2.2, 4.2) * k, rng.uniform(1.8, 3.2) * k
+        frag = cv.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
+        cv.paint(frag * 0.75, _jitter(rng, (196, 160, 212)))
+        cv.paint(cv.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
+
+
+DRAWERS = {
+    "basophil": _basophil,
+    "eosinophil": _eosinophil,
+    "erythroblast": _erythroblast,
+    "immature granulocytes": _immature_granulocyte,
+    "lymphocyte": _lymphocyte,
+    "monocyte": _monocyte,
+    "neutrophil": _neutrophil,
+    "platelet": _platelet,
+}
+
+
+def _red_cells(cv, rng, count):
+    colour = _jitter(rng, RED_CELL, 0.05)
+    for _ in range(count):
+        cx, cy = rng.uniform(-0.1, 1.1) * cv.w, rng.uniform(-0.1, 1.1) * cv.h
+        r = rng.uniform(10, 13.5)
+        win = cv.window(cx, cy, r * 1.2 + 1)
+        disc = win.blob(rng, cx, cy, r, wobble=0.04, edge=1.2)
+        dist = np.hypot(win.x - cx, win.y - cy) / (r * cv.unit)
+        # Biconcave: darker rim, pale centre.
+        win.paint(disc * (0.35 + 0.5 * np.clip(dist, 0, 1) ** 2), colour)
+
+
+def draw_cell(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 96)) -> np.ndarray:
+    """Draw one smear image with a white cell of class `kind` near the middle.
+
+    Args:
+        rng: the source of every random choice.
+        kind: a key of `DRAWERS` (lower-case class name).
+        size: (height, width) in pixels; shapes scale with the height (1 unit = 1 px at 96).
+
+    Returns:
+        (height, width, 3) float32 RGB in 0..255, before blur and noise.
+    """
+    cv = Canvas.blank(size, unit=size[0] / 96)
+    cv.rgb[:] = _jitter(rng, BACKGROUND, 0.025)
+    cv.rgb *= cv.texture(rng, 4, 0.02)[..., None]
+    _red_cells(cv, rng, rng.integers(3, 9) + (3 if kind == "platelet" else 0))
+    cx = cv.w / 2 + rng.normal(0, 6) * cv.unit
+    cy = cv.h / 2 + rng.normal(0, 6) * cv.unit
+    scale = rng.uniform(0.85, 1.15)
+    DRAWERS[kind](cv.window(cx, cy, 36 * scale), rng, cx, cy, rng.uniform(0, 2 * np.pi), scale)
+    return cv.rgb
+
+
+def finish(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
+    """Stain-colour jitter, mild blur and noise on a float batch; return uint8.
+
+    Args:
+        rng: the source of every random choice.
+        images: (N, H, W, 3) float32 in 0..255.
+    """
+    n = len(images)
+    gain = rng.normal(1.0, 0.04, (n, 1, 1, 3)).astype(np.float32)
+    offset = rng.normal(0.0, 6.0, (n, 1, 1, 1)).astype(np.float32)
+    contrast = rng.uniform(0.85, 1.1, (n, 1, 1, 1)).astype(np.float32)
+    mean = images.mean(axis=(1, 2, 3), keepdims=True)
+    out = (images - mean) * contrast + mean * gain + offset
+    blurred = gaussian_filter(out, sigma=(0, 1.1, 1.1, 0), truncate=2.5)
+    mix = rng.uniform(0.0, 0.9, (n, 1, 1, 1)).astype(np.float32)
+    out += mix * (blurred - out)
+    out += rng.standard_normal(out.shape, dtype=np.float32) * rng.uniform(1.0, 5.0, (n, 1, 1, 1)).astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def foreign_picture(name: str, size: tuple[int, int] = (96, 96)) -> np.ndarray:
+    """One of the two fixed pictures that are clearly not cells, as float32 RGB.
+
+    "cartoon_face": a green cartoon face with ears on a sky-blue ground;
+    "poster": bold coloured stripes with rows of black text-like blocks.
+    """
+    cv = Canvas.blank(size, unit=size[0] / 96)
+    u = cv.unit
+    if name == "cartoon_face":
+        cv.rgb[:] = (110, 170, 230)
+        for side in (-1, 1):
+            cv.paint(cv.ellipse(48 * u + side * 36 * u, 40 * u, 8, 12, side * 0.5), (120, 160, 60))
+        cv.paint(cv.ellipse(48 * u, 52 * u, 34, 38), (130, 180, 70))
+        for side in (-1, 1):
+            cv.paint(cv.ellipse(48 * u + side * 13 * u, 42 * u, 8, 6), (250, 250, 250))
+            cv.paint(cv.ellipse(48 * u + side * 12 * u, 43 * u, 3, 3), (20, 20, 20))
+        mouth = cv.ellipse(48 * u, 66 * u, 16, 9) * (1 - cv.ellipse(48 * u, 61 * u, 17, 8))
+        cv.paint(mouth, (150, 30, 40))
+        cv.paint(cv.ellipse(48 * u, 55 * u, 4, 3), (95, 140, 50))
+    elif name == "poster":
+        stripe = ((cv.y // (12 * u)) % 3).astype(int)
+        cv.rgb[:] = np.array([(240, 200, 30), (30, 40, 160), (240, 240, 240)], np.float32)[stripe]
+        rows = (cv.y % (12 * u) > 3 * u) & (cv.y % (12 * u) < 8 * u)
+        words = (np.sin(cv.x * 0.9 / u) + np.sin(cv.x * 0.37 / u + cv.y * 0.2 / u) > -0.3) & (cv.x > 8 * u) & (cv.x < 88 * u)
+        cv.paint((rows & words).astype(np.float32), (15, 15, 15))
+        cv.paint(cv.ellipse(70 * u, 60 * u, 14, 20), (200, 60, 50))
+    else:
+        raise ValueError(f"unknown foreign picture. Received: name={name!r}")
+    return cv.rgb
