@@ -170,6 +170,38 @@ def _gridmask(ratio, rotation, seed=None):
                                        seed=seed))
 
 
+@register("overlay", "foreign pictures blended over or pasted on a fraction of images "
+          "(the test set's overlay/occlusion families, severities 1..max_severity)",
+          probability=0.5, max_severity=5)
+def _overlay(probability, max_severity, seed=None):
+    import numpy as np
+    import tensorflow as tf
+
+    from harness import corruptions
+
+    rng = np.random.default_rng(seed)
+    families = [corruptions.get_family(n) for n in ("overlay", "occlusion")]
+
+    def numpy_apply(images):
+        x = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+        chosen = np.flatnonzero(rng.random(len(x)) < probability)
+        which = rng.integers(0, len(families), len(chosen))
+        severity = rng.integers(1, max_severity + 1, len(chosen))
+        for f, fam in enumerate(families):
+            for s in range(1, max_severity + 1):
+                idx = chosen[(which == f) & (severity == s)]
+                if len(idx):
+                    x[idx] = fam(x[idx], s, rng)
+        return x.astype(np.float32)
+
+    def apply(images, labels):
+        # The families are numpy (PIL drawing), so they run as a numpy step in tf.data.
+        out = tf.numpy_function(numpy_apply, [images], tf.float32)
+        out.set_shape(images.shape)
+        return out, labels
+    return apply
+
+
 def _mixer(layer):
     def apply(images, labels):
         out = layer({"images": images, "labels": labels}, training=True)

@@ -44,9 +44,10 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data
+    from harness.cli import data, testset
 
     main.add_command(data.data)
+    main.add_command(testset.testset)
 
 
 _register()
