@@ -16,6 +16,7 @@ Figures go to bench/results/zoo.json; the tables are printed as Markdown for RES
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -35,8 +36,10 @@ RAW = "/work/main/data/training_set.npz"
 ZOO_DIR = Path("data/zoo")
 RESULTS = Path("bench/results/zoo.json")
 SEED = 0
-EPOCHS = 4
-TRAIN_IMAGES = 6000  # a stratified subset of the training split: sized to the 2-core budget
+EPOCHS = 3
+TRAIN_IMAGES = 5000  # a stratified subset of the training split: sized to the 2-core budget
+EVAL_FRACTION = 0.5  # of the holdout's source images, every family: halves prediction time
+EXPERIMENT = Path(__file__).resolve().parent / "zoo_cnn"
 # name -> the training registry's `augment` list; everything else is baseline_cnn's CONFIG.
 MODELS = {
     "none": [],
@@ -61,17 +64,19 @@ def training_subset(path: Path, n: int, seed: int):
     return ds.images[idx], ds.labels[idx]
 
 
-def train_zoo(train_path: Path) -> dict:
+def train_zoo(train_path: Path, testset_path: Path) -> dict:
+    """Train every model not trained yet, and predict the test set right after each."""
     from harness.training import train
 
     images, labels = training_subset(train_path, TRAIN_IMAGES, SEED)
     timings = {}
     for name, augment in MODELS.items():
+        evaluate(testset_path)
         run = ZOO_DIR / name
         if (run / "weights.keras").is_file():
             continue
         started = time.perf_counter()
-        result = train("baseline_cnn", data=(images, labels), epochs=EPOCHS, seed=SEED,
+        result = train(str(EXPERIMENT), data=(images, labels), epochs=EPOCHS, seed=SEED,
                        overrides={**OVERRIDES, "augment": augment}, run_dir=run, progress=False)
         timings[name] = {"seconds": round(time.perf_counter() - started, 1),
                          "val_accuracy": result.val_accuracy,
@@ -81,14 +86,28 @@ def train_zoo(train_path: Path) -> dict:
     return timings
 
 
+def eval_subset(ts) -> np.ndarray:
+    """Test-set rows whose source image is in a fixed random EVAL_FRACTION of the holdout."""
+    src = ts.extras["source_index"]
+    keep = np.random.default_rng(SEED).permutation(src.max() + 1)[:int(EVAL_FRACTION * (src.max() + 1))]
+    return np.flatnonzero(np.isin(src, keep))
+
+
+@functools.lru_cache(maxsize=1)
+def load_eval_set(testset_path: Path):
+    ts = load_dataset(testset_path)
+    return ts.subset(eval_subset(ts))
+
+
 def evaluate(testset_path: Path) -> None:
+    """Predict the evaluation subset with every trained model that has no predictions yet."""
     import keras
 
-    ts = load_dataset(testset_path)
     for name in MODELS:
         out = ZOO_DIR / name / "predictions.npy"
-        if out.is_file():
+        if out.is_file() or not (ZOO_DIR / name / "weights.keras").is_file():
             continue
+        ts = load_eval_set(testset_path)
         model = keras.models.load_model(ZOO_DIR / name / "weights.keras")
         probs = model.predict(ts.images.astype(np.float32), batch_size=256, verbose=0)
         np.save(out, probs.argmax(axis=1).astype(np.int8))
@@ -96,7 +115,7 @@ def evaluate(testset_path: Path) -> None:
 
 
 def cell_table(testset_path: Path) -> dict:
-    ts = load_dataset(testset_path)
+    ts = load_eval_set(testset_path)
     groups, severity = ts.extras["groups"].astype(str), ts.extras["severity"]
     return {name: recipes.cells_from_predictions(ts.labels, np.load(ZOO_DIR / name / "predictions.npy"),
                                                  groups, severity) for name in MODELS}
@@ -175,10 +194,11 @@ def main(argv=None) -> int:
             clean(args.raw, clean_path)
         built = testset.build(clean_path, holdout=0.15, seed=SEED, name="default", progress=False)
         print(f"test set: {built.n_testset} images ({'cached' if built.cached else 'built'})", flush=True)
-        timings = train_zoo(Path(built.path) / "train.npz")
+        timings = train_zoo(Path(built.path) / "train.npz", testset_path)
         evaluate(testset_path)
     result = analyse(cell_table(testset_path))
     result["config"] = {"seed": SEED, "epochs": EPOCHS, "train_images": TRAIN_IMAGES,
+                        "eval_fraction": EVAL_FRACTION, "experiment": "bench/zoo_cnn",
                         "models": MODELS, "overrides": OVERRIDES,
                         "recipe": recipes.get_recipe().id,
                         "timings": {m: json.loads((ZOO_DIR / m / "zoo_timing.json").read_text())
