@@ -36,3 +36,33 @@ def tiny_arrays():
 @pytest.fixture
 def tiny_npz(tmp_path, tiny_arrays):
     return save_dataset(tmp_path / "tiny.npz", *tiny_arrays)
+
+
+# A numpy-only model.py: label = first pixel's red value mod 8 (fast, deterministic).
+GOOD_MODEL_PY = """
+import numpy as np
+
+
+class Model:
+    def __init__(self):
+        pass
+
+    def predict(self, X):
+        return (X[:, 0, 0, 0].astype(np.int64) % 8)
+"""
+
+
+@pytest.fixture
+def make_submission(tmp_path):
+    """Write a submission folder: `make_submission(model_py, name="sub", **extra_files)`."""
+
+    def make(model_py: str = GOOD_MODEL_PY, name: str = "sub", **files: str):
+        folder = tmp_path / name
+        folder.mkdir(parents=True)
+        if model_py is not None:
+            (folder / "model.py").write_text(model_py)
+        for filename, text in files.items():
+            (folder / filename).write_text(text)
+        return folder
+
+    return make

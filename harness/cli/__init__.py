@@ -44,10 +44,13 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data, testset
+    from harness.cli import data, leaderboard, score, testset
 
     main.add_command(data.data)
     main.add_command(testset.testset)
+    main.add_command(score.score_cmd)
+    main.add_command(leaderboard.leaderboard_cmd)
+    main.add_command(leaderboard.record_cmd)
 
 
 _register()

@@ -1,0 +1,126 @@
+"""`harness leaderboard` and `harness record`: local scores beside Codabench's."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.options import common
+from harness.cli.output import console, emit, to_jsonable
+from harness.leaderboard import ROW_COLUMNS, CodabenchRecord, LeaderboardResult, leaderboard, record
+
+# Columns a person sees (the JSON and CSV formats carry every column).
+SHOWN = (("experiment", "experiment"), ("accuracy", "local acc"),
+         ("codabench", "codabench"), ("gap", "gap"), ("f1_macro", "macro F1"),
+         ("worst_group", "worst group"), ("testset", "test set"), ("recipe_version", "recipe"),
+         ("predict_s", "predict s"), ("peak_rss_mb", "peak MiB"), ("runs", "runs"),
+         ("scored_at", "scored (UTC)"))
+LEFT = {"experiment", "worst_group", "testset", "scored_at"}
+
+db_option = click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
+                         help="Leaderboard database: a SQLAlchemy URL or a SQLite file "
+                              "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
+
+
+def cell(column: str, row: dict) -> str:
+    """One value of a row as text: accuracies to 4 places, seconds to 1, memory whole."""
+    value = row[column]
+    if column == "worst_group" and value is not None:
+        return f"{value} {row['worst_group_accuracy']:.4f}"
+    if column == "runs" and row["failures"]:
+        return f"{value} ({row['failures']} failed)"
+    if value is None:
+        return "-"
+    if column == "gap":
+        return f"{value:+.4f}"
+    if column in ("accuracy", "codabench", "f1_macro"):
+        return f"{value:.4f}"
+    if column == "predict_s":
+        return f"{value:.1f}"
+    if column == "peak_rss_mb":
+        return f"{value:.0f}"
+    if column == "scored_at":
+        return value[:16].replace("T", " ")
+    return str(value)
+
+
+def render_table(console_: Console, result: LeaderboardResult) -> None:
+    """The rich table a person reads, never squeezed below its natural width."""
+    title = "Leaderboard" + (f" on {result.testset}" if result.testset else "")
+    table = Table(title=f"{title} (sorted by {result.sort})", title_justify="left")
+    for column, header in SHOWN:
+        table.add_column(header, justify="left" if column in LEFT else "right", no_wrap=True)
+    for row in result.rows:
+        table.add_row(*(escape(cell(c, row)) for c, _ in SHOWN))
+    width = console_.measure(table, options=console_.options.update_width(10_000)).maximum
+    if width > console_.width:
+        # A squeezed table turns every number into an ellipsis: let it overflow instead.
+        console_ = Console(file=console_.file, width=width, no_color=console_.no_color,
+                           force_terminal=console_.is_terminal)
+    console_.print(table)
+    if not result.rows:
+        console_.print("no scores yet: harness score TARGET stores one")
+
+
+def render_markdown(result: LeaderboardResult) -> str:
+    lines = ["| " + " | ".join(h for _, h in SHOWN) + " |",
+             "|" + "|".join("---" if c in LEFT else "---:" for c, _ in SHOWN) + "|"]
+    lines += ["| " + " | ".join(cell(c, row) for c, _ in SHOWN) + " |" for row in result.rows]
+    return "\n".join(lines)
+
+
+def render_csv(result: LeaderboardResult) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ROW_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.rows)
+    return out.getvalue().rstrip("\n")
+
+
+@click.command("leaderboard")
+@click.option("--testset", default=None, help="Only scores on this test set (name or path).")
+@click.option("--sort", default="accuracy", show_default=True,
+              help=f"Column to sort by: {', '.join(ROW_COLUMNS)}.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]),
+              default="table", show_default=True)
+@db_option
+@common
+def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
+    """The latest local score of each experiment beside what Codabench said."""
+    result = leaderboard(testset=testset, sort=sort, db_url=db_url)
+    if as_json or fmt == "json":
+        print(json.dumps(to_jsonable(result), indent=2))
+    elif fmt == "markdown":
+        click.echo(render_markdown(result))
+    elif fmt == "csv":
+        click.echo(render_csv(result))
+    else:
+        render_table(console, result)
+
+
+def _show_record(console_, r: CodabenchRecord) -> None:
+    phase = f" (phase {r.phase})" if r.phase is not None else ""
+    duration = f", ran {r.duration_s:g} s" if r.duration_s is not None else ""
+    console_.print(f"recorded Codabench {r.score:.4f}{phase}{duration} for "
+                   f"{r.experiment}", highlight=False)
+
+
+@click.command("record")
+@click.argument("experiment")
+@click.option("--codabench", "codabench_score", type=float, required=True,
+              help="The accuracy the real leaderboard showed, 0..1.")
+@click.option("--phase", type=int, default=None, help="The competition phase (1, 2, ...).")
+@click.option("--duration", "duration_s", type=float, default=None,
+              help="Seconds the server's run took, when it shows it.")
+@db_option
+@common
+def record_cmd(experiment, codabench_score, phase, duration_s, db_url, profile, as_json):
+    """Store what Codabench said for EXPERIMENT, to show beside the local score."""
+    emit(record(experiment, codabench_score, phase=phase, duration_s=duration_s, db_url=db_url),
+         as_json, _show_record)

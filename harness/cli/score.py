@@ -1,0 +1,140 @@
+"""`harness score TARGET`: run a submission as the server would and show the verdict."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.options import common
+from harness.cli.output import emit
+from harness.scoring import ScoreResult, score
+
+
+def _fmt(value, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _show_failure(console, r: ScoreResult) -> None:
+    f = r.failure
+    console.print(f"[bold red]FAILED[/] [red]({f.kind})[/] {escape(r.experiment)} on "
+                  f"{escape(r.testset['name'])}", highlight=False)
+    console.print(escape(f.message), highlight=False)
+    if f.traceback:
+        console.print("\n[bold]The submission's traceback:[/]")
+        console.print(escape(f.traceback.rstrip()), highlight=False, soft_wrap=True)
+    elif r.stderr_tail.strip():
+        console.print("\n[bold]The end of the ingestion process's output:[/]")
+        console.print(escape(r.stderr_tail.rstrip()), highlight=False, soft_wrap=True)
+    if f.hint:
+        console.print(f"\n[yellow]hint:[/] {escape(f.hint)}", highlight=False)
+    console.print(f"[dim]stored as a failure, row {r.row_id} of {r.db_url}[/]")
+
+
+def _show_groups(console, r: ScoreResult) -> None:
+    m = r.metrics
+    table = Table(title="Accuracy per group (worst first)", title_justify="left")
+    table.add_column("group")
+    table.add_column("images", justify="right")
+    table.add_column("accuracy", justify="right")
+    for group in sorted(m.group_accuracy, key=m.group_accuracy.get):
+        mark = " [red]<- worst[/]" if group == m.worst_group else ""
+        table.add_row(escape(group), str(m.group_counts[group]),
+                      _fmt(m.group_accuracy[group]) + mark)
+    console.print(table)
+    if m.severity_accuracy:
+        console.print("accuracy by severity: " + ", ".join(
+            f"{k}: {v:.4f}" for k, v in m.severity_accuracy.items()), highlight=False)
+
+
+def _show_confusion(console, r: ScoreResult) -> None:
+    m = r.metrics
+    table = Table(title="Confusion matrix (rows: true, columns: predicted)",
+                  title_justify="left")
+    table.add_column("true \\ pred")
+    for i in range(len(m.class_names)):
+        table.add_column(str(i), justify="right")
+    for i, name in enumerate(m.class_names):
+        table.add_row(f"{i} {escape(name)}", *(
+            f"[bold]{v}[/]" if i == j else str(v) for j, v in enumerate(m.confusion[i])))
+    console.print(table)
+
+
+def show_score(console, r: ScoreResult) -> None:
+    """Print a score for a person: headline, metrics, groups, timings, confusion matrix."""
+    for warning in r.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if not r.ok:
+        _show_failure(console, r)
+        return
+    m, ts = r.metrics, r.testset
+    recipe = f", recipe {ts['recipe_version']}" if ts["recipe_version"] else ""
+    console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
+                  f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
+                  highlight=False)
+
+    summary = Table(title="Metrics", title_justify="left")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for label, value in (("accuracy", m.accuracy), ("macro precision", m.precision_macro),
+                         ("macro recall", m.recall_macro), ("macro F1", m.f1_macro)):
+        summary.add_row(label, _fmt(value))
+    if m.worst_group is not None:
+        summary.add_row(f"worst group ({escape(m.worst_group)})", _fmt(m.worst_group_accuracy))
+    console.print(summary)
+
+    recall = Table(title="Recall per class", title_justify="left")
+    recall.add_column("class")
+    recall.add_column("images", justify="right")
+    recall.add_column("recall", justify="right")
+    for i, (name, value) in enumerate(m.per_class_recall.items()):
+        recall.add_row(f"{i} {escape(name)}", str(sum(m.confusion[i])), _fmt(value))
+    console.print(recall)
+
+    if m.group_accuracy:
+        _show_groups(console, r)
+    _show_confusion(console, r)
+
+    timing = Table(title="The ingestion process", title_justify="left")
+    timing.add_column("load (import + Model())", justify="right")
+    timing.add_column("predict(X)", justify="right")
+    timing.add_column("total", justify="right")
+    timing.add_column("limit", justify="right")
+    timing.add_column("peak memory", justify="right")
+    timing.add_row(f"{r.load_s:.2f} s", f"{r.predict_s:.2f} s", f"{r.total_s:.2f} s",
+                   f"{r.time_limit_s:g} s", f"{r.peak_rss_mb:.0f} MiB")
+    console.print(timing)
+    versions = ", ".join(f"{k} {v}" for k, v in r.versions.items())
+    console.print(f"[dim]{escape(versions)}[/]", highlight=False)
+    console.print(f"confusion matrix: {escape(str(r.confusion_png))}", highlight=False)
+    console.print(f"[dim]stored as row {r.row_id} of {escape(r.db_url)}; "
+                  f"submission {r.submission_sha256[:12]}[/]", highlight=False)
+
+
+@click.command("score")
+@click.argument("target")
+@click.option("--testset", default=None,
+              help="NAME (data/testsets/NAME/testset.npz) or a path to an npz "
+                   "[default: data/testsets/default/testset.npz].")
+@click.option("--time-limit", "time_limit", type=float, default=None,
+              help="Seconds over the whole run [default: the profile's].")
+@click.option("--name", "name", default=None,
+              help="The experiment's name on the leaderboard [default: from TARGET].")
+@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
+              help="Leaderboard database: a SQLAlchemy URL or a SQLite file "
+                   "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
+@common
+def score_cmd(target, testset, time_limit, name, db_url, profile, as_json):
+    """Run TARGET exactly as Codabench would, score it, and store it on the leaderboard.
+
+    TARGET is a zip as it would be uploaded, a submission folder (model.py at its
+    root), or an experiment (name or folder). A failing submission prints the server's
+    message and its own traceback, is stored as a failure, and exits with status 1.
+    """
+    result = score(target, testset=testset, time_limit_s=time_limit, profile=profile,
+                   db_url=db_url, experiment_name=name)
+    emit(result, as_json, show_score)
+    if not result.ok:
+        sys.exit(1)

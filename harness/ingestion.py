@@ -1,0 +1,331 @@
+"""Ingestion: run a submission exactly as Codabench's ingestion program does.
+
+The submission is copied into a fresh temporary folder and run by a separate Python
+process (`harness/ingestion_child.py`, a standalone script) with that folder as its
+working directory and first on sys.path: `from model import Model`, `Model()`, then
+ONE `predict(X)` on the whole test set. X reaches the child through a private copy in
+a temporary folder, read-only there; the user's test set file is never handed over.
+The harness times loading and predicting, reads the child's peak memory from the
+kernel (`os.wait4`), and at the time limit kills the whole process group with the
+server's own words. This one path serves `score`, `pack`'s smoke run, `verify` and
+`timecheck`.
+
+Examples:
+    >>> result = run_submission("my_submission", images, get_profile(), time_limit_s=600)
+    >>> result.raise_for_failure().predictions[:5]
+    array([3, 1, 6, 6, 0])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.contract import Failure, SubmissionError, check_predictions
+from harness.profile import Profile
+
+CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
+STDERR_TAIL_CHARS = 3000
+# Environment variables that cap a process's CPU threads (TensorFlow, OpenMP, BLAS).
+THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+               "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@dataclass
+class IngestionResult:
+    """What one run of a submission produced.
+
+    Args:
+        ok: True when the run finished and the predictions passed the contract.
+        predictions: (n,) int64 labels, or None on failure.
+        load_s: seconds for `from model import Model` and `Model()`, or None.
+        predict_s: seconds for the one `predict(X)` call, or None.
+        total_s: wall seconds of the whole process, start to exit.
+        peak_rss_mb: the process's peak resident memory, MiB.
+        failure: what went wrong, or None.
+        n_images: how many images were passed to `predict`.
+        versions: python, numpy, tensorflow, keras versions the process ran with.
+        exit_code: the process's exit status (negative: killed by that signal).
+        stderr_tail: the end of the process's stderr (its logs), for a failure report.
+    """
+
+    ok: bool
+    predictions: np.ndarray | None
+    load_s: float | None
+    predict_s: float | None
+    total_s: float
+    peak_rss_mb: float
+    failure: Failure | None
+    n_images: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
+    exit_code: int | None = None
+    stderr_tail: str = ""
+
+    def raise_for_failure(self) -> "IngestionResult":
+        """Raise the failure as a `SubmissionError`; return self when the run was ok."""
+        if self.failure is not None:
+            raise self.failure.error()
+        return self
+
+
+def _format_limit(limit: float) -> str:
+    return str(int(limit)) if float(limit).is_integer() else f"{limit:g}"
+
+
+def _child_env(threads: int | None) -> dict[str, str]:
+    env = dict(os.environ)
+    # The server has no harness on its path: the submission must not find it here either.
+    env.pop("PYTHONPATH", None)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    if threads:
+        env.update({var: str(threads) for var in THREAD_VARS})
+    return env
+
+
+def _wait(proc: subprocess.Popen, deadline: float | None):
+    """Wait for the child; return (status, rusage), or None when the deadline passed."""
+    delay = 0.002
+    while True:
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return status, rusage
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _kill_group(proc: subprocess.Popen):
+    """SIGKILL the child's whole process group and reap the child."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return status, rusage
+
+
+def _tail(path: Path) -> str:
+    if not path.exists():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - STDERR_TAIL_CHARS))
+        return f.read().decode("utf-8", "replace")
+
+
+def _crash_failure(exit_code: int, stderr: str) -> Failure:
+    if exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        message = f"the ingestion process was killed by signal {name}"
+        hint = ("SIGKILL without a time limit is usually the kernel's out-of-memory killer: "
+                "predict in chunks, fewer TTA copies at once"
+                if name == "SIGKILL" else "see the process's output below")
+    else:
+        message = f"the ingestion process exited with code {exit_code} before finishing"
+        hint = "model.py or a library called exit(); see the process's output below"
+    return Failure("crashed", message, hint, stderr.strip() or None)
+
+
+def _child_failure(record: dict) -> Failure:
+    hints = {
+        "import_error": "the server imports model.py from the submission's root; every "
+                        "module it imports must be on the server or in the submission",
+        "forbidden_import": "the scoring server lacks this package: remove the import or "
+                            "ship the code inside the submission",
+        "init_error": "the traceback is the submission's own; reproduce it in its folder: "
+                      "python -c 'from model import Model; Model()'",
+        "predict_error": "the traceback is the submission's own; predict gets every test "
+                         "image at once, uint8 (n, H, W, C)",
+        "bad_output": "predict must return a numpy array of integer labels",
+    }
+    stage = {"import": "importing model.py", "init": "Model()", "predict": "predict(X)",
+             "output": "reading predict's output"}.get(record.get("stage"), "the run")
+    return Failure(record["kind"], f"{stage} failed: {record['message']}",
+                   hints.get(record["kind"]), record.get("traceback"))
+
+
+def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
+
+    Raises:
+        ValueError: the file holds no such array.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        with open(path, "rb") as f:
+            return _read_header(f)
+    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
+        return _read_header(f)
+
+
+def _read_header(f) -> tuple[tuple, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(f)
+    return shape, dtype
+
+
+class IngestionRun:
+    """A submission running in its own process; `wait()` gives its `IngestionResult`.
+
+    Made by `start_submission`. Use it as a context manager: leaving the block kills
+    the process group if it still runs and removes the temporary folders. The caller
+    may do its own work between starting and waiting (the child's TensorFlow import
+    leaves a core idle); the time limit runs from the start.
+    """
+
+    def __init__(self, submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+                 time_limit_s: float | None, python: str | None, threads: int | None):
+        self.profile = profile
+        self.limit = profile.time_limit_s if time_limit_s is None else time_limit_s
+        if isinstance(images, (str, os.PathLike)):
+            source = Path(images)
+            self.n_images = images_header(source)[0][0]
+        else:
+            images = np.asarray(images)
+            self.n_images = len(images)
+        self._tmp = tempfile.TemporaryDirectory(prefix="harness-ingest-")
+        tmp = Path(self._tmp.name)
+        self.private, self.work = tmp / "private", tmp / "submission"
+        self.private.mkdir(mode=0o700)
+        shutil.copytree(submission_dir, self.work, symlinks=False,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        if isinstance(images, np.ndarray):
+            x_path = self.private / "X.npy"
+            np.save(x_path, images, allow_pickle=False)
+        else:
+            # The child decompresses it, as a bare script loading the npz would.
+            x_path = self.private / f"X{source.suffix}"
+            shutil.copyfile(source, x_path)
+        x_path.chmod(0o400)
+        shutil.copy2(CHILD_SCRIPT, self.private / "ingestion_child.py")
+        spec = {"submission_dir": str(self.work), "x_path": str(x_path),
+                "out_dir": str(self.private), "allowed_modules": sorted(profile.server_modules)}
+        (self.private / "spec.json").write_text(json.dumps(spec))
+        self._stderr = self.private / "stderr.txt"
+        with open(self.private / "stdout.txt", "wb") as out, open(self._stderr, "wb") as err:
+            self.start = time.monotonic()
+            self.proc = subprocess.Popen(
+                [python or sys.executable, str(self.private / "ingestion_child.py"),
+                 str(self.private / "spec.json")],
+                cwd=self.work, env=_child_env(threads), stdin=subprocess.DEVNULL,
+                stdout=out, stderr=err, start_new_session=True)
+        self._result: IngestionResult | None = None
+
+    def __enter__(self) -> "IngestionRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.returncode is None:
+            _kill_group(self.proc)
+        self._tmp.cleanup()
+
+    def wait(self) -> IngestionResult:
+        """Wait for the process (killing its group at the time limit) and read its result."""
+        if self._result is None:
+            self._result = self._collect()
+        return self._result
+
+    def _collect(self) -> IngestionResult:
+        proc = self.proc
+        try:
+            waited = _wait(proc, self.start + self.limit if self.limit else None)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        timed_out = waited is None
+        if timed_out:
+            waited = _kill_group(proc)
+        else:
+            # Whatever the submission left running in its group goes with it.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        total_s = time.monotonic() - self.start
+        _, rusage = waited
+        common = dict(total_s=total_s, peak_rss_mb=rusage.ru_maxrss / 1024,
+                      n_images=self.n_images, exit_code=proc.returncode,
+                      stderr_tail=_tail(self._stderr))
+
+        def failed(failure: Failure, record: dict | None = None) -> IngestionResult:
+            record = record or {}
+            return IngestionResult(False, None, record.get("load_s"), record.get("predict_s"),
+                                   failure=failure, versions=record.get("versions", {}), **common)
+
+        if timed_out:
+            return failed(Failure("time_limit", "Execution Time Limit exceeded. Limit was "
+                                  f"{_format_limit(self.limit)} seconds",
+                                  "make predict faster (fewer TTA passes, a smaller model) "
+                                  "or check the estimate with `harness timecheck`"))
+        result_path = self.private / "result.json"
+        if not result_path.exists():
+            return failed(_crash_failure(proc.returncode, common["stderr_tail"]))
+        record = json.loads(result_path.read_text())
+        if record["failure"]:
+            return failed(_child_failure(record["failure"]), record)
+        if record["returned"] == "None":
+            pred = None
+        else:
+            pred = np.load(self.private / "predictions.npy", allow_pickle=False)
+            pred = pred.tolist() if record.get("as_list") else pred
+        try:
+            labels = check_predictions(pred, self.n_images, self.profile)
+        except SubmissionError as e:
+            return failed(e.to_failure(), record)
+        return IngestionResult(True, labels, record["load_s"], record["predict_s"],
+                               failure=None, versions=record["versions"], **common)
+
+
+def start_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+                     time_limit_s: float | None = None, python: str | None = None,
+                     threads: int | None = None) -> IngestionRun:
+    """Start a submission in its own process and return at once; see `run_submission`.
+
+    Examples:
+        >>> with start_submission("sub", images, profile) as run:
+        ...     other_work()
+        ...     result = run.wait()
+    """
+    return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads)
+
+
+def run_submission(submission_dir: str | os.PathLike, images: np.ndarray | str | os.PathLike, profile: Profile,
+                   time_limit_s: float | None = None, python: str | None = None,
+                   threads: int | None = None) -> IngestionResult:
+    """Run a submission folder on `images` in a fresh process, as the server would.
+
+    Args:
+        submission_dir: the folder that would be the zip's root (it is copied, not used).
+        images: (n, H, W, C) uint8, passed to `predict` in one call; or the path of
+            an .npz holding them under 'images' (the child loads it: the harness
+            need not decompress the images itself), or of an .npy.
+        profile: the competition profile (time limit, modules the server has, classes).
+        time_limit_s: limit over the whole run; default `profile.time_limit_s`.
+        python: the interpreter to run with (default: this one); e.g. a virtualenv that
+            holds only the server's runtime.
+        threads: cap on CPU threads (intra- and inter-op) for the child, or None.
+
+    Returns:
+        An `IngestionResult`; a failed run has `ok=False` and a `failure` record (call
+        `raise_for_failure()` to raise it).
+    """
+    with start_submission(submission_dir, images, profile, time_limit_s, python,
+                          threads) as run:
+        return run.wait()

@@ -1,0 +1,159 @@
+"""The ingestion process: runs one submission the way Codabench's ingestion program does.
+
+This file is run as a script (`python ingestion_child.py SPEC.json`), copied into a
+private temporary folder, by `harness.ingestion.run_submission`. It uses only the
+standard library and numpy, never `harness`: `harness verify` runs it in a virtualenv
+that holds the server's runtime and nothing else.
+
+It makes the submission folder its working directory and the first entry of sys.path,
+refuses imports the server lacks when they come from the submission's own code (a
+package's own transitive imports are left alone), loads X read-only, then does what
+the server does: `from model import Model`, `Model()`, one `predict(X)`. It writes
+`result.json` (timings, failure, runtime versions) and `predictions.npy` beside SPEC.
+A crash leaves no result.json; the parent reads the exit status instead.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+class ServerImportBlocker:
+    """A meta-path finder that fails, as the server would, imports the server lacks.
+
+    Only imports made by the submission's own files are refused: TensorFlow importing
+    an optional package of its own must keep working.
+    """
+
+    def __init__(self, submission_dir, allowed):
+        self.root = os.path.realpath(submission_dir) + os.sep
+        self.allowed = set(allowed) | set(sys.stdlib_module_names)
+        self.blocked = set()
+
+    def _local(self, name):
+        base = os.path.join(self.root, name)
+        return os.path.exists(base + ".py") or os.path.isdir(base)
+
+    def _from_submission(self):
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen importlib")
+                    or os.sep + "importlib" + os.sep in filename):
+                return os.path.realpath(filename).startswith(self.root)
+            frame = frame.f_back
+        return False
+
+    def _installed(self, name, path, target):
+        # A module missing here too fails the ordinary way, as "import_error".
+        others = [f for f in sys.meta_path if f is not self and hasattr(f, "find_spec")]
+        return any(f.find_spec(name, path, target) is not None for f in others)
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in self.allowed or self._local(name):
+            return None
+        if self._from_submission() and self._installed(name, path, target):
+            self.blocked.add(name)
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return None
+
+
+def _submission_traceback(exc, root):
+    """The traceback from the submission's first frame on (the child's frames dropped)."""
+    tb = exc.__traceback__
+    while tb is not None and not os.path.realpath(tb.tb_frame.f_code.co_filename).startswith(root):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+
+
+def _versions():
+    from importlib import metadata
+
+    found = {"python": sys.version.split()[0]}
+    for key, dists in (("numpy", ("numpy",)), ("tensorflow", ("tensorflow", "tensorflow-cpu")),
+                       ("keras", ("keras",))):
+        for dist in dists:
+            try:
+                found[key] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def _describe(exc, blocker):
+    if isinstance(exc, ModuleNotFoundError) and exc.name in blocker.blocked:
+        return "forbidden_import"
+    return None
+
+
+def main(spec_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    root = os.path.realpath(spec["submission_dir"])
+    out_dir = spec["out_dir"]
+    result = {"failure": None, "load_s": None, "predict_s": None, "versions": _versions()}
+
+    def finish(kind=None, stage=None, exc=None):
+        if kind is not None:
+            result["failure"] = {
+                "kind": _describe(exc, blocker) or kind, "stage": stage,
+                "message": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+                "traceback": _submission_traceback(exc, root + os.sep)}
+        tmp = os.path.join(out_dir, "result.json.part")
+        with open(tmp, "w") as f:
+            json.dump(result, f)
+        os.replace(tmp, os.path.join(out_dir, "result.json"))
+
+    # The child's own folder leaves sys.path; the submission's comes first, as on the server.
+    sys.path[:] = [root] + [p for p in sys.path[1:] if os.path.realpath(p or ".") != root]
+    os.chdir(root)
+    blocker = ServerImportBlocker(root, spec["allowed_modules"])
+    sys.meta_path.insert(0, blocker)
+
+    import numpy as np
+
+    if spec["x_path"].endswith(".npz"):
+        with np.load(spec["x_path"]) as archive:
+            X = archive["images"]
+        X.setflags(write=False)
+    else:
+        # A read-only memory map: no copy to pay for, and no way to write through it.
+        X = np.load(spec["x_path"], mmap_mode="r")
+
+    start = time.perf_counter()
+    try:
+        from model import Model
+    except Exception as exc:
+        return finish("import_error", "import", exc)
+    try:
+        model = Model()
+    except Exception as exc:
+        return finish("init_error", "init", exc)
+    result["load_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        pred = model.predict(X)
+    except Exception as exc:
+        return finish("predict_error", "predict", exc)
+    result["predict_s"] = time.perf_counter() - start
+
+    result["returned"] = type(pred).__module__ + "." + type(pred).__qualname__
+    if pred is None:
+        result["returned"] = "None"
+    else:
+        try:
+            arr = np.asarray(pred)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"predict returned an array of dtype {arr.dtype}")
+            np.save(os.path.join(out_dir, "predictions.npy"), arr, allow_pickle=False)
+        except Exception as exc:
+            return finish("bad_output", "output", exc)
+        result["as_list"] = isinstance(pred, (list, tuple))
+    return finish()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,342 @@
+"""The leaderboard: every local score and every Codabench record, in a real database.
+
+SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlchemy URL
+(`--db` or `$HARNESS_DB_URL`) lets a team share one PostgreSQL database. Two tables:
+
+- `scores`: one flat row per `harness score` run: identity (experiment, target, the
+  submission's content hash, test set name, data hash, recipe version), the metrics
+  (main figures as columns, per-class and per-group as JSON), timings, peak memory,
+  runtime versions, git commit and time. A failed run is a row with status "failed",
+  its failure kind and reason, and no metrics: failures are never scores.
+- `codabench`: what the real leaderboard said (`harness record`).
+
+SQLite runs in WAL mode with a busy timeout, so two scores written at the same moment
+both land. A column added to the schema later is added to an existing database on open.
+SQLAlchemy is imported on first use: `harness score` starts the submission's process
+before it pays for that import.
+
+Examples:
+    >>> db = Leaderboard()                       # data/leaderboard.sqlite
+    >>> db.record("baseline_cnn", 0.53, phase=1)
+    >>> rows = db.rows(testset="default")
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+DATA_DIR = Path("data")
+DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
+DB_ENV = "HARNESS_DB_URL"
+SQLITE_BUSY_MS = 30_000
+
+
+@functools.cache
+def tables():
+    """(metadata, scores, codabench): the schema, built on first use."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    scores = sa.Table(
+        "scores", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", sa.String(32), nullable=False, index=True),
+        sa.Column("experiment", sa.String(200), nullable=False, index=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("failure_kind", sa.String(40)),
+        sa.Column("failure_message", sa.Text),
+        sa.Column("target_kind", sa.String(16)),
+        sa.Column("target", sa.Text),
+        sa.Column("submission_sha256", sa.String(64)),
+        sa.Column("profile", sa.String(64)),
+        sa.Column("testset", sa.String(200), index=True),
+        sa.Column("testset_path", sa.Text),
+        sa.Column("testset_sha256", sa.String(64)),
+        sa.Column("recipe_version", sa.String(32)),
+        sa.Column("testset_seed", sa.Integer),
+        sa.Column("n_images", sa.Integer),
+        sa.Column("accuracy", sa.Float),
+        sa.Column("precision_macro", sa.Float),
+        sa.Column("recall_macro", sa.Float),
+        sa.Column("f1_macro", sa.Float),
+        sa.Column("worst_group", sa.String(100)),
+        sa.Column("worst_group_accuracy", sa.Float),
+        sa.Column("metrics_json", sa.Text),
+        sa.Column("load_s", sa.Float),
+        sa.Column("predict_s", sa.Float),
+        sa.Column("total_s", sa.Float),
+        sa.Column("peak_rss_mb", sa.Float),
+        sa.Column("time_limit_s", sa.Float),
+        sa.Column("python_version", sa.String(32)),
+        sa.Column("tensorflow_version", sa.String(32)),
+        sa.Column("keras_version", sa.String(32)),
+        sa.Column("numpy_version", sa.String(32)),
+        sa.Column("harness_version", sa.String(32)),
+        sa.Column("git_commit", sa.String(64)),
+    )
+
+    codabench = sa.Table(
+        "codabench", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("experiment", sa.String(200), nullable=False, index=True),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("phase", sa.Integer),
+        sa.Column("duration_s", sa.Float),
+    )
+    return metadata, scores, codabench
+
+
+# The columns of a leaderboard row, in display order.
+ROW_COLUMNS = (
+    "experiment", "accuracy", "f1_macro", "worst_group", "worst_group_accuracy",
+    "codabench", "codabench_phase", "gap", "testset", "recipe_version", "predict_s",
+    "total_s", "peak_rss_mb", "runs", "failures", "submission_sha256", "scored_at",
+)
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_url(db_url: str | None = None) -> str:
+    """The database URL: the argument, else $HARNESS_DB_URL, else data/leaderboard.sqlite."""
+    url = db_url or os.environ.get(DB_ENV)
+    if url:
+        return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+    return f"sqlite:///{DEFAULT_DB.resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+@dataclass
+class CodabenchRecord:
+    """One score the real leaderboard gave, as stored."""
+
+    id: int
+    experiment: str
+    score: float
+    phase: int | None
+    duration_s: float | None
+    created_at: str
+
+
+class Leaderboard:
+    """A connection to the leaderboard database; creates its tables on first use.
+
+    Args:
+        db_url: a SQLAlchemy URL or a SQLite file path (default: `resolve_url`).
+    """
+
+    def __init__(self, db_url: str | None = None):
+        import sqlalchemy as sa
+
+        self.url = resolve_url(db_url)
+        try:
+            url = sa.engine.make_url(self.url)
+        except sa.exc.ArgumentError:
+            raise HarnessError(f"not a database URL. Received: {self.url!r}",
+                               hint="e.g. sqlite:///data/leaderboard.sqlite or "
+                                    "postgresql://user@host/harness") from None
+        if url.get_backend_name() == "sqlite" and url.database:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self._create()
+
+    def _create(self) -> None:
+        import sqlalchemy as sa
+
+        # Two processes opening a fresh database race to create it: the loser retries.
+        for attempt in range(5):
+            try:
+                tables()[0].create_all(self.engine)
+                self._add_missing_columns()
+                return
+            except sa.exc.OperationalError as e:
+                if attempt == 4:
+                    raise HarnessError(f"cannot open the leaderboard database {self.url}: "
+                                       f"{e.orig}", hint="check the path or --db URL") from None
+                time.sleep(0.1 * (attempt + 1))
+
+    def _add_missing_columns(self) -> None:
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(self.engine)
+        for table in tables()[1:]:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            with self.engine.begin() as conn:
+                for column in table.columns:
+                    if column.name not in have:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(sa.text(f'ALTER TABLE {table.name} '
+                                             f'ADD COLUMN "{column.name}" {kind}'))
+
+    def add_score(self, row: dict[str, Any]) -> int:
+        """Store one run (ok or failed) as a flat row; return its id."""
+        scores = tables()[1]
+        values = {k: v for k, v in row.items() if k in scores.c}
+        values.setdefault("created_at", now_iso())
+        for key in ("metrics_json",):
+            if values.get(key) is not None and not isinstance(values[key], str):
+                values[key] = json.dumps(values[key], sort_keys=True)
+        with self.engine.begin() as conn:
+            return conn.execute(scores.insert().values(**values)).inserted_primary_key[0]
+
+    def record(self, experiment: str, codabench_score: float, phase: int | None = None,
+               duration_s: float | None = None) -> CodabenchRecord:
+        """Store what the real leaderboard said for an experiment.
+
+        Raises:
+            HarnessError: the score is not an accuracy in 0..1, or the duration is negative.
+        """
+        if not 0.0 <= float(codabench_score) <= 1.0:
+            raise HarnessError(f"a Codabench score is an accuracy in 0..1. "
+                               f"Received: {codabench_score}",
+                               hint=f"write {codabench_score:g}% as {codabench_score / 100:g}"
+                               if 1 < codabench_score <= 100 else "e.g. 0.713 for 71.3%")
+        if duration_s is not None and duration_s < 0:
+            raise HarnessError(f"a duration is seconds >= 0. Received: {duration_s}")
+        values = dict(created_at=now_iso(), experiment=experiment,
+                      score=float(codabench_score), phase=phase, duration_s=duration_s)
+        with self.engine.begin() as conn:
+            new_id = conn.execute(tables()[2].insert().values(**values)).inserted_primary_key[0]
+        return CodabenchRecord(id=new_id, **values)
+
+    def scores(self, experiment: str | None = None) -> list[dict[str, Any]]:
+        """Every stored run, oldest first (optionally of one experiment)."""
+        import sqlalchemy as sa
+
+        scores = tables()[1]
+        query = sa.select(scores).order_by(scores.c.id)
+        if experiment is not None:
+            query = query.where(scores.c.experiment == experiment)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def codabench_records(self) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        codabench = tables()[2]
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in
+                    conn.execute(sa.select(codabench).order_by(codabench.c.id))]
+
+    def rows(self, testset: str | None = None, sort: str = "accuracy") -> list[dict[str, Any]]:
+        """One row per experiment (and test set): its latest ok score beside its Codabench record.
+
+        Args:
+            testset: only scores on this test set (name or path as stored); default all.
+            sort: a column of `ROW_COLUMNS`; numbers sort high to low, text A to Z,
+                missing values last.
+
+        Returns:
+            Dicts with the keys of `ROW_COLUMNS`.
+        """
+        if sort not in ROW_COLUMNS:
+            import difflib
+
+            close = difflib.get_close_matches(sort, ROW_COLUMNS, n=1)
+            raise HarnessError(f"unknown sort column. Received: {sort!r}",
+                               hint=f"did you mean {close[0]!r}?" if close
+                               else "columns: " + ", ".join(ROW_COLUMNS))
+        runs = [r for r in self.scores() if testset is None or testset in (r["testset"],
+                                                                           r["testset_path"])]
+        latest: dict[tuple, dict] = {}
+        counts: dict[tuple, list[int]] = {}
+        for r in runs:
+            key = (r["experiment"], r["testset"])
+            tally = counts.setdefault(key, [0, 0])
+            tally[0] += 1
+            if r["status"] == "ok":
+                latest[key] = r
+            else:
+                tally[1] += 1
+        codabench: dict[str, dict] = {}
+        for rec in self.codabench_records():
+            codabench[rec["experiment"]] = rec
+        rows = []
+        for key, (n_runs, n_failed) in counts.items():
+            r = latest.get(key, {})
+            rows.append(_row(key[0], key[1], r, codabench.get(key[0]), n_runs, n_failed))
+        scored = {k[0] for k in counts}
+        rows += [_row(name, None, {}, rec, 0, 0) for name, rec in codabench.items()
+                 if name not in scored]
+        return _sorted(rows, sort)
+
+
+def _row(experiment, testset, score, record, runs, failures) -> dict[str, Any]:
+    accuracy = score.get("accuracy")
+    cb = record["score"] if record else None
+    return {
+        "experiment": experiment,
+        "accuracy": accuracy,
+        "f1_macro": score.get("f1_macro"),
+        "worst_group": score.get("worst_group"),
+        "worst_group_accuracy": score.get("worst_group_accuracy"),
+        "codabench": cb,
+        "codabench_phase": record["phase"] if record else None,
+        "gap": None if accuracy is None or cb is None else accuracy - cb,
+        "testset": testset,
+        "recipe_version": score.get("recipe_version"),
+        "predict_s": score.get("predict_s"),
+        "total_s": score.get("total_s"),
+        "peak_rss_mb": score.get("peak_rss_mb"),
+        "runs": runs,
+        "failures": failures,
+        "submission_sha256": score.get("submission_sha256"),
+        "scored_at": score.get("created_at"),
+    }
+
+
+def _sorted(rows: list[dict], column: str) -> list[dict]:
+    present = [r for r in rows if r[column] is not None]
+    missing = [r for r in rows if r[column] is None]
+    numeric = all(isinstance(r[column], (int, float)) for r in present)
+    present.sort(key=lambda r: (-r[column] if numeric else r[column], r["experiment"]))
+    return present + sorted(missing, key=lambda r: r["experiment"])
+
+
+def record(experiment: str, codabench_score: float, phase: int | None = None,
+           duration_s: float | None = None, db_url: str | None = None) -> CodabenchRecord:
+    """Store what the real leaderboard said (see `Leaderboard.record`)."""
+    return Leaderboard(db_url).record(experiment, codabench_score, phase, duration_s)
+
+
+@dataclass
+class LeaderboardResult:
+    """The comparison table: rows in `columns` order, sorted by `sort`."""
+
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    testset: str | None
+    sort: str
+    db_url: str
+
+
+def leaderboard(testset: str | None = None, sort: str = "accuracy",
+                db_url: str | None = None) -> LeaderboardResult:
+    """The latest local score per experiment joined with its Codabench record.
+
+    Examples:
+        >>> leaderboard(testset="default").rows[0]["experiment"]
+        'baseline_cnn'
+    """
+    db = Leaderboard(db_url)
+    return LeaderboardResult(db.rows(testset, sort), list(ROW_COLUMNS), testset, sort, db.url)

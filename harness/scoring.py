@@ -1,0 +1,304 @@
+"""Scoring: resolve a target, run it as the server would, measure it, keep the row.
+
+`score` is what `harness score` calls: TARGET (zip, submission folder or experiment) ->
+a submission folder (`targets`) -> static checks (`contract`) -> one run in its own
+process (`ingestion`) -> metrics (`metrics`) -> one row on the leaderboard
+(`leaderboard`), a failure included. The test set is any npz in the competition's
+format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`.
+
+Examples:
+    >>> result = score("baseline_cnn", testset="default")
+    >>> result.ok, round(result.metrics.accuracy, 3)
+    (True, 0.612)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import __version__
+from harness.contract import Failure, SubmissionError, check_source
+from harness.datasets import load_dataset, validate_arrays
+from harness.errors import HarnessError
+from harness.fsutil import sha256_file
+from harness.ingestion import images_header, start_submission
+from harness.leaderboard import DATA_DIR, Leaderboard, now_iso
+from harness.metrics import Metrics, compute_metrics, confusion_png
+from harness.profile import Profile, get_profile
+from harness.targets import resolve_target
+
+__all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
+           "load_testset", "score"]
+
+TESTSETS_DIR = DATA_DIR / "testsets"
+DEFAULT_TESTSET = "default"
+REPORTS_DIR = DATA_DIR / "scores"
+
+
+@dataclass
+class TestSet:
+    """A labelled test set: where it is and what it holds, its images left on disk.
+
+    The images are only read by the ingestion process (as a bare script would read
+    them), so `harness score` pays for decompressing them once.
+
+    Args:
+        name: the manifest's name, else the NAME it was asked by, else the file's stem.
+        path: the npz file.
+        labels: (n,) int64.
+        extras: per-image tags from the file (`groups`, `severity`, ...).
+        manifest: `manifest.json` beside it (name, recipe_version, seed, ...), or {}.
+    """
+
+    name: str
+    path: Path
+    labels: np.ndarray
+    extras: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def recipe_version(self) -> str | None:
+        version = self.manifest.get("recipe_version")
+        return None if version is None else str(version)
+
+
+def _testset_path(testset: str | os.PathLike | None) -> tuple[Path, str]:
+    if testset is None:
+        path = TESTSETS_DIR / DEFAULT_TESTSET / "testset.npz"
+        if not path.exists():
+            raise HarnessError(
+                f"no test set given and no default one at {path}",
+                hint="pass --testset NAME (data/testsets/NAME/testset.npz) or --testset "
+                     "PATH.npz, or build the default one: harness testset build")
+        return path, DEFAULT_TESTSET
+    as_path = Path(testset)
+    named = TESTSETS_DIR / str(testset) / "testset.npz"
+    if as_path.suffix == ".npz" or as_path.is_file():
+        return as_path, as_path.stem
+    if named.exists():
+        return named, str(testset)
+    known = sorted(p.parent.name for p in TESTSETS_DIR.glob("*/testset.npz"))
+    raise HarnessError(f"no test set named {str(testset)!r} (looked for {named})",
+                       hint=f"known: {', '.join(known)}" if known else
+                       "build one with harness testset build, or pass --testset PATH.npz")
+
+
+def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet:
+    """Load `--testset` (labels and tags; images checked by their header only).
+
+    Args:
+        testset: a path to an npz, or NAME -> data/testsets/NAME/testset.npz, or None
+            for data/testsets/default/testset.npz.
+        profile: the competition profile (shape, classes).
+
+    Raises:
+        HarnessError: no such file or name (saying how to build one), or a malformed file.
+    """
+    path, name = _testset_path(testset)
+    try:
+        shape, dtype = images_header(path)
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files if k != "images"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        # Let the dataset loader name the problem in its own words.
+        load_dataset(path, profile)
+        raise
+    if "labels" not in arrays:
+        load_dataset(path, profile)
+    # A zero-stride stand-in of the right shape and dtype: checked without decompressing.
+    standin = np.broadcast_to(np.zeros((), dtype), shape)
+    _, labels = validate_arrays(standin, arrays.pop("labels"), profile, source=str(path))
+    for key, value in arrays.items():
+        if value.ndim == 0 or len(value) != len(labels):
+            raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
+                               f"Received: shape={value.shape}, {len(labels)} images",
+                               hint="tags such as 'groups' need one entry per image")
+    manifest_path = path.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    return TestSet(manifest.get("name", name), path, labels, arrays, manifest)
+
+
+@dataclass
+class ScoreResult:
+    """What `harness score` found.
+
+    Args:
+        ok: the run finished and produced valid labels.
+        experiment: the leaderboard's name for it.
+        target_kind, target, submission_sha256: what was scored.
+        testset: name, path, data hash, recipe version, seed and size of the test set.
+        metrics: `Metrics`, or None on failure.
+        load_s, predict_s, total_s, peak_rss_mb: from the ingestion process.
+        time_limit_s: the limit the run had.
+        failure: what went wrong (server-like message, hint, the submission's traceback).
+        warnings: problems that did not stop the run.
+        confusion_png: the confusion matrix picture, or None.
+        versions: python, numpy, tensorflow, keras of the ingestion process.
+        row_id: the leaderboard row written, db_url: where.
+        stderr_tail: the end of the ingestion process's stderr, for a crash.
+    """
+
+    ok: bool
+    experiment: str
+    target_kind: str | None
+    target: str
+    submission_sha256: str | None
+    testset: dict[str, Any]
+    metrics: Metrics | None
+    load_s: float | None
+    predict_s: float | None
+    total_s: float | None
+    peak_rss_mb: float | None
+    time_limit_s: float
+    failure: Failure | None = None
+    warnings: list[str] = field(default_factory=list)
+    confusion_png: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    row_id: int | None = None
+    db_url: str | None = None
+    stderr_tail: str = ""
+
+    def raise_for_failure(self) -> "ScoreResult":
+        if self.failure is not None:
+            raise self.failure.error()
+        return self
+
+
+def git_commit(cwd: str | os.PathLike = ".") -> str | None:
+    """The current commit of the git repository at `cwd` (suffixed -dirty), or None."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd,
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=cwd, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str, Any]:
+    m, ts = result.metrics, result.testset
+    row = dict(
+        created_at=now_iso(), experiment=result.experiment,
+        status="ok" if result.ok else "failed",
+        failure_kind=result.failure.kind if result.failure else None,
+        failure_message=result.failure.message if result.failure else None,
+        target_kind=result.target_kind, target=result.target,
+        submission_sha256=result.submission_sha256, profile=profile.name,
+        testset=ts["name"], testset_path=ts["path"], testset_sha256=ts["sha256"],
+        recipe_version=ts["recipe_version"], testset_seed=ts["seed"], n_images=ts["n"],
+        load_s=result.load_s, predict_s=result.predict_s, total_s=result.total_s,
+        peak_rss_mb=result.peak_rss_mb, time_limit_s=result.time_limit_s,
+        python_version=result.versions.get("python"),
+        tensorflow_version=result.versions.get("tensorflow"),
+        keras_version=result.versions.get("keras"),
+        numpy_version=result.versions.get("numpy"),
+        harness_version=__version__, git_commit=commit,
+    )
+    if m is not None:
+        row.update(accuracy=m.accuracy, precision_macro=m.precision_macro,
+                   recall_macro=m.recall_macro, f1_macro=m.f1_macro,
+                   worst_group=m.worst_group, worst_group_accuracy=m.worst_group_accuracy,
+                   metrics_json={k: v for k, v in vars(m).items()
+                                 if k not in ("accuracy", "class_names")})
+    return row
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
+
+
+def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
+          time_limit_s: float | None = None, profile: Profile | str | None = None,
+          db_url: str | None = None, experiment_name: str | None = None) -> ScoreResult:
+    """Run TARGET on a test set as the server would, score it, and store the row.
+
+    Args:
+        target: a zip, a submission folder, or an experiment name or folder.
+        testset: NAME (data/testsets/NAME/testset.npz) or a path to an npz; default
+            data/testsets/default/testset.npz.
+        time_limit_s: limit over the whole run; default the profile's.
+        profile: the competition profile (name or object).
+        db_url: leaderboard database (default `$HARNESS_DB_URL`, else data/leaderboard.sqlite).
+        experiment_name: the leaderboard's name for it (default: derived from TARGET).
+
+    Returns:
+        `ScoreResult`; `ok=False` with a `failure` when the submission failed (that is
+        stored too). Call `raise_for_failure()` to turn a failure into an exception.
+
+    Raises:
+        HarnessError: a problem with the request itself (no such target or test set).
+    """
+    profile = get_profile(profile)
+    limit = profile.time_limit_s if time_limit_s is None else time_limit_s
+    if limit is not None and limit <= 0:
+        raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
+    ts = load_testset(testset, profile)
+    with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
+        staged = run = None
+        warnings: list[str] = []
+        failure = None
+        try:
+            staged = resolve_target(target, Path(tmp) / "staged", profile)
+            warnings = check_source(staged.path, profile)
+        except SubmissionError as e:
+            failure = e.to_failure()
+        if failure is None:
+            with start_submission(staged.path, ts.path, profile,
+                                  time_limit_s=limit) as running:
+                # The child spends seconds importing TensorFlow: do our own work meanwhile.
+                context = _context(ts, db_url)
+                run = running.wait()
+            failure = run.failure
+        else:
+            context = _context(ts, db_url)
+    db, testset_info, commit = context
+    name = experiment_name or (staged.name if staged else Path(target).stem)
+    result = ScoreResult(
+        ok=failure is None, experiment=name,
+        target_kind=staged.kind if staged else None,
+        target=staged.source if staged else str(target),
+        submission_sha256=staged.sha256 if staged else None, testset=testset_info,
+        metrics=None, load_s=run.load_s if run else None,
+        predict_s=run.predict_s if run else None, total_s=run.total_s if run else None,
+        peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
+        warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
+        stderr_tail=run.stderr_tail if run and failure else "")
+    if result.ok:
+        result.metrics = compute_metrics(ts.labels, run.predictions, profile,
+                                         groups=ts.extras.get("groups"),
+                                         severity=ts.extras.get("severity"))
+    result.row_id = db.add_score(_row(result, profile, commit))
+    if result.ok:
+        png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
+        result.confusion_png = str(confusion_png(
+            result.metrics, png, f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
+    return result
+
+
+def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
+    """The database, the test set's identity (its file's hash: the images are never
+    decompressed here) and the git commit; matplotlib warmed up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (drawn after the run; importing costs a second)
+
+    info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
+                recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
+    return Leaderboard(db_url), info, git_commit()

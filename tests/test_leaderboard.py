@@ -1,0 +1,124 @@
+"""The leaderboard database, Codabench records, and the printed table."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+
+from harness.cli import main
+from harness.cli.leaderboard import render_table
+from harness.errors import HarnessError
+from harness.leaderboard import Leaderboard, leaderboard, record
+
+GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
+
+
+def _score_row(experiment, accuracy, testset="mini", status="ok", **extra):
+    row = dict(experiment=experiment, status=status, testset=testset, testset_path=None,
+               accuracy=accuracy, f1_macro=None if accuracy is None else accuracy - 0.05,
+               worst_group="noise" if accuracy else None,
+               worst_group_accuracy=None if accuracy is None else accuracy - 0.2,
+               recipe_version="1", predict_s=12.5, total_s=20.0, peak_rss_mb=812.4,
+               submission_sha256="ab" * 32, metrics_json={"per_class_recall": {"a": 1.0}},
+               created_at="2026-11-20T10:00:00+00:00")
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'lb.sqlite'}"
+
+
+@pytest.fixture
+def filled(db_url):
+    db = Leaderboard(db_url)
+    db.add_score(_score_row("cnn_small", 0.61))
+    db.add_score(_score_row("cnn_small", 0.64, created_at="2026-11-21T09:30:00+00:00"))
+    db.add_score(_score_row("cnn_small", None, status="failed", failure_kind="time_limit"))
+    db.add_score(_score_row("convnext", 0.83, predict_s=401.0, peak_rss_mb=2950.0))
+    db.add_score(_score_row("convnext", 0.71, testset="other"))
+    db.record("cnn_small", 0.47, phase=1, duration_s=300)
+    db.record("convnext", 0.69, phase=1)
+    db.record("convnext", 0.72, phase=2)
+    db.record("only_on_codabench", 0.30)
+    return db_url
+
+
+def _write_many(args):
+    url, worker = args
+    db = Leaderboard(url)
+    for i in range(15):
+        db.add_score(_score_row(f"w{worker}", i / 100, metrics_json={"i": i, "w": worker}))
+    return worker
+
+
+def test_scores_written_at_the_same_moment_all_land_whole(db_url):
+    # Two processes open a fresh database together and write interleaved.
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert sorted(pool.map(_write_many, [(db_url, 0), (db_url, 1)])) == [0, 1]
+    rows = Leaderboard(db_url).scores()
+    assert len(rows) == 30
+    for row in rows:
+        data = json.loads(row["metrics_json"])
+        assert row["experiment"] == f"w{data['w']}" and row["accuracy"] == data["i"] / 100
+
+
+def test_latest_ok_score_joins_latest_codabench_record(filled):
+    rows = {(r["experiment"], r["testset"]): r for r in leaderboard(db_url=filled).rows}
+    small = rows[("cnn_small", "mini")]
+    assert small["accuracy"] == 0.64 and small["runs"] == 3 and small["failures"] == 1
+    assert small["codabench"] == 0.47 and small["gap"] == pytest.approx(0.17)
+    assert rows[("convnext", "mini")]["codabench"] == 0.72
+    assert rows[("only_on_codabench", None)]["accuracy"] is None
+    only_mini = leaderboard(testset="mini", db_url=filled).rows
+    assert [r["experiment"] for r in only_mini] == ["convnext", "cnn_small", "only_on_codabench"]
+    by_gap = leaderboard(testset="mini", sort="gap", db_url=filled).rows
+    assert [r["experiment"] for r in by_gap][:2] == ["cnn_small", "convnext"]
+
+
+def test_bad_sort_column_and_bad_record(db_url):
+    with pytest.raises(HarnessError, match="unknown sort column") as info:
+        leaderboard(sort="acuracy", db_url=db_url)
+    assert "did you mean 'accuracy'" in info.value.hint
+    with pytest.raises(HarnessError, match="accuracy in 0..1"):
+        record("x", 71.3, db_url=db_url)
+
+
+def test_database_from_before_a_new_column_gains_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE scores (id INTEGER PRIMARY KEY, created_at TEXT, "
+                             "experiment TEXT, status TEXT)"))
+    Leaderboard(url).add_score(_score_row("old", 0.5))
+    assert Leaderboard(url).scores()[0]["accuracy"] == 0.5
+
+
+def test_printed_table_matches_the_golden_file(filled):
+    buffer = io.StringIO()
+    render_table(Console(file=buffer, width=100, no_color=True, force_terminal=False),
+                 leaderboard(testset="mini", db_url=filled))
+    assert buffer.getvalue() == GOLDEN.read_text()
+
+
+def test_cli_record_and_formats(db_url, runner):
+    out = runner.invoke(main, ["record", "cnn", "--codabench", "0.53", "--phase", "1",
+                               "--duration", "420", "--db", db_url])
+    assert out.exit_code == 0, out.output
+    assert "recorded Codabench 0.5300 (phase 1), ran 420 s for cnn" in out.output
+    md = runner.invoke(main, ["leaderboard", "--format", "markdown", "--db", db_url]).output
+    assert md.splitlines()[2].startswith("| cnn | - | 0.5300 |")
+    csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
+    assert csv_out.splitlines()[0].startswith("experiment,accuracy,")
+    data = json.loads(runner.invoke(main, ["leaderboard", "--format", "json",
+                                           "--db", db_url]).output)
+    assert data["rows"][0]["codabench"] == 0.53
+    bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
+    assert bad.exit_code == 2 and "0.53" in bad.output
