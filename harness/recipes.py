@@ -210,3 +210,48 @@ def aggregate(per_group_accuracy: Mapping[str, float], counts: Mapping[str, int]
 def headline(per_group_accuracy: Mapping[str, float], recipe: str | Recipe | None = None) -> float:
     """`aggregate` with the recipe's method and equal counts: the short form."""
     return aggregate(per_group_accuracy, recipe=recipe)
+
+
+@dataclass
+class PseudoPrivate:
+    """The headline of a score on a pseudo-private test set.
+
+    Args:
+        accuracy: the pseudo-private accuracy (the recipe's aggregate).
+        method: the aggregate used; `recipe`: the recipe's `name@version`.
+        clean: accuracy on the clean holdout images (None if the set has none).
+        per_family: family -> accuracy; `per_cell`: "family/severity" -> accuracy.
+    """
+
+    accuracy: float
+    method: str
+    recipe: str
+    clean: float | None
+    per_family: dict[str, float]
+    per_cell: dict[str, float]
+
+
+def recipe_for_manifest(manifest: Mapping) -> Recipe | None:
+    """The recipe a test set was built with: the registered one if its name is known
+    (so a newer aggregate applies), else the spec saved in the manifest; None if neither."""
+    name = manifest.get("recipe")
+    if name in RECIPES:
+        return get_recipe(name)
+    spec = manifest.get("recipe_spec")
+    return get_recipe(spec) if spec else None
+
+
+def pseudo_private(y_true, y_pred, groups, severity=None,
+                   recipe: str | Recipe | None = None) -> PseudoPrivate:
+    """Score predictions on a tagged test set: headline, clean accuracy, per family.
+
+    Examples:
+        >>> pp = pseudo_private(labels, predictions, ds.extras["groups"], ds.extras["severity"])
+        >>> pp.accuracy, pp.clean
+    """
+    recipe = get_recipe(recipe)
+    cells = cells_from_predictions(y_true, y_pred, groups, severity)
+    per_family = _family_accuracy(cells)
+    return PseudoPrivate(accuracy=AGGREGATES[recipe.aggregate](cells), method=recipe.aggregate,
+                         recipe=recipe.id, clean=per_family.get("clean"), per_family=per_family,
+                         per_cell={f"{f}/{s}": a for (f, s), (a, _) in cells.items()})

@@ -155,3 +155,23 @@ def test_cli_build_json_and_list(runner, data_npz, tmp_path, monkeypatch):
     assert [r["name"] for r in json.loads(listed.output)] == ["cli"]
     bad = runner.invoke(main, ["testset", "build", "--data", str(data_npz), "--holdout", "1"])
     assert bad.exit_code == 2 and "strictly between 0 and 1" in bad.output
+
+
+def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, monkeypatch,
+                                                         make_submission, runner):
+    from harness import recipes
+    from harness.scoring import score
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
+    testset.build(data_npz, holdout=0.3, seed=1, name="t", recipe=RECIPE,
+                  out_root="data/testsets", progress=False)
+    result = score(make_submission(), testset="t", time_limit_s=60)
+    pp = result.pseudo_private
+    m = result.metrics
+    assert pp.recipe == "pp-small@1.0" and pp.clean == m.group_accuracy["clean"]
+    assert pp.per_family == pytest.approx(m.group_accuracy)
+    assert pp.accuracy == pytest.approx(recipes.aggregate(
+        m.group_accuracy, m.group_counts, recipe=RECIPE))
+    out = runner.invoke(main, ["score", str(make_submission(name="again")), "--testset", "t"])
+    assert out.exit_code == 0 and out.output.lstrip().startswith("pseudo-private"), out.output
