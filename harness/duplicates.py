@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["exact_duplicate_groups", "perceptual_hashes", "near_duplicate_pairs",
-           "grey_thumbnails", "hamming", "popcount64"]
+           "grey_thumbnails", "aligned_correlation", "hamming", "popcount64"]
 
 _CHUNK = 512  # images per step: one Pillow call each, bounded scratch memory
 _M1, _M2, _M4 = (np.uint64(0x5555555555555555), np.uint64(0x3333333333333333),
@@ -51,22 +51,26 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return popcount64(np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64)))
 
 
-def _thumbnail_chunk(chunk: np.ndarray, width: int, height: int) -> np.ndarray:
+def _thumbnail_chunk(chunk: np.ndarray, sizes: list[tuple[int, int]]) -> list[np.ndarray]:
     """Pillow's `convert("L").resize((width, height), LANCZOS)` for a stack of images.
 
     Pillow resizes in two separable passes, horizontal then vertical, each with its own
     rounding. Stacking the images into one tall picture makes the horizontal pass one
     call (rows never mix); transposing the result and resizing horizontally again is the
     vertical pass, with the same weights and rounding. So every thumbnail equals the
-    one Pillow makes from that image alone, at a fraction of the per-call cost.
+    one Pillow makes from that image alone, at a fraction of the per-call cost. The
+    greyscale conversion is done once for all requested sizes.
     """
     m, in_h, in_w = chunk.shape[:3]
     tall = Image.fromarray(np.ascontiguousarray(chunk).reshape(m * in_h, in_w, 3)).convert("L")
-    rows = np.asarray(tall.resize((width, m * in_h), Image.LANCZOS))
-    cols = rows.reshape(m, in_h, width).transpose(0, 2, 1).reshape(m * width, in_h)
-    out = np.asarray(Image.fromarray(np.ascontiguousarray(cols)).resize((height, m * width),
-                                                                           Image.LANCZOS))
-    return out.reshape(m, width, height).transpose(0, 2, 1)
+    out = []
+    for width, height in sizes:
+        rows = np.asarray(tall.resize((width, m * in_h), Image.LANCZOS))
+        cols = rows.reshape(m, in_h, width).transpose(0, 2, 1).reshape(m * width, in_h)
+        thumbs = np.asarray(Image.fromarray(np.ascontiguousarray(cols)).resize(
+            (height, m * width), Image.LANCZOS))
+        out.append(thumbs.reshape(m, width, height).transpose(0, 2, 1))
+    return out
 
 
 def grey_thumbnails(images: np.ndarray, size: int | tuple[int, int] = 32,
@@ -81,15 +85,27 @@ def grey_thumbnails(images: np.ndarray, size: int | tuple[int, int] = 32,
     Returns:
         (N, height, width) uint8.
     """
-    width, height = (size, size) if isinstance(size, int) else size
-    out = np.empty((len(images), height, width), np.uint8)
-    starts = range(0, len(images), _CHUNK)
+    return _thumbnails(images, [size], progress)[0]
+
+
+def _thumbnails(images: np.ndarray, sizes: list, progress: Callable | None,
+                index: np.ndarray | None = None) -> list[np.ndarray]:
+    """Thumbnails of `images[index]` (all images when None), gathered chunk by chunk."""
+    sizes = [(s, s) if isinstance(s, int) else tuple(s) for s in sizes]
+    n = len(images) if index is None else len(index)
+    out = [np.empty((n, h, w), np.uint8) for w, h in sizes]
+    starts = range(0, n, _CHUNK)
+
+    def chunk(s):
+        part = images[s:s + _CHUNK] if index is None else images[index[s:s + _CHUNK]]
+        return s, _thumbnail_chunk(part, sizes)
+
     # Pillow releases the GIL while it resamples: two threads use both cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(lambda s: (s, _thumbnail_chunk(images[s:s + _CHUNK], width, height)),
-                        starts)
+        done = pool.map(chunk, starts)
         for start, thumbs in progress(done, total=len(starts)) if progress else done:
-            out[start:start + len(thumbs)] = thumbs
+            for o, t in zip(out, thumbs):
+                o[start:start + len(t)] = t
     return out
 
 
@@ -102,8 +118,10 @@ def _hashes_from_thumbnails(thumbs: np.ndarray, kind: str) -> np.ndarray:
     if kind == "phash":
         import scipy.fftpack  # the transform imagehash itself calls
 
-        dct = scipy.fftpack.dct(scipy.fftpack.dct(thumbs.astype(np.float64), axis=1), axis=2)
-        low = dct[:, :8, :8].reshape(len(thumbs), 64)
+        # imagehash: dct(dct(pixels, axis=0), axis=1)[:8, :8]. Each 1-D transform is
+        # independent, so transforming only the 8 rows kept gives the same numbers.
+        rows = scipy.fftpack.dct(thumbs.astype(np.float64), axis=1)[:, :8, :]
+        low = scipy.fftpack.dct(rows, axis=2)[:, :, :8].reshape(len(thumbs), 64)
         return _pack_bits(low > np.median(low, axis=1, keepdims=True))
     grey = thumbs.astype(np.int16)  # dhash: 9x8 thumbnails, compare neighbours in a row
     return _pack_bits((grey[:, :, 1:] > grey[:, :, :-1]).reshape(len(thumbs), 64))
@@ -140,9 +158,16 @@ def perceptual_hashes(images: np.ndarray, kind: str = "phash",
     return _hashes_from_thumbnails(grey_thumbnails(images, HASH_KINDS[kind], progress), kind)
 
 
-def phash_from_thumbnails(thumbs: np.ndarray) -> np.ndarray:
-    """phash of 32x32 thumbnails from `grey_thumbnails` (saves computing them twice)."""
-    return _hashes_from_thumbnails(thumbs, "phash")
+def thumbnails_and_hashes(images: np.ndarray, progress: Callable | None = None,
+                          index: np.ndarray | None = None):
+    """32x32 grey thumbnails, phash and dhash of `images[index]`, converting to grey once.
+
+    Returns:
+        (thumbnails (M, 32, 32) uint8, phash (M,) uint64, dhash (M,) uint64), M = len(index).
+    """
+    thumbs, small = _thumbnails(images, [HASH_KINDS["phash"], HASH_KINDS["dhash"]], progress,
+                                index)
+    return thumbs, _hashes_from_thumbnails(thumbs, "phash"), _hashes_from_thumbnails(small, "dhash")
 
 
 def _byte_hashes(flat: np.ndarray) -> np.ndarray:
@@ -290,3 +315,38 @@ def near_duplicate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
         return np.zeros((0, 2), np.int64)
     pairs = np.sort(np.concatenate(rows).astype(np.int64), axis=1)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def aligned_correlation(a: np.ndarray, b: np.ndarray, shift: int = 1,
+                        chunk: int = 4096) -> np.ndarray:
+    """Best Pearson correlation of thumbnail pairs over shifts of up to `shift` pixels.
+
+    Invariant to brightness and contrast (each window is standardised) and tolerant of
+    small translations: copies of one picture score above 0.97, distinct blood cells
+    rarely above 0.95 (grey 32x32 thumbnails of the real data).
+
+    Args:
+        a, b: (P, H, W) thumbnails (or one (H, W) thumbnail broadcast against many).
+        shift: largest translation tried, in thumbnail pixels.
+        chunk: pairs per vectorised step (bounds memory).
+
+    Returns:
+        (P,) float32 in [-1, 1].
+    """
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))  # views: converted per chunk
+    out = np.empty(a.shape[:-2], np.float32)
+    h, w = a.shape[-2:]
+    for start in range(0, len(a), chunk):
+        x = a[start:start + chunk, shift:h - shift, shift:w - shift].astype(np.float32)
+        x = x - x.mean(axis=(1, 2), keepdims=True)
+        x_norm = np.sqrt((x * x).sum(axis=(1, 2)))
+        best = np.full(len(x), -1.0, np.float32)
+        for dy in range(-shift, shift + 1):
+            for dx in range(-shift, shift + 1):
+                y = b[start:start + chunk, shift + dy:h - shift + dy, shift + dx:w - shift + dx]
+                y = y.astype(np.float32)
+                y -= y.mean(axis=(1, 2), keepdims=True)
+                c = (x * y).sum(axis=(1, 2)) / (x_norm * np.sqrt((y * y).sum(axis=(1, 2))) + 1e-6)
+                best = np.maximum(best, c)
+        out[start:start + chunk] = best
+    return out

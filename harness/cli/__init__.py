@@ -44,7 +44,8 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data, leaderboard, score, testset
+    from harness.cli import data, data_hygiene  # noqa: F401 (adds `data inspect`, `data clean`)
+    from harness.cli import leaderboard, score, testset
 
     main.add_command(data.data)
     main.add_command(testset.testset)
