@@ -44,9 +44,12 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data
+    from harness.cli import data, train
 
     main.add_command(data.data)
+    main.add_command(train.train)
+    main.add_command(train.new)
+    main.add_command(train.tune)
 
 
 _register()
