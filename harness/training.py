@@ -59,6 +59,7 @@ DEFAULTS = {
     "reduce_lr": 0,             # ReduceLROnPlateau patience on val loss; 0 = off
     "validation_split": 0.15,
     "seed": 42,
+    "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
     "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
 }
 OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
@@ -180,6 +181,8 @@ def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dic
     if config["ensemble"] not in ("mean", "vote"):
         raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
                            f"Received: ensemble={config['ensemble']!r}")
+    if int(config["folds"]) < 1:
+        raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
     for spec in config["augment"]:
         resolve(spec)
     return config
@@ -214,7 +217,9 @@ def _splits(labels: np.ndarray, config: dict, folds: int) -> list[tuple[np.ndarr
     if split <= 0:
         return [(index, index[:0])]
     counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
+    n_val = int(np.ceil(split * len(labels))) if split < 1 else int(split)
+    # Stratify when every class can give a validation image; tiny sets split at random.
+    stratify = labels if counts[counts > 0].min() >= 2 and n_val >= len(counts) else None
     train_idx, val_idx = train_test_split(index, test_size=split, random_state=config["seed"],
                                           stratify=stratify)
     return [(np.sort(train_idx), np.sort(val_idx))]
@@ -324,6 +329,18 @@ class _EpochLog:
         return {k: [e.get(k) for e in epochs] for k in names}
 
 
+def _backup_callback(path: str):
+    """BackupAndRestore that skips the last epoch's backup: the run saves its weights
+    right after, and a big model's weights and optimizer state take seconds to write."""
+    import keras
+
+    class Backup(keras.callbacks.BackupAndRestore):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 < self.params["epochs"]:
+                super().on_epoch_end(epoch, logs)
+    return Backup(path)
+
+
 def _progress_callback(total_epochs: int, steps: int, desc: str, enabled: bool):
     import keras
 
@@ -416,7 +433,7 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
                           label_smoothing=float(config["label_smoothing"])),
                       metrics=["accuracy"])
     monitor = "val_" if val_ds is not None else ""
-    cbs = [keras.callbacks.BackupAndRestore(str(backup / key))]
+    cbs = [_backup_callback(str(backup / key))]
     if config["early_stopping"]:
         cbs.append(keras.callbacks.EarlyStopping(
             monitor=monitor + "accuracy", patience=int(config["early_stopping"]),
@@ -439,24 +456,26 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
     return model, val, ran * len(train_idx), seconds
 
 
-def _prepare_run(exp: Experiment, run_dir):
-    """The run folder and its config: a fresh one, or the saved one of an unfinished run."""
-    if run_dir is not None and (Path(run_dir) / "config.json").exists():
-        run_dir = Path(run_dir)
-        if any(run_dir.glob(f"*{WEIGHT_SUFFIX}")):
-            raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
-                               hint=f"start a new one: harness train {exp.name}")
-        saved = json.loads((run_dir / "config.json").read_text())
-        return run_dir, saved, True
+def _saved_config(exp: Experiment, run_dir) -> dict | None:
+    """The saved config when `run_dir` holds an unfinished run (to resume), else None."""
+    if run_dir is None or not (Path(run_dir) / "config.json").exists():
+        return None
+    if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
+        raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
+                           hint=f"start a new one: harness train {exp.name}")
+    return json.loads((Path(run_dir) / "config.json").read_text())
+
+
+def _fresh_run_dir(exp: Experiment, run_dir) -> Path:
+    """A new run folder: `run_dir` (created; must be empty) or a new `runs/<stamp>/`."""
     if run_dir is None:
-        run_dir = exp.new_run_dir()
-    else:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if any(run_dir.iterdir()):
-            raise HarnessError(f"{run_dir}: run folder is not empty and holds no unfinished run",
-                               hint="give an empty or new folder")
-    return run_dir, None, False
+        return exp.new_run_dir()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if any(run_dir.iterdir()):
+        raise HarnessError(f"{run_dir}: run folder is not empty and holds no unfinished run",
+                           hint="give an empty or new folder")
+    return run_dir
 
 
 def unfinished_run(experiment: str | Experiment, run: str | os.PathLike | None = None) -> Path:
@@ -477,7 +496,8 @@ def unfinished_run(experiment: str | Experiment, run: str | os.PathLike | None =
     return candidates[-1]
 
 
-def train(experiment: str | Experiment, data=None, epochs: int | None = None, folds: int = 1,
+def train(experiment: str | Experiment, data=None, epochs: int | None = None,
+          folds: int | None = None,
           seed: int | None = None, overrides: dict | None = None,
           profile: Profile | str | None = None, run_dir: str | os.PathLike | None = None,
           progress: bool = True, callbacks: list | None = None) -> TrainResult:
@@ -487,8 +507,9 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None, fo
         experiment: a name under experiments/ or a package folder.
         data: an .npz path, a `Dataset`, or (images, labels) arrays; default `default_data()`.
         epochs: overrides CONFIG["epochs"].
-        folds: K > 1 trains K models on stratified folds (an ensemble); 1 trains one model
-            with a stratified `validation_split` holdout.
+        folds: overrides CONFIG["folds"] (default 1). K > 1 trains K models on stratified
+            folds (an ensemble); 1 trains one model with a stratified `validation_split`
+            holdout.
         seed: overrides CONFIG["seed"]; seeds Keras, NumPy, Python and the splits.
         overrides: CONFIG keys to change, e.g. {"learning_rate": 3e-4}.
         profile: the competition profile.
@@ -509,36 +530,38 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None, fo
     started = time.perf_counter()
     profile = get_profile(profile)
     exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
-    if folds < 1:
-        raise HarnessError(f"folds must be at least 1. Received: folds={folds}")
-    run_dir, saved, resumed = _prepare_run(exp, run_dir)
+    saved = _saved_config(exp, run_dir)
+    resumed = saved is not None
     if resumed:
-        if epochs is not None or seed is not None or overrides or folds != 1:
+        if epochs is not None or seed is not None or overrides or folds is not None:
             raise HarnessError(f"{run_dir}: a resumed run keeps its saved settings",
                                hint="drop --epochs/--folds/--seed/--set when resuming")
         config = saved
         folds = int(config["folds"])
         data = data if data is not None else config["data"]
     else:
-        explicit = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+        explicit = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("folds", folds))
+                    if v is not None}
         config = resolve_config(exp, {**(overrides or {}), **explicit})
+        folds = int(config["folds"])
     images, labels, data_name = _load_data(data, profile)
     fingerprint = Dataset(images, labels).fingerprint()
     if resumed and fingerprint != config["data_fingerprint"]:
         raise HarnessError(f"{run_dir}: the data differs from the run's. Received: {data_name}",
                            hint=f"resume with the run's data: {config['data']}")
+
+    splits = _splits(labels, config, folds)
+    run_dir = Path(run_dir) if resumed else _fresh_run_dir(exp, run_dir)
     if not resumed:
-        config.update(folds=folds, data=data_name, data_fingerprint=fingerprint,
+        config.update(data=data_name, data_fingerprint=fingerprint,
                       profile=profile.name, experiment=exp.name)
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
         write_text_atomic(run_dir / "commit.txt", _git_commit())
-
     strategy = _strategy()
     names = _weight_names(folds)
     backup = run_dir / "backup"
     backup.mkdir(exist_ok=True)
     log = _EpochLog(backup / "epochs.json")
-    splits = _splits(labels, config, folds)
     vals, seen, fit_seconds = [], 0, 0.0
     for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
         key = Path(name).stem
