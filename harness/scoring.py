@@ -303,12 +303,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
 def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
     """The database, the test set's identity (its file's hash: the images are never
-    decompressed here) and the git commit; matplotlib warmed up."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401  (drawn after the run; importing costs a second)
-
+    decompressed here) and the git commit."""
     info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
                 recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
     return Leaderboard(db_url), info, git_commit()
