@@ -175,3 +175,14 @@ def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, mon
         m.group_accuracy, m.group_counts, recipe=RECIPE))
     out = runner.invoke(main, ["score", str(make_submission(name="again")), "--testset", "t"])
     assert out.exit_code == 0 and out.output.lstrip().startswith("pseudo-private"), out.output
+
+
+def test_without_data_the_raw_file_is_cleaned_once_and_used(data_npz, tmp_path):
+    import shutil
+
+    shutil.copy(data_npz, tmp_path / "training_set.npz")
+    r = testset.build(out_root=tmp_path / "testsets", holdout=0.3, recipe=RECIPE, progress=False)
+    assert r.cleaned_from == str(tmp_path / "training_set.npz")
+    assert r.source == str(tmp_path / "training_clean.npz") and (tmp_path / "training_clean.npz").is_file()
+    again = testset.build(out_root=tmp_path / "testsets", holdout=0.3, recipe=RECIPE, progress=False)
+    assert again.cached and again.source == r.source
