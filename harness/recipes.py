@@ -162,6 +162,8 @@ AGGREGATES: dict[str, Callable] = {
     "severity_weighted": _severity_weighted,
     "severe_mean": _severe,
     "worst": lambda c: float(min(_corrupted(_family_accuracy(c)).values())),
+    # What teams had: a plain local split. Kept as the baseline every other must beat.
+    "clean_only": lambda c: float(_family_accuracy(c).get("clean", np.nan)),
 }
 
 
