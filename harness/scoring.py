@@ -35,6 +35,7 @@ from harness.ingestion import images_header, start_submission
 from harness.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.metrics import Metrics, compute_metrics, confusion_png
 from harness.profile import Profile, get_profile
+from harness.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
 from harness.targets import resolve_target
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
@@ -148,6 +149,8 @@ class ScoreResult:
         confusion_png: the confusion matrix picture, or None.
         versions: python, numpy, tensorflow, keras of the ingestion process.
         row_id: the leaderboard row written, db_url: where.
+        pseudo_private: on a test set built by `harness testset build`, the headline
+            (the recipe's aggregate over families), clean accuracy and per family; else None.
         stderr_tail: the end of the ingestion process's stderr, for a crash.
     """
 
@@ -170,6 +173,7 @@ class ScoreResult:
     row_id: int | None = None
     db_url: str | None = None
     stderr_tail: str = ""
+    pseudo_private: PseudoPrivate | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -216,6 +220,8 @@ def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str,
                    worst_group=m.worst_group, worst_group_accuracy=m.worst_group_accuracy,
                    metrics_json={k: v for k, v in vars(m).items()
                                  if k not in ("accuracy", "class_names")})
+        if result.pseudo_private is not None:
+            row["metrics_json"]["pseudo_private"] = vars(result.pseudo_private)
     return row
 
 
@@ -290,6 +296,10 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
                                          groups=ts.extras.get("groups"),
                                          severity=ts.extras.get("severity"))
+        recipe = recipe_for_manifest(ts.manifest)
+        if recipe is not None and ts.extras.get("groups") is not None:
+            result.pseudo_private = pseudo_private(ts.labels, run.predictions, ts.extras["groups"],
+                                                   ts.extras.get("severity"), recipe)
     result.row_id = db.add_score(_row(result, profile, commit))
     if result.ok:
         png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"

@@ -118,3 +118,50 @@ def trained_experiment(tmp_path, profile, _tiny_weights):
     """An experiment `tiny_exp` under tmp_path/experiments with one run's weights.keras
     (a tiny model with a grouped conv that pack's optimizer rewrites)."""
     return make_trained_experiment(tmp_path, profile, weights_from=_tiny_weights)
+
+
+@pytest.fixture
+def small_arrays():
+    """32 random 96x96 images, 4 per class: enough for folds and a stratified holdout."""
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(32, 96, 96, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(8), 4).astype(np.int64)
+    return images, labels
+
+
+@pytest.fixture
+def tmp_experiments(tmp_path, monkeypatch):
+    """A private experiments/ holding a copy of baseline_cnn, so runs stay out of the repo."""
+    import shutil
+
+    from harness.experiments import REPO_ROOT
+
+    root = tmp_path / "experiments"
+    shutil.copytree(REPO_ROOT / "experiments" / "baseline_cnn", root / "baseline_cnn",
+                    ignore=shutil.ignore_patterns("runs", "__pycache__"))
+    monkeypatch.setenv("HARNESS_EXPERIMENTS", str(root))
+    return root
+
+
+def load_submission(folder):
+    """Import a staged submission's model.py in this process, as the server would (its
+    folder on sys.path), under a fresh module name so several submissions can load."""
+    import importlib.util
+    import sys
+
+    sys.modules.pop("harness_runtime", None)
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(f"model_{id(folder)}", folder / "model.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.Model()
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("harness_runtime", None)
+
+
+@pytest.fixture
+def submission_model():
+    """`load(folder) -> Model`: a staged submission's Model, loaded in this process."""
+    return load_submission

@@ -44,9 +44,14 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data, data_hygiene, leaderboard, pack, score, timecheck, verify  # noqa: F401
+    from harness.cli import data, data_hygiene  # noqa: F401 (adds `data inspect`, `data clean`)
+    from harness.cli import leaderboard, pack, score, testset, timecheck, train, verify
 
     main.add_command(data.data)
+    main.add_command(testset.testset)
+    main.add_command(train.train)
+    main.add_command(train.new)
+    main.add_command(train.tune)
     main.add_command(score.score_cmd)
     main.add_command(leaderboard.leaderboard_cmd)
     main.add_command(leaderboard.record_cmd)

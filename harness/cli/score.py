@@ -72,9 +72,17 @@ def show_score(console, r: ScoreResult) -> None:
         return
     m, ts = r.metrics, r.testset
     recipe = f", recipe {ts['recipe_version']}" if ts["recipe_version"] else ""
-    console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
-                  f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
-                  highlight=False)
+    pp = r.pseudo_private
+    if pp is not None:
+        clean = "" if pp.clean is None else f"  clean holdout {pp.clean:.4f}"
+        console.print(f"[bold green]pseudo-private {pp.accuracy:.4f}[/] ({pp.method} over "
+                      f"families, {escape(pp.recipe)}){clean}  all images {m.accuracy:.4f}  "
+                      f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
+                      f"data {ts['sha256'][:12]})", highlight=False)
+    else:
+        console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
+                      f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
+                      highlight=False)
 
     summary = Table(title="Metrics", title_justify="left")
     summary.add_column("metric")

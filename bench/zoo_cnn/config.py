@@ -1,0 +1,28 @@
+"""zoo_cnn: baseline_cnn's CONFIG plus batch-norm momentum, for bench/zoo.py."""
+
+CONFIG = {
+    "epochs": 12,             # short: the demo and tests run it on a 2-core CPU
+    "batch_size": 64,
+    "optimizer": "adam",      # adam | adamw | nadam | lion
+    "learning_rate": 2e-3,
+    "weight_decay": 0.0,
+    "label_smoothing": 0.0,
+    "class_weights": False,   # weight the loss by inverse class frequency
+    "augment": ["flip"],      # names from harness.training's augmentation registry
+    "filters": [16, 32, 64],  # one conv block per entry, each halving the resolution
+    "dense": 64,
+    "dropout": 0.3,
+    "early_stopping": 5,      # patience in epochs on val accuracy; 0 turns it off
+    "reduce_lr": 3,           # ReduceLROnPlateau patience; 0 turns it off
+    "validation_split": 0.15,
+    "seed": 42,
+    "bn_momentum": 0.9,       # see build.py
+}
+
+# harness tune samples these (Optuna): (low, high) floats log-uniform for rates,
+# lists are categorical.
+SEARCH_SPACE = {
+    "learning_rate": (3e-4, 5e-3),
+    "dropout": [0.1, 0.3, 0.5],
+    "dense": [32, 64, 128],
+}

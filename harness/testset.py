@@ -1,0 +1,387 @@
+"""The pseudo-private test set: a clean holdout, its training split, its corrupted copies.
+
+`build` splits cleaned data into a stratified holdout and a training split, keeps near
+duplicates of holdout images out of the training split (the leakage guard), and expands
+the holdout through a recipe's corruption families into `testset.npz`, whose images
+carry their family (`groups`), `severity` and `source_index` (into the holdout). Each
+holdout image appears once per family, at one of the family's severities, assigned
+round-robin within each class so every (family, severity) cell is class-balanced.
+
+Layout of `data/testsets/NAME/`: `train.npz` (what `harness train` uses by default),
+`holdout.npz`, `testset.npz`, `manifest.json`, `families.png` (every family at every
+severity). The folder is built beside the old one and swapped in whole. The npz files
+are written with fixed zip timestamps, so the same data, seed and recipe give
+byte-identical files; the same inputs also reuse the existing folder unless `force`.
+
+Input: `data` if given, used as is (it should be clean: `harness data clean`). Without
+it, `data/training_clean.npz`; failing that, `data/training_set.npz` is cleaned once by
+`harness.hygiene.clean` into `data/training_clean.npz` and that is used.
+
+Examples:
+    >>> r = build("data/training_clean.npz", holdout=0.15, seed=0, name="default")
+    >>> r.n_holdout, r.n_testset, r.leakage_removed
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness import corruptions
+from harness.datasets import Dataset, load_dataset
+from harness.duplicates import near_duplicate_pairs, perceptual_hashes
+from harness.errors import HarnessError
+from harness.fsutil import atomic_path, write_text_atomic
+from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
+from harness.recipes import Recipe, get_recipe
+
+FORMAT_VERSION = 1
+# Largest phash Hamming distance at which a training image counts as a copy of a
+# holdout image; hygiene uses 6 to find candidates it then confirms, the guard does not
+# confirm, so it takes the tighter 4.
+GUARD_DISTANCE = 4
+CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
+FILES = ("train.npz", "holdout.npz", "testset.npz", "manifest.json", "families.png")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class TestsetResult:
+    """What `build` produced (or found already built).
+
+    Args:
+        name: the test set's name; `path`: its folder.
+        recipe: `name@version` of the recipe; `seed`: the seed.
+        holdout_fraction: the fraction of each class held out.
+        source: the data file; `source_sha256`: the fingerprint of its arrays.
+        cleaned_from: the raw file cleaned on the fly, or None.
+        n_source, n_train, n_holdout, n_testset: images in each.
+        leakage_removed: training images dropped as near copies of holdout images.
+        per_family: family -> images; `per_severity`: "family/severity" -> images.
+        cached: True when an identical build was reused.
+        seconds: wall time; `corrupt_seconds`: family -> seconds spent corrupting.
+    """
+
+    name: str
+    path: str
+    recipe: str
+    seed: int
+    holdout_fraction: float
+    source: str
+    source_sha256: str
+    cleaned_from: str | None
+    n_source: int
+    n_train: int
+    n_holdout: int
+    n_testset: int
+    leakage_removed: int
+    per_family: dict[str, int]
+    per_severity: dict[str, int]
+    cached: bool
+    seconds: float
+    corrupt_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def save_npz_deterministic(path: str | os.PathLike, compress: bool = True, **arrays) -> Path:
+    """Write arrays as an .npz whose bytes depend only on the arrays (fixed zip times).
+
+    `np.savez` stamps each member with the current time; this writes the same members
+    with a fixed timestamp and level-1 deflate (fast; pixels barely compress harder).
+    """
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", method, compresslevel=1,
+                                                   allowZip64=True) as zf:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            info.compress_type = method
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+    return Path(path)
+
+
+def _check_options(holdout, name: str) -> float:
+    try:
+        holdout = float(holdout)
+    except (TypeError, ValueError):
+        raise HarnessError(f"holdout must be a fraction. Received: holdout={holdout!r}",
+                           hint="e.g. --holdout 0.15") from None
+    if not 0 < holdout < 1:
+        raise HarnessError(f"holdout must be strictly between 0 and 1. Received: holdout={holdout}",
+                           hint="e.g. --holdout 0.15 holds out 15% of each class")
+    if not name or name.startswith(".") or any(c in name for c in "/\\ "):
+        raise HarnessError(f"a test-set name is one plain folder name. Received: name={name!r}",
+                           hint="e.g. --name default")
+    return holdout
+
+
+def resolve_source(data, data_dir: Path, profile: Profile) -> tuple[Path, str | None]:
+    """The data file to split: `data`, else the clean file, else the raw one cleaned now."""
+    if data is not None:
+        return Path(data), None
+    clean_path, raw_path = data_dir / CLEAN_NAME, data_dir / RAW_NAME
+    if clean_path.is_file():
+        return clean_path, None
+    if not raw_path.is_file():
+        raise HarnessError(f"no data to split: neither {clean_path} nor {raw_path} exists",
+                           hint="pass --data CLEAN.npz, or put the competition's "
+                                "training_set.npz under data/")
+    from harness.hygiene import clean
+
+    clean(raw_path, clean_path, profile)
+    return clean_path, str(raw_path)
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int,
+                     class_names) -> tuple[np.ndarray, np.ndarray]:
+    """(train, holdout) indices, sorted: `fraction` of each class held out, at least one.
+
+    Raises:
+        HarnessError: a class present in `labels` with too few images to split (named).
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(b"holdout")])
+    train, hold = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < 2:
+            raise HarnessError(
+                f"class {class_names[c]!r} (label {c}) has {len(idx)} image: too few to split "
+                f"into training and holdout. Received: holdout={fraction}",
+                hint="add images of that class, or drop it from the data")
+        k = min(max(int(round(fraction * len(idx))), 1), len(idx) - 1)
+        idx = rng.permutation(idx)
+        hold.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(hold))
+
+
+def leakage_guard(images: np.ndarray, train: np.ndarray, hold: np.ndarray,
+                  max_distance: int = GUARD_DISTANCE) -> np.ndarray:
+    """Training indices that are near copies (phash) of some holdout image."""
+    hashes = perceptual_hashes(images)
+    pairs = near_duplicate_pairs(hashes, max_distance)
+    in_hold = np.zeros(len(images), bool)
+    in_hold[hold] = True
+    a, b = pairs[:, 0], pairs[:, 1]
+    cross = in_hold[a] != in_hold[b]
+    leaked = np.where(in_hold[a[cross]], b[cross], a[cross])
+    return np.intersect1d(np.unique(leaked), train)
+
+
+def assign_severities(labels: np.ndarray, severities: tuple[int, ...], seed: int,
+                      family: str) -> np.ndarray:
+    """One severity per holdout image for `family`, round-robin within each class."""
+    rng = np.random.default_rng([seed, zlib.crc32(family.encode()), zlib.crc32(b"assign")])
+    out = np.empty(len(labels), np.int64)
+    offset = int(rng.integers(len(severities)))
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        out[idx] = np.asarray(severities)[(np.arange(len(idx)) + offset) % len(severities)]
+        offset += len(idx)
+    return out
+
+
+def expand(holdout: Dataset, recipe: Recipe, seed: int,
+           progress: bool = False) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Corrupt the holdout through every family of `recipe`: the test set's arrays.
+
+    Returns:
+        (arrays for testset.npz, seconds per family).
+    """
+    images, labels, groups, severity, source, seconds = [], [], [], [], [], {}
+    bar = progress_bar("families", disable=not progress)
+    for fam in bar(list(recipe.families)):
+        started = time.perf_counter()
+        levels = assign_severities(holdout.labels, recipe.families[fam], seed, fam)
+        for s in recipe.families[fam]:
+            idx = np.flatnonzero(levels == s)
+            images.append(corruptions.corrupt(holdout.images[idx], fam, s, seed))
+            labels.append(holdout.labels[idx])
+            groups.append(np.full(len(idx), fam))
+            severity.append(np.full(len(idx), s, np.int8))
+            source.append(idx.astype(np.int32))
+        seconds[fam] = time.perf_counter() - started
+    width = max(len(f) for f in recipe.families)
+    return {"images": np.concatenate(images),
+            "labels": np.concatenate(labels).reshape(-1, 1).astype(np.uint8),
+            "groups": np.concatenate(groups).astype(f"<U{width}"),
+            "severity": np.concatenate(severity),
+            "source_index": np.concatenate(source)}, seconds
+
+
+def family_sheet(holdout: Dataset, recipe: Recipe, seed: int, path: Path, examples: int = 2):
+    """A contact sheet: `examples` holdout images through every family at every severity."""
+    from harness.contactsheet import contact_sheet
+
+    picks = np.unique(np.linspace(0, len(holdout) - 1, examples).astype(int))
+    tiles, captions = [], []
+    columns = max(len(v) for v in recipe.families.values())
+    for fam, levels in recipe.families.items():
+        for i in picks:
+            for s in levels:
+                tiles.append(corruptions.corrupt(holdout.images[i:i + 1], fam, s, seed)[0])
+                captions.append(f"{fam[:12]} s{s}")
+            pad = columns - len(levels)
+            tiles += [np.full(holdout.images.shape[1:], 255, np.uint8)] * pad
+            captions += [""] * pad
+    contact_sheet(np.stack(tiles), path, captions, columns=columns, scale=2,
+                  title=f"{recipe.id}: every family (rows) at every severity; seed {seed}",
+                  max_images=len(tiles))
+
+
+def _cache_key(source_sha: str, seed: int, holdout: float, recipe: Recipe) -> dict:
+    """Everything that changes the files (the aggregate changes only the headline)."""
+    spec = {k: v for k, v in recipe.as_dict().items() if k != "aggregate"}
+    return {"format": FORMAT_VERSION, "source_sha256": source_sha, "seed": seed,
+            "holdout_fraction": holdout, "recipe": spec, "guard_distance": GUARD_DISTANCE}
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Replace folder `target` by `tmp` (two renames: never a half-written test set)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _result_from_manifest(m: dict, path: Path, cached: bool, seconds: float) -> TestsetResult:
+    return TestsetResult(
+        name=m["name"], path=str(path), recipe=m["recipe_version"], seed=m["seed"],
+        holdout_fraction=m["holdout_fraction"], source=m["source"],
+        source_sha256=m["source_sha256"], cleaned_from=m.get("cleaned_from"),
+        n_source=m["counts"]["source"], n_train=m["counts"]["train"],
+        n_holdout=m["counts"]["holdout"], n_testset=m["counts"]["testset"],
+        leakage_removed=m["leakage_removed"], per_family=m["per_family"],
+        per_severity=m["per_severity"], cached=cached, seconds=seconds,
+        corrupt_seconds=m.get("corrupt_seconds", {}))
+
+
+def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default",
+          recipe: str | Recipe | None = None, profile: Profile | str | None = None,
+          out_root: str | os.PathLike = "data/testsets", force: bool = False,
+          progress: bool = True) -> TestsetResult:
+    """Split cleaned data and build the pseudo-private test set `out_root/NAME/`.
+
+    Args:
+        data: a cleaned .npz (or `Dataset`); default: see the module docstring.
+        holdout: fraction of each class held out, strictly between 0 and 1.
+        seed: seeds the split, the severity assignment and every corruption.
+        name: the test set's folder name.
+        recipe: a recipe name (`harness.recipes.RECIPES`) or `Recipe`; default "pp".
+        profile: the competition profile.
+        out_root: where test sets live; its parent is the data folder.
+        force: rebuild even when an identical build exists.
+        progress: show tqdm bars.
+
+    Returns:
+        A `TestsetResult` (`cached=True` when the existing build was reused).
+
+    Raises:
+        HarnessError: a bad option, unreadable data, a class too small to split, or an
+            unknown recipe or family ("did you mean").
+    """
+    started = time.perf_counter()
+    profile = get_profile(profile)
+    holdout = _check_options(holdout, name)
+    recipe = get_recipe(recipe)
+    out_root = Path(out_root)
+    if isinstance(data, Dataset):
+        ds, source, cleaned_from = data, str(data.path or "<arrays>"), None
+    else:
+        path, cleaned_from = resolve_source(data, out_root.parent, profile)
+        ds, source = load_dataset(path, profile), str(path)
+    source_sha = ds.fingerprint()
+    key = _cache_key(source_sha, int(seed), holdout, recipe)
+    target = out_root / name
+    manifest_path = target / "manifest.json"
+    if not force and manifest_path.is_file() and all((target / f).is_file() for f in FILES):
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("key") == key:
+            return _result_from_manifest(manifest, target, True, time.perf_counter() - started)
+
+    train_idx, hold_idx = stratified_split(ds.labels, holdout, int(seed), profile.class_names)
+    leaked = leakage_guard(ds.images, train_idx, hold_idx)
+    train_idx = np.setdiff1d(train_idx, leaked)
+    hold = ds.subset(hold_idx)
+    arrays, corrupt_seconds = expand(hold, recipe, int(seed), progress)
+
+    out_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=out_root))
+    try:
+        train = ds.subset(train_idx)
+        save_npz_deterministic(tmp / "train.npz", images=train.images,
+                               labels=train.labels.reshape(-1, 1).astype(np.uint8))
+        save_npz_deterministic(tmp / "holdout.npz", images=hold.images,
+                               labels=hold.labels.reshape(-1, 1).astype(np.uint8),
+                               source_index=hold_idx.astype(np.int64))
+        # Corrupted pixels deflate to about two thirds at ~20 MB/s here: not worth it.
+        save_npz_deterministic(tmp / "testset.npz", compress=False, **arrays)
+        family_sheet(hold, recipe, int(seed), tmp / "families.png")
+        cells = {}
+        for fam in recipe.families:
+            for s in recipe.families[fam]:
+                n = int(np.sum((arrays["groups"] == fam) & (arrays["severity"] == s)))
+                cells[f"{fam}/{s}"] = n
+        manifest = {
+            "name": name, "recipe": recipe.name, "recipe_version": recipe.id,
+            "recipe_spec": recipe.as_dict(), "aggregate": recipe.aggregate, "seed": int(seed),
+            "holdout_fraction": holdout, "source": source, "source_sha256": source_sha,
+            "cleaned_from": cleaned_from, "profile": profile.name,
+            "counts": {"source": len(ds), "train": int(len(train_idx)),
+                       "holdout": int(len(hold_idx)), "testset": int(len(arrays["images"]))},
+            "leakage_removed": int(len(leaked)), "guard_distance": GUARD_DISTANCE,
+            "per_family": {f: int(np.sum(arrays["groups"] == f)) for f in recipe.families},
+            "per_severity": cells,
+            "per_class_holdout": {profile.class_names[c]: int(np.sum(hold.labels == c))
+                                  for c in np.unique(hold.labels)},
+            "corrupt_seconds": {k: round(v, 3) for k, v in corrupt_seconds.items()},
+            "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "key": key,
+        }
+        write_text_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _result_from_manifest(manifest, target, False, time.perf_counter() - started)
+
+
+@dataclass
+class TestsetInfo:
+    """One built test set, as `harness testset list` shows it."""
+
+    name: str
+    recipe: str
+    seed: int
+    n_testset: int
+    n_holdout: int
+    n_train: int
+    leakage_removed: int
+    megabytes: float
+    built_at: str
+
+
+def list_testsets(out_root: str | os.PathLike = "data/testsets") -> list[TestsetInfo]:
+    """Every built test set under `out_root` (folders with a manifest), by name."""
+    rows = []
+    for manifest_path in sorted(Path(out_root).glob("*/manifest.json")):
+        m = json.loads(manifest_path.read_text())
+        size = sum(f.stat().st_size for f in manifest_path.parent.iterdir() if f.is_file())
+        rows.append(TestsetInfo(name=m["name"], recipe=m["recipe_version"], seed=m["seed"],
+                                n_testset=m["counts"]["testset"], n_holdout=m["counts"]["holdout"],
+                                n_train=m["counts"]["train"], leakage_removed=m["leakage_removed"],
+                                megabytes=round(size / 1e6, 1), built_at=m.get("built_at", "")))
+    return rows

@@ -1,0 +1,607 @@
+"""Training an experiment: one run folder, one model or a K-fold ensemble, resumable.
+
+`train` resolves the configuration once (the experiment's CONFIG < `overrides` <
+the explicit arguments), writes it to the run folder, then trains with Keras on a
+tf.data pipeline (cache, shuffle, batch, batched augmentation from
+`harness.augmentation`, prefetch). Every run leaves in `experiments/NAME/runs/<stamp>/`:
+
+- `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
+- `history.json` and `history.png` (loss and accuracy per epoch, per model);
+- `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
+- `submission.json` (the ensemble rule for folds, which the submission template reads).
+
+Weights reach the run folder only when the whole run has finished, so a folder
+without them is an unfinished run: `train(..., run_dir=that_folder)` resumes it from
+the last finished epoch (keras.callbacks.BackupAndRestore under `backup/`).
+EarlyStopping and ReduceLROnPlateau restart their patience on resume (Keras does not
+back them up).
+
+Examples:
+    >>> result = train("baseline_cnn", epochs=3, seed=0)
+    >>> result.val_accuracy, result.weights
+    (0.71, ['experiments/baseline_cnn/runs/261122_120000/weights.keras'])
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from harness.augmentation import build_augmenter, resolve
+from harness.datasets import Dataset, load_dataset, validate_arrays
+from harness.errors import HarnessError
+from harness.experiments import REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment
+from harness.fsutil import write_text_atomic
+from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
+
+# What every experiment gets unless its CONFIG says otherwise; train() rejects any
+# override key that is neither here nor in the experiment's CONFIG.
+DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "weight_decay": 0.0,
+    "label_smoothing": 0.0,
+    "class_weights": False,     # False | True (inverse class frequency) | {label: weight}
+    "augment": [],
+    "early_stopping": 0,        # patience on val accuracy in epochs; 0 = off
+    "reduce_lr": 0,             # ReduceLROnPlateau patience on val loss; 0 = off
+    "validation_split": 0.15,
+    "seed": 42,
+    "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
+    "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
+}
+OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
+TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
+TRAINING_SET = Path("training_set.npz")
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced.
+
+    Args:
+        experiment: the experiment's name.
+        run_dir: the run folder.
+        weights: paths of the saved models (one, or one per fold).
+        history: one dict per model, metric name -> per-epoch values.
+        val_accuracy: mean over models of the final (best, with early stopping) val accuracy;
+            None without a validation set.
+        val_loss: likewise for the loss.
+        fold_val_accuracy: each model's val accuracy.
+        epochs: epochs each model trained (counting epochs before a resume).
+        seconds: wall time of this call.
+        images_per_s: training images per second inside `fit` (this call's epochs).
+        n_train: training images of the first model; n_val: its validation images.
+        data: the data file (or "<arrays>").
+        resumed: whether this call continued an unfinished run.
+        config: the resolved configuration.
+    """
+
+    experiment: str
+    run_dir: str
+    weights: list[str]
+    history: list[dict]
+    val_accuracy: float | None
+    val_loss: float | None
+    fold_val_accuracy: list[float | None]
+    epochs: list[int]
+    seconds: float
+    images_per_s: float
+    n_train: int
+    n_val: int
+    data: str
+    resumed: bool
+    config: dict = field(repr=False)
+
+
+def data_root() -> Path:
+    """Where generated data lives: $HARNESS_DATA, else ./data, else the repository's data/."""
+    env = os.environ.get("HARNESS_DATA")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "data"
+    return local if local.is_dir() else REPO_ROOT / "data"
+
+
+def default_data() -> Path:
+    """The training split of the default test set if built, else data/training_set.npz.
+
+    The test-set builder writes its training split so the pseudo-private holdout never
+    leaks into training; the raw training set is the fallback.
+    """
+    for candidate in (data_root() / TRAINING_SPLIT, data_root() / TRAINING_SET):
+        if candidate.is_file():
+            return candidate
+    raise HarnessError(f"no training data: neither {data_root() / TRAINING_SPLIT} nor "
+                       f"{data_root() / TRAINING_SET} exists",
+                       hint="pass --data PATH, or put the competition's training_set.npz "
+                            "under data/")
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
+    """`key=value` strings into a dict; values are Python literals, else strings.
+
+    Examples:
+        >>> parse_overrides(["epochs=3", "optimizer=lion", "augment=['flip']"])
+        {'epochs': 3, 'optimizer': 'lion', 'augment': ['flip']}
+    """
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise HarnessError(f"--set takes key=value. Received: {pair!r}",
+                               hint="e.g. --set learning_rate=3e-4 --set augment=\"['flip']\"")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dict:
+    """DEFAULTS < the experiment's CONFIG < overrides, each override checked.
+
+    Raises:
+        HarnessError: an unknown key ("did you mean"), a value of the wrong type, an
+            unknown optimizer or augmentation.
+    """
+    config = {**DEFAULTS, **experiment.config()}
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            close = difflib.get_close_matches(key, config, n=1)
+            raise HarnessError(
+                f"unknown config key for {experiment.name}. Received: {key}={value!r}",
+                hint=f"did you mean {close[0]!r}?" if close
+                else f"keys: {', '.join(sorted(config))}")
+        old = config[key]
+        numeric = isinstance(old, (int, float)) and not isinstance(old, bool)
+        if (numeric and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
+                (isinstance(old, list) and not isinstance(value, list)):
+            raise HarnessError(f"{key} must be a {type(old).__name__} like the experiment's "
+                               f"{old!r}. Received: {key}={value!r}",
+                               hint="values are Python literals: 3, 1e-3, True, ['flip']")
+        config[key] = value
+    if config["optimizer"] not in OPTIMIZERS:
+        close = difflib.get_close_matches(str(config["optimizer"]), OPTIMIZERS, n=1)
+        raise HarnessError(f"unknown optimizer. Received: optimizer={config['optimizer']!r}",
+                           hint=f"did you mean {close[0]!r}?" if close
+                           else f"choose one of {', '.join(OPTIMIZERS)}")
+    if config["ensemble"] not in ("mean", "vote"):
+        raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
+                           f"Received: ensemble={config['ensemble']!r}")
+    if int(config["folds"]) < 1:
+        raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
+    for spec in config["augment"]:
+        resolve(spec)
+    return config
+
+
+def _load_data(data, profile: Profile) -> tuple[np.ndarray, np.ndarray, str]:
+    if data is None:
+        data = default_data()
+    if isinstance(data, Dataset):
+        return data.images, data.labels, str(data.path or "<arrays>")
+    if isinstance(data, tuple):
+        images, labels = validate_arrays(*data, profile, source="training arrays")
+        return images, labels, "<arrays>"
+    ds = load_dataset(data, profile)
+    return ds.images, ds.labels, str(data)
+
+
+def _splits(labels: np.ndarray, config: dict, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, val) index pairs: stratified K folds, or one stratified holdout."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    index = np.arange(len(labels))
+    if folds > 1:
+        counts = np.bincount(labels)
+        if counts[counts > 0].min() < folds:
+            raise HarnessError(f"every class needs at least {folds} images for {folds} folds. "
+                               f"Received: counts={np.bincount(labels).tolist()}",
+                               hint="use fewer --folds")
+        skf = StratifiedKFold(folds, shuffle=True, random_state=config["seed"])
+        return list(skf.split(index, labels))
+    split = float(config["validation_split"])
+    if split <= 0:
+        return [(index, index[:0])]
+    counts = np.bincount(labels)
+    n_val = int(np.ceil(split * len(labels))) if split < 1 else int(split)
+    # Stratify when every class can give a validation image; tiny sets split at random.
+    stratify = labels if counts[counts > 0].min() >= 2 and n_val >= len(counts) else None
+    train_idx, val_idx = train_test_split(index, test_size=split, random_state=config["seed"],
+                                          stratify=stratify)
+    return [(np.sort(train_idx), np.sort(val_idx))]
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch_size: int,
+                 augment: Callable | None = None, shuffle: bool = True,
+                 seed: int | None = None):
+    """The tf.data pipeline: cache, shuffle, batch, augment (batched), prefetch.
+
+    Images stay uint8 until batched (a quarter of the memory of float32 in the cache),
+    then become float32 0-255, which every harness model expects. Labels are one-hot,
+    so MixUp and CutMix can mix them.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(
+        lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, num_classes)),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_optimizer(config: dict):
+    """The configured Keras optimizer (Adam, AdamW, NAdam or Lion), decoupled weight decay."""
+    import keras
+
+    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+           "nadam": keras.optimizers.Nadam, "lion": keras.optimizers.Lion}[config["optimizer"]]
+    decay = float(config["weight_decay"]) or None
+    if cls is keras.optimizers.AdamW:
+        decay = decay or 0.0
+    return cls(learning_rate=float(config["learning_rate"]), weight_decay=decay)
+
+
+def class_weights(config: dict, labels: np.ndarray, num_classes: int) -> dict | None:
+    """Keras class_weight: inverse frequency (mean 1 over images) when True, a given dict,
+    or None."""
+    setting = config["class_weights"]
+    if not setting:
+        return None
+    if isinstance(setting, dict):
+        return {int(k): float(v) for k, v in setting.items()}
+    counts = np.bincount(labels, minlength=num_classes).astype(float)
+    return {k: (len(labels) / (num_classes * c) if c else 1.0) for k, c in enumerate(counts)}
+
+
+def _strategy():
+    """MirroredStrategy with mixed precision on several GPUs, mixed precision on one,
+    the default (float32) on a CPU."""
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _git_commit() -> str:
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=20).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain"))
+    except (OSError, subprocess.SubprocessError):
+        return "commit: unknown\ndirty: unknown\n"
+    return f"commit: {commit or 'unknown'}\ndirty: {str(dirty).lower()}\n"
+
+
+def _weight_names(folds: int) -> list[str]:
+    return ["weights" + WEIGHT_SUFFIX] if folds == 1 else \
+        [f"fold_{k}{WEIGHT_SUFFIX}" for k in range(1, folds + 1)]
+
+
+class _EpochLog:
+    """Keeps each model's per-epoch logs in the run folder, so a resume keeps them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.logs = json.loads(path.read_text()) if path.exists() else {}
+
+    def callback(self, key: str):
+        import keras
+
+        log = self
+
+        class Log(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                entry = {k: float(v) for k, v in (logs or {}).items()}
+                epochs = log.logs.setdefault(key, [])
+                del epochs[epoch:]
+                epochs.append(entry)
+                write_text_atomic(log.path, json.dumps(log.logs))
+        return Log()
+
+    def history(self, key: str) -> dict:
+        epochs = self.logs.get(key, [])
+        names = sorted({k for e in epochs for k in e})
+        return {k: [e.get(k) for e in epochs] for k in names}
+
+
+def _backup_callback(path: str):
+    """BackupAndRestore that skips the last epoch's backup: the run saves its weights
+    right after, and a big model's weights and optimizer state take seconds to write."""
+    import keras
+
+    class Backup(keras.callbacks.BackupAndRestore):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 < self.params["epochs"]:
+                super().on_epoch_end(epoch, logs)
+    return Backup(path)
+
+
+def _progress_callback(total_epochs: int, steps: int, desc: str, enabled: bool):
+    import keras
+
+    make_bar = progress_bar(desc, disable=not enabled)
+
+    class Bar(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.bar = make_bar(total=steps, unit="batch")
+            self.bar.set_description(f"{desc} epoch {epoch + 1}/{total_epochs}")
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.close()
+    return Bar()
+
+
+def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
+    """Loss and accuracy per epoch (train dashed, validation solid), one colour per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for i, (history, name) in enumerate(zip(histories, names)):
+        colour = f"C{i}"
+        for ax, metric in zip(axes, ("loss", "accuracy")):
+            for key, style in ((metric, "--"), (f"val_{metric}", "-")):
+                if history.get(key):
+                    epochs = range(1, len(history[key]) + 1)
+                    ax.plot(epochs, history[key], style, color=colour, label=f"{name} {key}")
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.part.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def _build(exp: Experiment, config: dict, profile: Profile):
+    try:
+        return exp.builder().build_model(config, profile)
+    except Exception as e:
+        if "imagenet" in repr(config.get("weights")) and \
+                ("URL" in str(e) or "fetch" in str(e).lower() or isinstance(e, OSError)):
+            raise HarnessError(f"{exp.name}: could not get the ImageNet weights ({e})",
+                               hint="connect to the internet once, or train from scratch "
+                                    "with --set weights=None") from e
+        raise
+
+
+def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
+    """A float32 copy of `model`, without optimizer state: what goes into a submission."""
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        clean = _build(exp, config, profile)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    clean.set_weights(model.get_weights())
+    return clean
+
+
+def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx, key,
+             backup: Path, log: _EpochLog, progress: bool, callbacks, seed: int):
+    """Train one model; returns (model, val (loss, acc) or None, images seen, fit seconds)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    num_classes = profile.num_classes
+    batch = int(config["batch_size"])
+    train_ds = make_dataset(images[train_idx], labels[train_idx], num_classes, batch,
+                            build_augmenter(config["augment"], seed=seed), seed=seed)
+    val_ds = (make_dataset(images[val_idx], labels[val_idx], num_classes, batch, shuffle=False)
+              if len(val_idx) else None)
+    with strategy.scope():
+        model = _build(exp, config, profile)
+        model.compile(optimizer=make_optimizer(config),
+                      loss=keras.losses.CategoricalCrossentropy(
+                          label_smoothing=float(config["label_smoothing"])),
+                      metrics=["accuracy"])
+    monitor = "val_" if val_ds is not None else ""
+    cbs = [_backup_callback(str(backup / key))]
+    if config["early_stopping"]:
+        cbs.append(keras.callbacks.EarlyStopping(
+            monitor=monitor + "accuracy", patience=int(config["early_stopping"]),
+            restore_best_weights=True))
+    if config["reduce_lr"]:
+        cbs.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor + "loss", patience=int(config["reduce_lr"]), factor=0.3,
+            min_lr=float(config["learning_rate"]) / 100))
+    steps = -(-len(train_idx) // batch)
+    cbs += [log.callback(key), _progress_callback(int(config["epochs"]), steps, key, progress),
+            *(callbacks or [])]
+    done_before = len(log.logs.get(key, []))
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=int(config["epochs"]),
+                        class_weight=class_weights(config, labels[train_idx], num_classes),
+                        callbacks=cbs, verbose=0)
+    seconds = time.perf_counter() - start
+    ran = len(history.epoch) if history.epoch else max(0, len(log.logs.get(key, [])) - done_before)
+    val = tuple(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
+    return model, val, ran * len(train_idx), seconds
+
+
+def _saved_config(exp: Experiment, run_dir) -> dict | None:
+    """The saved config when `run_dir` holds an unfinished run (to resume), else None."""
+    if run_dir is None or not (Path(run_dir) / "config.json").exists():
+        return None
+    if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
+        raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
+                           hint=f"start a new one: harness train {exp.name}")
+    return json.loads((Path(run_dir) / "config.json").read_text())
+
+
+def _fresh_run_dir(exp: Experiment, run_dir) -> Path:
+    """A new run folder: `run_dir` (created; must be empty) or a new `runs/<stamp>/`."""
+    if run_dir is None:
+        return exp.new_run_dir()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if any(run_dir.iterdir()):
+        raise HarnessError(f"{run_dir}: run folder is not empty and holds no unfinished run",
+                           hint="give an empty or new folder")
+    return run_dir
+
+
+def unfinished_run(experiment: str | Experiment, run: str | os.PathLike | None = None) -> Path:
+    """The run to resume: `run` (a folder, or a stamp under the experiment's runs/), or the
+    newest run that has a config but no weights."""
+    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    if run is not None:
+        path = Path(run) if Path(run).is_dir() else exp.runs_dir / str(run)
+        if not (path / "config.json").exists():
+            raise HarnessError(f"no run to resume. Received: {run}",
+                               hint=f"runs live under {exp.runs_dir}")
+        return path
+    candidates = sorted(p for p in exp.runs_dir.glob("*") if (p / "config.json").exists()
+                        and not any(p.glob(f"*{WEIGHT_SUFFIX}"))) if exp.runs_dir.is_dir() else []
+    if not candidates:
+        raise HarnessError(f"{exp.name} has no unfinished run to resume",
+                           hint=f"start one: harness train {exp.name}")
+    return candidates[-1]
+
+
+def train(experiment: str | Experiment, data=None, epochs: int | None = None,
+          folds: int | None = None,
+          seed: int | None = None, overrides: dict | None = None,
+          profile: Profile | str | None = None, run_dir: str | os.PathLike | None = None,
+          progress: bool = True, callbacks: list | None = None) -> TrainResult:
+    """Train an experiment: one model, or `folds` models on stratified folds.
+
+    Args:
+        experiment: a name under experiments/ or a package folder.
+        data: an .npz path, a `Dataset`, or (images, labels) arrays; default `default_data()`.
+        epochs: overrides CONFIG["epochs"].
+        folds: overrides CONFIG["folds"] (default 1). K > 1 trains K models on stratified
+            folds (an ensemble); 1 trains one model with a stratified `validation_split`
+            holdout.
+        seed: overrides CONFIG["seed"]; seeds Keras, NumPy, Python and the splits.
+        overrides: CONFIG keys to change, e.g. {"learning_rate": 3e-4}.
+        profile: the competition profile.
+        run_dir: where to write; default a new `runs/<stamp>/`. A folder holding an
+            unfinished run is resumed with its saved config (then `data` must be the
+            same data, and the other settings must be left unset).
+        progress: show tqdm bars (stderr).
+        callbacks: extra Keras callbacks for every model (after the harness's own).
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        HarnessError: unknown experiment, config key, optimizer or augmentation; bad data.
+    """
+    import keras
+
+    started = time.perf_counter()
+    profile = get_profile(profile)
+    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    saved = _saved_config(exp, run_dir)
+    resumed = saved is not None
+    if resumed:
+        if epochs is not None or seed is not None or overrides or folds is not None:
+            raise HarnessError(f"{run_dir}: a resumed run keeps its saved settings",
+                               hint="drop --epochs/--folds/--seed/--set when resuming")
+        config = saved
+        folds = int(config["folds"])
+        data = data if data is not None else config["data"]
+    else:
+        explicit = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("folds", folds))
+                    if v is not None}
+        config = resolve_config(exp, {**(overrides or {}), **explicit})
+        folds = int(config["folds"])
+    images, labels, data_name = _load_data(data, profile)
+    fingerprint = Dataset(images, labels).fingerprint()
+    if resumed and fingerprint != config["data_fingerprint"]:
+        raise HarnessError(f"{run_dir}: the data differs from the run's. Received: {data_name}",
+                           hint=f"resume with the run's data: {config['data']}")
+
+    splits = _splits(labels, config, folds)
+    run_dir = Path(run_dir) if resumed else _fresh_run_dir(exp, run_dir)
+    if not resumed:
+        config.update(data=data_name, data_fingerprint=fingerprint,
+                      profile=profile.name, experiment=exp.name)
+        write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
+        write_text_atomic(run_dir / "commit.txt", _git_commit())
+    strategy = _strategy()
+    names = _weight_names(folds)
+    backup = run_dir / "backup"
+    backup.mkdir(exist_ok=True)
+    log = _EpochLog(backup / "epochs.json")
+    vals, seen, fit_seconds = [], 0, 0.0
+    for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
+        key = Path(name).stem
+        done = backup / name
+        if done.exists():  # this fold finished before an interruption
+            vals.append(tuple(json.loads((backup / f"{key}.val.json").read_text())))
+            continue
+        model, val, n, secs = _fit_one(exp, config, profile, strategy, images, labels,
+                                       train_idx, val_idx, key, backup, log, progress,
+                                       callbacks, int(config["seed"]) + k)
+        seen, fit_seconds = seen + n, fit_seconds + secs
+        vals.append(val)
+        write_text_atomic(backup / f"{key}.val.json", json.dumps(val))
+        _plain_copy(exp, config, profile, model).save(done)
+
+    histories = [log.history(Path(n).stem) for n in names]
+    write_text_atomic(run_dir / "history.json", json.dumps(
+        {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)]}, indent=2))
+    plot_history(histories, [Path(n).stem for n in names], run_dir / "history.png")
+    settings = {"ensemble": config["ensemble"]} if folds > 1 else {}
+    write_text_atomic(run_dir / "submission.json", json.dumps(settings, indent=2))
+    # Weights last: their presence marks the run finished.
+    for name in names:
+        os.replace(backup / name, run_dir / name)
+    _remove_backup(backup)
+    accs = [v[1] if v else None for v in vals]
+    losses = [v[0] for v in vals if v]
+    return TrainResult(
+        experiment=exp.name, run_dir=str(run_dir), weights=[str(run_dir / n) for n in names],
+        history=histories,
+        val_accuracy=float(np.mean(accs)) if all(a is not None for a in accs) else None,
+        val_loss=float(np.mean(losses)) if losses else None, fold_val_accuracy=accs,
+        epochs=[len(h.get("loss", [])) for h in histories],
+        seconds=time.perf_counter() - started,
+        images_per_s=seen / fit_seconds if fit_seconds else 0.0,
+        n_train=len(splits[0][0]), n_val=len(splits[0][1]), data=data_name, resumed=resumed,
+        config=config)
+
+
+def _remove_backup(backup: Path) -> None:
+    import shutil
+
+    shutil.rmtree(backup, ignore_errors=True)

@@ -1,0 +1,163 @@
+"""Hyper-parameter search over an experiment's SEARCH_SPACE with Optuna.
+
+Each trial samples CONFIG overrides from SEARCH_SPACE, trains one model with
+`harness.training.train` into `runs/tune_<study>/trial_<n>/`, and reports its
+validation accuracy. Studies live in an Optuna storage: by default a SQLite file
+under data/, or any database URL, which lets several machines add trials to one
+study at once (Optuna's own mechanism: each worker runs `harness tune` with the same
+`--storage` and study name).
+
+SEARCH_SPACE entries:
+- `(low, high)` floats: uniform, or log-uniform when both are positive and
+  high / low >= 10 (rates, decays);
+- `(low, high)` ints: an integer range;
+- a list: categorical choices;
+- a dict: the arguments of `suggest_float`/`suggest_int` (`low`, `high`, `log`, `step`).
+
+Examples:
+    >>> result = tune("baseline_cnn", trials=20)
+    >>> result.best_params
+    {'learning_rate': 0.0012, 'dropout': 0.3, 'dense': 128}
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+from harness.experiments import Experiment, get_experiment
+from harness.profile import Profile, get_profile
+from harness.training import data_root, train
+
+OBJECTIVE = "val_accuracy"
+
+
+@dataclass
+class TuneResult:
+    """What `tune` did.
+
+    Args:
+        experiment: the experiment's name.
+        study: the Optuna study name.
+        storage: the storage URL.
+        objective: what each trial maximises.
+        trials_run: trials this call ran.
+        best_value: the best objective over the whole study (all machines).
+        best_params: its sampled parameters.
+        best_run: its run folder.
+        trials: one row per finished trial of the study: number, value, params, run.
+    """
+
+    experiment: str
+    study: str
+    storage: str
+    objective: str
+    trials_run: int
+    best_value: float | None
+    best_params: dict
+    best_run: str | None
+    trials: list[dict]
+
+
+def default_storage() -> str:
+    """A SQLite file under data/: `sqlite:///data/tuning.sqlite`."""
+    path = data_root() / "tuning.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def suggest(trial, space: dict) -> dict:
+    """Sample one override dict from SEARCH_SPACE with an Optuna trial.
+
+    Raises:
+        HarnessError: an entry in none of the accepted forms.
+    """
+    params = {}
+    for name, spec in space.items():
+        if isinstance(spec, list) and spec:
+            params[name] = trial.suggest_categorical(name, spec)
+        elif isinstance(spec, tuple) and len(spec) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in spec):
+            params[name] = trial.suggest_int(name, *spec)
+        elif isinstance(spec, tuple) and len(spec) == 2 and all(
+                isinstance(v, (int, float)) for v in spec):
+            low, high = float(spec[0]), float(spec[1])
+            params[name] = trial.suggest_float(name, low, high,
+                                               log=low > 0 and high / low >= 10)
+        elif isinstance(spec, dict) and {"low", "high"} <= set(spec):
+            is_int = all(isinstance(spec[k], int) for k in ("low", "high"))
+            params[name] = (trial.suggest_int if is_int else trial.suggest_float)(name, **spec)
+        else:
+            raise HarnessError(f"SEARCH_SPACE entry {name!r} is not a range or a list of "
+                               f"choices. Received: {spec!r}",
+                               hint="use (low, high), [choice, ...] or "
+                                    "{'low': .., 'high': .., 'log': True}")
+    return params
+
+
+def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
+         study: str | None = None, data=None, epochs: int | None = None,
+         overrides: dict | None = None, profile: Profile | str | None = None,
+         progress: bool = True) -> TuneResult:
+    """Run `trials` Optuna trials of `experiment`, adding to its study.
+
+    Args:
+        experiment: a name under experiments/ or a package folder.
+        trials: how many trials this call runs.
+        storage: an Optuna storage URL (default `default_storage()`).
+        study: the study name (default: the experiment's name).
+        data: training data, as for `train`.
+        epochs: epochs per trial (default: the experiment's).
+        overrides: fixed CONFIG overrides for every trial (the search space wins).
+        profile: the competition profile.
+        progress: progress bars while training.
+
+    Returns:
+        A `TuneResult` over the whole study, this call's trials included.
+    """
+    import optuna
+
+    profile = get_profile(profile)
+    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    space = exp.search_space()
+    if not space:
+        raise HarnessError(f"{exp.name} declares no SEARCH_SPACE in its config.py",
+                           hint="add e.g. SEARCH_SPACE = {'learning_rate': (1e-4, 1e-2)}")
+    if trials < 1:
+        raise HarnessError(f"trials must be at least 1. Received: trials={trials}")
+    storage = storage or default_storage()
+    study_name = study or exp.name
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        optuna_study = optuna.create_study(study_name=study_name, storage=storage,
+                                           direction="maximize", load_if_exists=True)
+    except (ValueError, ImportError, optuna.exceptions.StorageInternalError) as e:
+        raise HarnessError(f"cannot open the Optuna storage. Received: storage={storage!r} "
+                           f"({e})", hint="give a URL such as sqlite:///path/to/file.sqlite "
+                                          "or postgresql://user@host/db") from None
+    runs = exp.runs_dir / f"tune_{study_name}"
+
+    def objective(trial):
+        params = suggest(trial, space)
+        run_dir = runs / f"trial_{trial.number:03d}"
+        if run_dir.exists():  # another machine sharing the folder took this number
+            run_dir = runs / f"trial_{trial.number:03d}_{os.getpid()}"
+        result = train(exp, data=data, epochs=epochs, overrides={**(overrides or {}), **params},
+                       profile=profile, run_dir=run_dir, progress=progress)
+        trial.set_user_attr("run_dir", result.run_dir)
+        if result.val_accuracy is None:
+            raise HarnessError("tuning needs a validation set. Received: validation_split=0",
+                               hint="tune with --set validation_split=0.15 or with folds")
+        return result.val_accuracy
+
+    optuna_study.optimize(objective, n_trials=trials, catch=())
+    done = [t for t in optuna_study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = max(done, key=lambda t: t.value) if done else None
+    return TuneResult(
+        experiment=exp.name, study=study_name, storage=storage, objective=OBJECTIVE,
+        trials_run=trials, best_value=best.value if best else None,
+        best_params=dict(best.params) if best else {},
+        best_run=best.user_attrs.get("run_dir") if best else None,
+        trials=[{"number": t.number, "value": t.value, "params": dict(t.params),
+                 "run": t.user_attrs.get("run_dir")} for t in done])

@@ -1,0 +1,174 @@
+"""harness.training and the `train`/`new` commands: run folders, folds, resume, errors."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from harness.augmentation import AUGMENTATIONS, build_augmenter
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.experiments import get_experiment
+from harness.scaffold import new_experiment
+from harness.training import default_data, resolve_config, train, unfinished_run
+
+# A baseline_cnn small enough to train an epoch in a second or two.
+TINY = {"filters": [4], "dense": 8, "batch_size": 16}
+
+
+def test_run_folder_holds_everything_and_stages_a_working_submission(
+        tmp_path, small_arrays, submission_model):
+    images, labels = small_arrays
+    result = train("baseline_cnn", data=small_arrays, epochs=2, seed=0,
+                   overrides={**TINY, "augment": ["flip", "noise", "mixup"],
+                              "class_weights": True, "optimizer": "lion"},
+                   run_dir=tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == [
+        "commit.txt", "config.json", "history.json", "history.png", "submission.json",
+        "weights.keras"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["optimizer"] == "lion" and config["seed"] == 0 and config["epochs"] == 2
+    assert "commit:" in (run / "commit.txt").read_text()
+    history = json.loads((run / "history.json").read_text())["models"][0]["history"]
+    assert len(history["loss"]) == len(history["val_accuracy"]) == 2
+    assert result.epochs == [2] and 0 <= result.val_accuracy <= 1 and result.images_per_s > 0
+    assert result.n_train + result.n_val == len(labels)
+
+    model = submission_model(get_experiment("baseline_cnn").stage(tmp_path / "sub", run=run))
+    predicted = model.predict(images[:5])
+    assert predicted.shape == (5,) and predicted.dtype == np.int64
+    assert set(predicted) <= set(range(8))
+
+
+def test_folds_write_one_model_each_and_the_ensemble_rule(tmp_path, small_arrays,
+                                                          submission_model):
+    result = train("baseline_cnn", data=small_arrays, epochs=1, folds=2,
+                   overrides={**TINY, "ensemble": "vote"}, run_dir=tmp_path / "run",
+                   progress=False)
+    run = tmp_path / "run"
+    assert [p.rsplit("/", 1)[-1] for p in result.weights] == [
+        "fold_1.keras", "fold_2.keras"]
+    assert json.loads((run / "submission.json").read_text()) == {"ensemble": "vote"}
+    assert len(result.fold_val_accuracy) == 2 and result.n_train + result.n_val == 32
+    model = submission_model(get_experiment("baseline_cnn").stage(tmp_path / "sub", run=run))
+    assert len(model.models) == 2 and model.config["ensemble"] == "vote"
+    assert model.predict(small_arrays[0][:4]).shape == (4,)
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    """Stands in for a killed process: raises at the end of epoch `at` (0-based)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at:
+            raise Interrupt
+
+
+class RecordEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_interrupted_run_resumes_to_the_same_epoch_count(tmp_experiments, small_arrays):
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=small_arrays, epochs=2, overrides=TINY, progress=False,
+              callbacks=[InterruptAfter(0)])
+    run = unfinished_run("baseline_cnn")
+    assert not list(run.glob("*.keras"))
+    record = RecordEpochs()
+    result = train("baseline_cnn", data=small_arrays, run_dir=run, progress=False,
+                   callbacks=[record])
+    assert result.resumed and record.epochs == [1]     # epoch 0 was not rerun
+    assert result.epochs == [2] and (run / "weights.keras").exists()
+    assert not (run / "backup").exists()
+    with pytest.raises(HarnessError, match="no unfinished run"):
+        unfinished_run("baseline_cnn")
+
+
+def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments, tmp_path,
+                                                                 small_arrays, runner):
+    from harness.datasets import save_dataset
+
+    data = save_dataset(tmp_path / "small.npz", *small_arrays)
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=data, epochs=2, overrides=TINY, progress=False,
+              callbacks=[InterruptAfter(0)])
+    out = runner.invoke(main, ["train", "baseline_cnn", "--resume", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["resumed"] and result["epochs"] == [2]
+
+
+def test_unknown_augmentation_gets_did_you_mean():
+    with pytest.raises(HarnessError, match="unknown augmentation") as info:
+        resolve_config(get_experiment("baseline_cnn"), {"augment": ["flip", "cutmixx"]})
+    assert info.value.hint == "did you mean 'cutmix'?"
+    with pytest.raises(HarnessError, match="no parameter 'strength'"):
+        build_augmenter([{"name": "noise", "strength": 3}])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "learning_rat=0.1"], "did you mean 'learning_rate'?"),
+    (["--set", "epochs=many"], "epochs must be a int"),
+    (["--set", "augment"], "--set takes key=value"),
+    (["--set", "optimizer=sgd"], "unknown optimizer"),
+])
+def test_bad_set_is_one_clear_line(runner, tmp_experiments, args, message):
+    out = runner.invoke(main, ["train", "baseline_cnn", *args])
+    assert out.exit_code == 2
+    assert message in out.output and "Traceback" not in out.output
+
+
+def test_every_augmentation_keeps_shapes_and_pixel_range():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.integers(0, 256, (4, 96, 96, 3)).astype("float32"))
+    labels = tf.one_hot([0, 1, 2, 3], 8)
+    for name in AUGMENTATIONS:
+        out, mixed = build_augmenter([name], seed=0)(images, labels)
+        assert out.shape == images.shape and mixed.shape == labels.shape, name
+        assert 0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 255, name
+        assert np.allclose(tf.reduce_sum(mixed, axis=1), 1), name
+
+
+def test_default_data_prefers_the_testset_training_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA", str(tmp_path))
+    with pytest.raises(HarnessError, match="no training data"):
+        default_data()
+    (tmp_path / "training_set.npz").write_bytes(b"")
+    assert default_data() == tmp_path / "training_set.npz"
+    split = tmp_path / "testsets" / "default" / "train.npz"
+    split.parent.mkdir(parents=True)
+    split.write_bytes(b"")
+    assert default_data() == split
+
+
+def test_new_scaffolds_from_template_or_another_experiment(tmp_experiments, runner, profile):
+    out = runner.invoke(main, ["new", "my_cnn", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["files"] == ["build.py", "config.py"]
+    exp = get_experiment("my_cnn")
+    model = exp.builder().build_model(exp.config(), profile)
+    assert model.output_shape == (None, profile.num_classes)
+    copied = new_experiment("base2", source="baseline_cnn")
+    assert copied.source == "baseline_cnn"
+    assert get_experiment("base2").config() == get_experiment("baseline_cnn").config()
+    for name, message in (("my_cnn", "already exists"), ("2fast", "Python identifier")):
+        out = runner.invoke(main, ["new", name])
+        assert out.exit_code == 2 and message in out.output

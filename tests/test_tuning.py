@@ -1,0 +1,39 @@
+"""harness.tuning: Optuna trials over SEARCH_SPACE, stored where several machines can share."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.tuning import suggest
+
+
+def test_two_trials_run_and_the_study_accumulates(tmp_experiments, tmp_path, small_arrays,
+                                                  runner):
+    from harness.datasets import save_dataset
+
+    data = save_dataset(tmp_path / "small.npz", *small_arrays)
+    storage = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    out = runner.invoke(main, ["tune", "baseline_cnn", "--trials", "2", "--storage", storage,
+                               "--data", str(data), "--epochs", "1", "--set", "filters=[4]",
+                               "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["trials_run"] == 2 and len(result["trials"]) == 2
+    assert set(result["best_params"]) == {"learning_rate", "dropout", "dense"}
+    assert 0 <= result["best_value"] <= 1
+    study = optuna.load_study(study_name="baseline_cnn", storage=storage)
+    assert len(study.trials) == 2 and study.best_trial.user_attrs["run_dir"] == result["best_run"]
+
+
+def test_search_space_forms():
+    trial = optuna.trial.FixedTrial({"lr": 1e-3, "depth": 3, "act": "relu", "p": 0.2})
+    space = {"lr": (1e-4, 1e-2), "depth": (2, 4), "act": ["relu", "gelu"],
+             "p": {"low": 0.0, "high": 0.5}}
+    assert suggest(trial, space) == {"lr": 1e-3, "depth": 3, "act": "relu", "p": 0.2}
+    with pytest.raises(HarnessError, match="not a range"):
+        suggest(trial, {"lr": "fast"})
