@@ -401,10 +401,17 @@ def _build(exp: Experiment, config: dict, profile: Profile):
 
 
 def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
-    """A float32 copy of `model`, without optimizer state: what goes into a submission."""
+    """`model` as it goes into a submission: float32 and without optimizer state.
+
+    A functional model trained in float32 is re-wrapped (same layers, uncompiled: no
+    copy of the weights); under mixed precision the model is rebuilt in float32 and the
+    weights copied, so the server's CPU computes in float32.
+    """
     import keras
 
     policy = keras.mixed_precision.global_policy()
+    if policy.name == "float32" and getattr(model, "inputs", None) is not None:
+        return keras.Model(model.inputs, model.outputs, name=model.name)
     keras.mixed_precision.set_global_policy("float32")
     try:
         clean = _build(exp, config, profile)

@@ -17,7 +17,7 @@ from harness.training import train
 
 SEED_EXPERIMENTS = ["convnext_base", "convnext_base_nadam", "efficientnetv2b0_5fold", "vgg16",
                     "convnext_tiny"]
-OFFLINE_SMALL = {"weights": None, "image_size": 32, "batch_size": 16}
+OFFLINE_SMALL = {"weights": None, "image_size": 32, "batch_size": 16, "validation_split": 0.0}
 
 
 @pytest.fixture(scope="module")
