@@ -39,7 +39,7 @@ SEED = 0
 EPOCHS = 3
 TRAIN_IMAGES = 3000  # a stratified subset of the training split: sized to the 2-core budget
 EVAL_FRACTION = 0.35  # of the holdout's source images, every family: a third of the prediction time
-EXPERIMENT = Path(__file__).resolve().parent / "zoo_cnn"
+EXPERIMENT = "baseline_cnn"
 # name -> the training registry's `augment` list; everything else is baseline_cnn's CONFIG.
 MODELS = {
     "none": [],
@@ -76,7 +76,7 @@ def train_zoo(train_path: Path, testset_path: Path) -> dict:
         if (run / "weights.keras").is_file():
             continue
         started = time.perf_counter()
-        result = train(str(EXPERIMENT), data=(images, labels), epochs=EPOCHS, seed=SEED,
+        result = train(EXPERIMENT, data=(images, labels), epochs=EPOCHS, seed=SEED,
                        overrides={**OVERRIDES, "augment": augment}, run_dir=run, progress=False)
         timings[name] = {"seconds": round(time.perf_counter() - started, 1),
                          "val_accuracy": result.val_accuracy,
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
         evaluate(testset_path)
     result = analyse(cell_table(testset_path))
     result["config"] = {"seed": SEED, "epochs": EPOCHS, "train_images": TRAIN_IMAGES,
-                        "eval_fraction": EVAL_FRACTION, "experiment": "bench/zoo_cnn",
+                        "eval_fraction": EVAL_FRACTION, "experiment": EXPERIMENT,
                         "models": MODELS, "overrides": OVERRIDES,
                         "recipe": recipes.get_recipe().id,
                         "timings": {m: json.loads((ZOO_DIR / m / "zoo_timing.json").read_text())
