@@ -141,10 +141,9 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
 
 
 def _score_summary(r) -> str:
-    m = r.metrics
-    headline = getattr(m, "pseudo_private", None)
-    parts = [f"pseudo-private {headline:.3f}"] if headline is not None else []
-    parts.append(f"accuracy {m.accuracy:.3f}")
+    m, pp = r.metrics, r.pseudo_private
+    parts = [f"pseudo-private {pp.accuracy:.3f}", f"clean holdout {pp.clean:.3f}"] if pp else []
+    parts.append(f"all images {m.accuracy:.3f}")
     if m.worst_group:
         parts.append(f"worst family {m.worst_group}")
     parts.append(f"predict {r.predict_s:.1f} s")

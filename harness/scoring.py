@@ -221,6 +221,8 @@ def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str,
                    metrics_json={k: v for k, v in vars(m).items()
                                  if k not in ("accuracy", "class_names")})
         if result.pseudo_private is not None:
+            row.update(pseudo_private=result.pseudo_private.accuracy,
+                       clean_accuracy=result.pseudo_private.clean)
             row["metrics_json"]["pseudo_private"] = vars(result.pseudo_private)
     return row
 

@@ -42,7 +42,8 @@ def filled(db_url):
     db.add_score(_score_row("cnn_small", 0.61))
     db.add_score(_score_row("cnn_small", 0.64, created_at="2026-11-21T09:30:00+00:00"))
     db.add_score(_score_row("cnn_small", None, status="failed", failure_kind="time_limit"))
-    db.add_score(_score_row("convnext", 0.83, predict_s=401.0, peak_rss_mb=2950.0))
+    db.add_score(_score_row("convnext", 0.83, predict_s=401.0, peak_rss_mb=2950.0,
+                            pseudo_private=0.74, clean_accuracy=0.95))
     db.add_score(_score_row("convnext", 0.71, testset="other"))
     db.record("cnn_small", 0.47, phase=1, duration_s=300)
     db.record("convnext", 0.69, phase=1)
@@ -103,6 +104,23 @@ def test_database_from_before_a_new_column_gains_it(tmp_path):
     assert Leaderboard(url).scores()[0]["accuracy"] == 0.5
 
 
+def test_headline_first_and_gap_measures_the_forecast(filled):
+    rows = leaderboard(testset="mini", db_url=filled).rows
+    assert [r["experiment"] for r in rows] == ["convnext", "cnn_small", "only_on_codabench"]
+    convnext, cnn_small = rows[0], rows[1]
+    assert convnext["gap"] == pytest.approx(0.74 - 0.72)
+    assert cnn_small["pseudo_private"] is None
+    assert cnn_small["gap"] == pytest.approx(0.64 - 0.47)
+
+
+def test_rows_without_headline_follow_by_accuracy(db_url):
+    db = Leaderboard(db_url)
+    db.add_score(_score_row("plain_low", 0.50))
+    db.add_score(_score_row("plain_high", 0.90))
+    db.add_score(_score_row("pp", 0.60, pseudo_private=0.40))
+    assert [r["experiment"] for r in db.rows()] == ["pp", "plain_high", "plain_low"]
+
+
 def test_printed_table_matches_the_golden_file(filled):
     buffer = io.StringIO()
     render_table(Console(file=buffer, width=100, no_color=True, force_terminal=False),
@@ -116,9 +134,9 @@ def test_cli_record_and_formats(db_url, runner):
     assert out.exit_code == 0, out.output
     assert "recorded Codabench 0.5300 (phase 1), ran 420 s for cnn" in out.output
     md = runner.invoke(main, ["leaderboard", "--format", "markdown", "--db", db_url]).output
-    assert md.splitlines()[2].startswith("| cnn | - | 0.5300 |")
+    assert md.splitlines()[2].startswith("| cnn | - | - | - | 0.5300 |")
     csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
-    assert csv_out.splitlines()[0].startswith("experiment,accuracy,")
+    assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,accuracy,")
     data = json.loads(runner.invoke(main, ["leaderboard", "--format", "json",
                                            "--db", db_url]).output)
     assert data["rows"][0]["codabench"] == 0.53

@@ -8,9 +8,14 @@ JSON error with `--json`) and a non-zero exit; other exceptions keep their trace
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
+
+# TensorFlow's C++ start-up notices (oneDNN, CPU features) would bury the output;
+# warnings and errors still show. A user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from harness import __version__
 from harness.errors import HarnessError
@@ -45,8 +50,9 @@ def main():
 
 def _register() -> None:
     from harness.cli import data, data_hygiene  # noqa: F401 (adds `data inspect`, `data clean`)
-    from harness.cli import leaderboard, pack, score, testset, timecheck, train, verify
+    from harness.cli import demo, leaderboard, pack, score, testset, timecheck, train, verify
 
+    main.add_command(demo.demo_cmd)
     main.add_command(data.data)
     main.add_command(testset.testset)
     main.add_command(train.train)

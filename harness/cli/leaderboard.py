@@ -16,7 +16,8 @@ from harness.cli.output import console, emit, to_jsonable
 from harness.leaderboard import ROW_COLUMNS, CodabenchRecord, LeaderboardResult, leaderboard, record
 
 # Columns a person sees (the JSON and CSV formats carry every column).
-SHOWN = (("experiment", "experiment"), ("accuracy", "local acc"),
+SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
+         ("accuracy", "accuracy"), ("clean_accuracy", "clean"),
          ("codabench", "codabench"), ("gap", "gap"), ("f1_macro", "macro F1"),
          ("worst_group", "worst group"), ("testset", "test set"), ("recipe_version", "recipe"),
          ("predict_s", "predict s"), ("peak_rss_mb", "peak MiB"), ("runs", "runs"),
@@ -40,7 +41,7 @@ def cell(column: str, row: dict) -> str:
         return "-"
     if column == "gap":
         return f"{value:+.4f}"
-    if column in ("accuracy", "codabench", "f1_macro"):
+    if column in ("pseudo_private", "accuracy", "clean_accuracy", "codabench", "f1_macro"):
         return f"{value:.4f}"
     if column == "predict_s":
         return f"{value:.1f}"
@@ -86,7 +87,7 @@ def render_csv(result: LeaderboardResult) -> str:
 
 @click.command("leaderboard")
 @click.option("--testset", default=None, help="Only scores on this test set (name or path).")
-@click.option("--sort", default="accuracy", show_default=True,
+@click.option("--sort", default="pseudo_private", show_default=True,
               help=f"Column to sort by: {', '.join(ROW_COLUMNS)}.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]),
               default="table", show_default=True)

@@ -1,0 +1,33 @@
+"""The demo runs the whole loop on data it draws itself, and says what each step did."""
+
+from __future__ import annotations
+
+import json
+
+from harness.cli import main
+from harness.demo import demo_epochs
+
+STEPS = ["synthesize", "inspect", "clean", "testset", "train", "score", "pack", "timecheck",
+         "leaderboard"]
+
+
+def test_demo_epochs_shrink_with_data():
+    assert demo_epochs(2000, 12) == 12
+    assert demo_epochs(10_000, 12) == 2
+    assert demo_epochs(100_000, 12) == 2
+
+
+def test_demo_runs_every_step_end_to_end(tmp_path, tmp_experiments, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    out = runner.invoke(main, ["demo", "--n", "320", "--epochs", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["synthetic"] is True
+    assert [s["name"] for s in result["steps"]] == STEPS
+    steps = {s["name"]: s["result"] for s in result["steps"]}
+    assert steps["clean"]["n_removed"] > 0
+    assert steps["score"]["ok"] and steps["score"]["pseudo_private"]["accuracy"] is not None
+    assert steps["pack"]["zip"].endswith(".zip")
+    assert steps["timecheck"]["results"][0]["verdict"] == "PASS"
+    assert [r["experiment"] for r in result["leaderboard"]["rows"]] == ["baseline_cnn"]
+    assert (tmp_path / "data" / "leaderboard.sqlite").exists()
