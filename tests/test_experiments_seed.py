@@ -1,4 +1,4 @@
-"""The seed teams' experiments: each trains an epoch and stages a working submission.
+"""The seed teams' experiments: each trains an epoch, packs, and scores as the server would.
 
 Offline and fast: ImageNet weights off (weights=None, never a download), the model's
 internal resize shrunk to 32 px, 16 images. The experiment's own optimizer, head and
@@ -7,12 +7,13 @@ augmentation run unchanged.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
+from harness.datasets import save_dataset
 from harness.experiments import get_experiment
+from harness.packing import pack
+from harness.scoring import score
 from harness.training import train
 
 SEED_EXPERIMENTS = ["convnext_base", "convnext_base_nadam", "efficientnetv2b0_5fold", "vgg16",
@@ -35,14 +36,17 @@ def trained_run(name, data, run_dir):
 
 
 @pytest.mark.parametrize("name", SEED_EXPERIMENTS)
-def test_seed_experiment_trains_and_stages(name, tmp_path, sixteen_images, submission_model):
+def test_seed_experiment_trains_packs_and_scores(name, tmp_path, sixteen_images, profile):
     config = get_experiment(name).config()
     assert config["weights"] == "imagenet" and "image_size" in config
     result = trained_run(name, sixteen_images, tmp_path / "run")
     assert result.epochs == [1] * len(result.weights)
-    staged = get_experiment(name).stage(tmp_path / "sub", run=result.run_dir)
-    if len(result.weights) > 1:
-        assert json.loads((staged / "submission.json").read_text())["ensemble"] == "vote"
-    predicted = submission_model(staged).predict(sixteen_images[0][:3])
-    assert predicted.shape == (3,) and predicted.dtype == np.int64
-    assert set(predicted) <= set(range(8))
+    data = save_dataset(tmp_path / "sixteen.npz", *sixteen_images)
+    packed = pack(name, profile, out=tmp_path / "dist", run=result.run_dir, data=data, n_smoke=4)
+    weights = sorted(f["name"] for f in packed.files if f["name"].endswith(".keras"))
+    assert len(weights) == len(result.weights)
+    if len(weights) > 1:
+        assert packed.settings["ensemble"] == "vote"
+    scored = score(packed.zip, testset=data, profile=profile, experiment_name=name,
+                   db_url=f"sqlite:///{tmp_path / 'lb.sqlite'}").raise_for_failure()
+    assert scored.ok and scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
