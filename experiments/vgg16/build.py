@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from harness.backbones import backbone_classifier
+
 # keras.applications.vgg16.preprocess_input ("caffe" mode): RGB -> BGR, minus these means.
 BGR_MEANS = (103.939, 116.779, 123.68)
 
@@ -23,18 +25,5 @@ def caffe_preprocessing():
 
 def build_model(config, profile):
     """VGG16 on 0-255 RGB pixels -> probabilities; its last `trainable_layers` layers train."""
-    size = int(config["image_size"])
-    inputs = keras.Input(shape=profile.input_shape)
-    x = inputs
-    if (size, size) != tuple(profile.input_shape[:2]):
-        x = layers.Resizing(size, size)(x)
-    x = caffe_preprocessing()(x)
-    backbone = keras.applications.VGG16(include_top=False, weights=config["weights"],
-                                        input_shape=(size, size, 3), pooling="avg")
-    for layer in backbone.layers[:-int(config["trainable_layers"])]:
-        layer.trainable = False
-    x = backbone(x)
-    x = layers.Dense(config["dense"], activation="relu")(x)
-    x = layers.Dropout(config["dropout"])(x)
-    outputs = layers.Dense(profile.num_classes, activation="softmax", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="vgg16")
+    return backbone_classifier(keras.applications.VGG16, config, profile, name="vgg16",
+                               preprocess=caffe_preprocessing())
