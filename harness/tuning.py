@@ -2,7 +2,10 @@
 
 Each trial samples CONFIG overrides from SEARCH_SPACE, trains one model with
 `harness.training.train` into `runs/tune_<study>/trial_<n>/`, and reports its
-validation accuracy. Studies live in an Optuna storage: by default a SQLite file
+pseudo-private accuracy: the trial is scored by `harness.scoring.score` on the
+pseudo-private test set (`--testset`, else data/testsets/default when it is built), so
+every trial also lands on the leaderboard as EXPERIMENT@trial_NNN. Without a test set
+the objective falls back to validation accuracy, and the result says so. Studies live in an Optuna storage: by default a SQLite file
 under data/, or any database URL, which lets several machines add trials to one
 study at once (Optuna's own mechanism: each worker runs `harness tune` with the same
 `--storage` and study name).
@@ -23,14 +26,14 @@ Examples:
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.experiments import Experiment, get_experiment
 from harness.profile import Profile, get_profile
 from harness.training import data_root, train
-
-OBJECTIVE = "val_accuracy"
 
 
 @dataclass
@@ -96,9 +99,18 @@ def suggest(trial, space: dict) -> dict:
     return params
 
 
+def objective_testset(testset: str | os.PathLike | None = None) -> str | None:
+    """The test set trials are scored on: `testset`, else the default one if built."""
+    if testset:
+        return str(testset)
+    default = data_root() / "testsets" / "default" / "testset.npz"
+    return str(default) if default.exists() else None
+
+
 def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
          study: str | None = None, data=None, epochs: int | None = None,
          overrides: dict | None = None, profile: Profile | str | None = None,
+         testset: str | os.PathLike | None = None, db_url: str | None = None,
          progress: bool = True) -> TuneResult:
     """Run `trials` Optuna trials of `experiment`, adding to its study.
 
@@ -111,11 +123,15 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
         epochs: epochs per trial (default: the experiment's).
         overrides: fixed CONFIG overrides for every trial (the search space wins).
         profile: the competition profile.
+        testset: the test set each trial is scored on (see `objective_testset`).
+        db_url: the leaderboard database the trials' scores go to.
         progress: progress bars while training.
 
     Returns:
         A `TuneResult` over the whole study, this call's trials included.
     """
+    from harness.scoring import score
+
     import optuna
 
     profile = get_profile(profile)
@@ -137,6 +153,8 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
                            f"({e})", hint="give a URL such as sqlite:///path/to/file.sqlite "
                                           "or postgresql://user@host/db") from None
     runs = exp.runs_dir / f"tune_{study_name}"
+    scored_on = objective_testset(testset)
+    objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
 
     def objective(trial):
         params = suggest(trial, space)
@@ -146,16 +164,25 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
         result = train(exp, data=data, epochs=epochs, overrides={**(overrides or {}), **params},
                        profile=profile, run_dir=run_dir, progress=progress)
         trial.set_user_attr("run_dir", result.run_dir)
+        if scored_on:
+            with tempfile.TemporaryDirectory() as tmp:
+                staged = exp.stage(Path(tmp) / "submission", run=result.run_dir)
+                scored = score(staged, testset=scored_on, profile=profile, db_url=db_url,
+                               experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
+            scored.raise_for_failure()
+            pp = scored.pseudo_private
+            return pp.accuracy if pp is not None else scored.metrics.accuracy
         if result.val_accuracy is None:
             raise HarnessError("tuning needs a validation set. Received: validation_split=0",
-                               hint="tune with --set validation_split=0.15 or with folds")
+                               hint="tune with --set validation_split=0.15 or with folds, "
+                                    "or score trials on a test set with --testset")
         return result.val_accuracy
 
     optuna_study.optimize(objective, n_trials=trials, catch=())
     done = [t for t in optuna_study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = max(done, key=lambda t: t.value) if done else None
     return TuneResult(
-        experiment=exp.name, study=study_name, storage=storage, objective=OBJECTIVE,
+        experiment=exp.name, study=study_name, storage=storage, objective=objective_name,
         trials_run=trials, best_value=best.value if best else None,
         best_params=dict(best.params) if best else {},
         best_run=best.user_attrs.get("run_dir") if best else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
+from harness.cli.leaderboard import db_option
 from harness.cli.options import common
 from harness.cli.output import emit
 
@@ -88,7 +89,7 @@ def new(name, source, profile, as_json):
 def _show_tune(console, r) -> None:
     table = Table(title=f"Study {r.study} of {r.experiment} ({r.objective}, {r.storage})")
     table.add_column("trial", justify="right")
-    table.add_column(r.objective, justify="right")
+    table.add_column("value", justify="right")
     table.add_column("params")
     for t in sorted(r.trials, key=lambda t: -t["value"]):
         params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -106,15 +107,20 @@ def _show_tune(console, r) -> None:
               help="Optuna storage (default sqlite under data/); share one database URL "
                    "between machines to tune one study together.")
 @click.option("--study", default=None, help="Study name (default: the experiment's name).")
+@click.option("--testset", default=None, metavar="NAME|PATH",
+              help="Score each trial on this test set [default: data/testsets/default if "
+                   "built, else validation accuracy].")
 @data_option
 @epochs_option
 @set_option
+@db_option
 @common
-def tune(experiment, trials, storage, study, data, epochs, sets, profile, as_json):
+def tune(experiment, trials, storage, study, testset, data, epochs, sets, db_url, profile,
+         as_json):
     """Search EXPERIMENT's SEARCH_SPACE with Optuna, each trial a training run."""
     from harness import training, tuning
 
     result = tuning.tune(experiment, trials, storage=storage, study=study, data=data,
                          epochs=epochs, overrides=training.parse_overrides(sets) or None,
-                         profile=profile, progress=not as_json)
+                         profile=profile, testset=testset, db_url=db_url, progress=not as_json)
     emit(result, as_json, _show_tune)
