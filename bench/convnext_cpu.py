@@ -1,4 +1,4 @@
-"""ConvNeXtTiny predict speed on the CPU, before and after `harness.optimize`.
+"""ConvNeXtTiny predict speed on the CPU, before and after `harness.shipping.optimize`.
 
 Builds keras.applications.ConvNeXtTiny(weights=None) at the profile's input size,
 rewrites its grouped convolutions with `optimize_model`, and times `predict_on_batch`
@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from harness.fsutil import write_text_atomic  # noqa: E402
-from harness.optimize import optimize_model  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
+from harness.shipping.optimize import optimize_model  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "convnext_cpu.json"
 

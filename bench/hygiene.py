@@ -53,9 +53,9 @@ def one(data: str, n: int) -> dict:
     import imagehash
     from PIL import Image
 
-    from harness.datasets import Dataset, load_dataset
-    from harness.duplicates import near_duplicate_pairs, perceptual_hashes
-    from harness.hygiene import inspect
+    from harness.data.datasets import Dataset, load_dataset
+    from harness.data.duplicates import near_duplicate_pairs, perceptual_hashes
+    from harness.data.hygiene import inspect
 
     t = time.perf_counter()
     ds = load_dataset(data)
@@ -99,8 +99,8 @@ def pairing_scale(data: str, sizes=(11_963, 100_000, 400_000)) -> list[dict]:
     """near_duplicate_pairs on N distinct hashes: the real file's distinct phashes, then
     copies of them with 1-3 random bits flipped (brightness jitter keeps most phashes, so
     `one` pairs far fewer distinct hashes than it has images)."""
-    from harness.datasets import load_dataset
-    from harness.duplicates import near_duplicate_pairs, perceptual_hashes
+    from harness.data.datasets import load_dataset
+    from harness.data.duplicates import near_duplicate_pairs, perceptual_hashes
 
     base = np.unique(perceptual_hashes(load_dataset(data).images))
     rng = np.random.default_rng(1)

@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.synth import synthesize
+from harness.data.synth import synthesize
 
 RESULTS = Path(__file__).parent / "results" / "synth_speed.json"
 

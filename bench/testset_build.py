@@ -18,10 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from harness import testset
 from harness.fsutil import write_text_atomic
+from harness.testset import builder as testset
 
 RESULTS = Path("bench/results/testset_build.json")
 

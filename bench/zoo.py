@@ -28,9 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from scipy.stats import spearmanr
 
-from harness import corruptions, recipes
-from harness.datasets import load_dataset
+from harness.data.datasets import load_dataset
 from harness.fsutil import write_text_atomic
+from harness.testset import corruptions, recipes
 
 RAW = "/work/main/data/training_set.npz"
 ZOO_DIR = Path("data/zoo")
@@ -66,7 +66,7 @@ def training_subset(path: Path, n: int, seed: int):
 
 def train_zoo(train_path: Path, testset_path: Path) -> dict:
     """Train every model not trained yet, and predict the test set right after each."""
-    from harness.training import train
+    from harness.training.fit import train
 
     images, labels = training_subset(train_path, TRAIN_IMAGES, SEED)
     timings = {}
@@ -199,11 +199,11 @@ def main(argv=None) -> int:
     testset_path = Path("data/testsets/default/testset.npz")
     timings = {}
     if not args.analyse:
-        from harness import testset
+        from harness.testset import builder as testset
 
         clean_path = Path("data/training_clean.npz")
         if not clean_path.is_file():
-            from harness.hygiene import clean
+            from harness.data.hygiene import clean
 
             clean(args.raw, clean_path)
         built = testset.build(clean_path, holdout=0.15, seed=SEED, name="default", progress=False)

@@ -69,8 +69,12 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
         db_url: the leaderboard database (default: data/leaderboard.sqlite).
         status: called with a line before each step.
     """
-    from harness import hygiene, leaderboard, packing, scoring, synth, testset, timing, training
-    from harness.experiments import get_experiment
+    from harness.data import clean, inspect, write_synthetic
+    from harness.results import read_leaderboard
+    from harness.scoring import score
+    from harness.shipping import pack, timecheck
+    from harness.testset import build
+    from harness.training import get_experiment, train
 
     profile = get_profile(profile)
     work = Path(workdir)
@@ -89,22 +93,22 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
     if source is None:
         source = work / "training_set.npz"
         step("synthesize", f"harness data synth {source} --n {n} --seed {seed} --contaminate",
-             lambda: synth.write_synthetic(source, n=n, seed=seed, contaminate=True,
+             lambda: write_synthetic(source, n=n, seed=seed, contaminate=True,
                                            profile=profile),
              lambda r: f"{r.n_images} images ({r.n_clean} clean cells, the rest planted dirt); "
                        f"contact sheet {r.sheet}")
 
     step("inspect", f"harness data inspect {source} --report {work / 'hygiene'}",
-         lambda: hygiene.inspect(source, profile, report_dir=work / "hygiene"),
+         lambda: inspect(source, profile, report_dir=work / "hygiene"),
          lambda r: f"{r.n_removed} of {r.n_images} images flagged: "
                    + ", ".join(f"{k} {v}" for k, v in r.removed_by_rule.items() if v))
     clean_npz = work / "clean.npz"
     step("clean", f"harness data clean {source} {clean_npz}",
-         lambda: hygiene.clean(source, clean_npz, profile),
+         lambda: clean(source, clean_npz, profile),
          lambda r: f"kept {r.n_kept}, removed {r.n_removed} ({r.report})")
 
     built = step("testset", f"harness testset build --data {clean_npz} --name demo --seed {seed}",
-                 lambda: testset.build(data=clean_npz, name="demo", seed=seed, profile=profile,
+                 lambda: build(data=clean_npz, name="demo", seed=seed, profile=profile,
                                        progress=False),
                  lambda r: f"{r.n_train} training / {r.n_holdout} holdout images; "
                            f"pseudo-private set of {r.n_testset} images ({r.recipe})")
@@ -113,29 +117,29 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
     experiment = get_experiment(DEMO_EXPERIMENT)
     n_epochs = epochs or demo_epochs(built.n_train, experiment.config()["epochs"])
     step("train", f"harness train {DEMO_EXPERIMENT} --data {train_npz} --epochs {n_epochs}",
-         lambda: training.train(experiment, data=train_npz, epochs=n_epochs, seed=seed,
+         lambda: train(experiment, data=train_npz, epochs=n_epochs, seed=seed,
                                 profile=profile, progress=False),
          lambda r: f"{max(r.epochs)} epochs in {r.seconds:.0f} s, val accuracy "
                    f"{r.val_accuracy:.3f}; run {r.run_dir}")
 
     step("score", f"harness score {DEMO_EXPERIMENT} --testset demo",
-         lambda: scoring.score(DEMO_EXPERIMENT, testset="demo", profile=profile,
+         lambda: score(DEMO_EXPERIMENT, testset="demo", profile=profile,
                                db_url=db_url).raise_for_failure(),
          _score_summary)
 
     packed = step("pack", f"harness pack {DEMO_EXPERIMENT} --out {work / 'dist'}",
-                  lambda: packing.pack(DEMO_EXPERIMENT, profile, out=work / "dist",
+                  lambda: pack(DEMO_EXPERIMENT, profile, out=work / "dist",
                                        data=clean_npz),
                   lambda r: f"{r.zip} ({r.size_bytes / 1e6:.1f} MB, sha256 {r.sha256[:12]})")
 
     step("timecheck", f"harness timecheck {packed.zip}",
-         lambda: timing.timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url),
+         lambda: timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url),
          lambda r: "; ".join(f"{t.verdict}: {t.estimate_s:.0f} s estimated for {t.test_size} "
                              f"images vs the {t.limit_s:.0f} s limit, up to {t.max_tta} TTA "
                              f"passes fit" for t in r.results))
 
     result.leaderboard = step("leaderboard", "harness leaderboard --testset demo",
-                              lambda: leaderboard.leaderboard(testset="demo", db_url=db_url),
+                              lambda: read_leaderboard(testset="demo", db_url=db_url),
                               lambda r: f"{len(r.rows)} experiment(s) on test set demo")
     return result
 

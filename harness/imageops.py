@@ -4,7 +4,7 @@ Every function takes a whole batch (n, H, W, C) and per-image parameters as arra
 length n, so a family costs a handful of numpy calls, not a Python loop per image
 (`warp` loops over PIL's C resampler, which beats any numpy gather here).
 Pixels are float32 0-255 unless a function says uint8. Nothing here draws random
-numbers: the families in `harness.corruptions` sample parameters and pass them in.
+numbers: the families in `harness.testset.corruptions` sample parameters and pass them in.
 
 Examples:
     >>> import numpy as np

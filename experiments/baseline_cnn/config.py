@@ -8,7 +8,7 @@ CONFIG = {
     "weight_decay": 0.0,
     "label_smoothing": 0.0,
     "class_weights": False,   # weight the loss by inverse class frequency
-    "augment": ["flip"],      # names from harness.training's augmentation registry
+    "augment": ["flip"],      # names from harness.training.augmentation's registry
     "filters": [16, 32, 64],  # one conv block per entry, each halving the resolution
     "dense": 64,
     "dropout": 0.3,

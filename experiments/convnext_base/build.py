@@ -2,7 +2,7 @@
 
 import keras
 
-from harness.backbones import backbone_classifier
+from harness.training.backbones import backbone_classifier
 
 
 def build_model(config, profile):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from harness.backbones import backbone_classifier
+from harness.training.backbones import backbone_classifier
 
 # keras.applications.vgg16.preprocess_input ("caffe" mode): RGB -> BGR, minus these means.
 BGR_MEANS = (103.939, 116.779, 123.68)

@@ -49,8 +49,18 @@ def main():
 
 
 def _register() -> None:
-    from harness.cli import data, data_hygiene  # noqa: F401 (adds `data inspect`, `data clean`)
-    from harness.cli import demo, leaderboard, pack, score, testset, timecheck, train, verify
+    from harness.cli import (  # noqa: F401 (adds `data inspect`, `data clean`)
+        data,
+        data_hygiene,
+        demo,
+        leaderboard,
+        pack,
+        score,
+        testset,
+        timecheck,
+        train,
+        verify,
+    )
 
     main.add_command(demo.demo_cmd)
     main.add_command(data.data)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness import datasets, synth as synth_lib
 from harness.cli.options import common
 from harness.cli.output import emit
+from harness.data import datasets
+from harness.data import synth as synth_lib
 from harness.progress import progress_bar
 
 

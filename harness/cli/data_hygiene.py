@@ -7,10 +7,10 @@ import json
 import click
 from rich.table import Table
 
-from harness import hygiene
 from harness.cli.data import data
 from harness.cli.options import common
 from harness.cli.output import emit
+from harness.data import hygiene
 from harness.progress import progress_bar
 
 RULE_TITLES = {

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import console, emit, to_jsonable
-from harness.leaderboard import ROW_COLUMNS, CodabenchRecord, LeaderboardResult, leaderboard, record
+from harness.results.leaderboard import (ROW_COLUMNS, CodabenchRecord, LeaderboardResult,
+                                         read_leaderboard, record)
 
 # Columns a person sees (the JSON and CSV formats carry every column).
 SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
@@ -95,7 +96,7 @@ def render_csv(result: LeaderboardResult) -> str:
 @common
 def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
     """The latest local score of each experiment beside what Codabench said."""
-    result = leaderboard(testset=testset, sort=sort, db_url=db_url)
+    result = read_leaderboard(testset=testset, sort=sort, db_url=db_url)
     if as_json or fmt == "json":
         print(json.dumps(to_jsonable(result), indent=2))
     elif fmt == "markdown":

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
-from harness.packing import PackResult, pack
+from harness.shipping.packing import PackResult, pack
 
 
 def show_pack(console, r: PackResult) -> None:

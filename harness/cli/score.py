@@ -11,7 +11,7 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
-from harness.scoring import ScoreResult, score
+from harness.scoring.scorer import ScoreResult, score
 
 
 def _fmt(value, spec: str = ".4f") -> str:

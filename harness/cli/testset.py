@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness import testset as lib
 from harness.cli.options import common
 from harness.cli.output import emit
-from harness.recipes import DEFAULT_RECIPE
+from harness.testset import builder as lib
+from harness.testset.recipes import DEFAULT_RECIPE
 
 
 @click.group()

@@ -12,7 +12,7 @@ from rich.table import Table
 from harness.cli.options import common
 from harness.cli.output import emit
 from harness.errors import HarnessError
-from harness.timing import DEFAULT_SAMPLE, MAX_TTA, TimecheckReport, timecheck
+from harness.shipping.timing import DEFAULT_SAMPLE, MAX_TTA, TimecheckReport, timecheck
 
 
 def show_timecheck(console, report: TimecheckReport) -> None:

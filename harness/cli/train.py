@@ -81,7 +81,7 @@ def _show_new(console, r) -> None:
 @common
 def new(name, source, profile, as_json):
     """Scaffold experiments/NAME/ (config.py + build.py) to edit and train."""
-    from harness.scaffold import new_experiment
+    from harness.training.scaffold import new_experiment
 
     emit(new_experiment(name, source), as_json, _show_new)
 
@@ -118,7 +118,8 @@ def _show_tune(console, r) -> None:
 def tune(experiment, trials, storage, study, testset, data, epochs, sets, db_url, profile,
          as_json):
     """Search EXPERIMENT's SEARCH_SPACE with Optuna, each trial a training run."""
-    from harness import training, tuning
+    from harness import training
+    from harness.training import tuning
 
     result = tuning.tune(experiment, trials, storage=storage, study=study, data=data,
                          epochs=epochs, overrides=training.parse_overrides(sets) or None,

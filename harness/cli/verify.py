@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
-from harness.verify import VerifyResult, verify_zip
+from harness.shipping.verify import VerifyResult, verify_zip
 
 
 def show_verify(console, r: VerifyResult) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.contactsheet import contact_sheet
-from harness.datasets import Dataset
-from harness.duplicates import aligned_correlation, exact_duplicate_groups, grey_thumbnails
-from harness.hygiene import CONFLICTING, DUPLICATE, PLANTED, Finding, InspectReport
+from harness.data.datasets import Dataset
+from harness.data.duplicates import aligned_correlation, exact_duplicate_groups, grey_thumbnails
+from harness.data.findings import CONFLICTING, DUPLICATE, PLANTED, Finding, InspectReport
 
 MAX_TILES = 256  # per sheet; the sheet's title says when some were left out
 

@@ -10,14 +10,12 @@ thresholds live in `hygiene.HygieneSettings`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
-from harness.duplicates import aligned_correlation
-
-if TYPE_CHECKING:
-    from harness.hygiene import HygieneSettings
+from harness.data.duplicates import aligned_correlation
+from harness.data.findings import HygieneSettings
 
 
 def standardised(thumbs: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The embedded default data: synthetic blood-smear images, optionally with the course's dirt.
 
-`synthesize` draws a labelled set of 96x96 smear-like images (drawing: `harness.smear`)
+`synthesize` draws a labelled set of 96x96 smear-like images (drawing: `harness.data.smear`)
 so the demo, the tests and a new user have data without downloading anything. Classes
 follow the course file's clean proportions (852/2181/1085/2026/849/993/2330/1643, course
 material), with at least one image per class.
@@ -36,9 +36,9 @@ from typing import Callable
 
 import numpy as np
 
-from harness import smear
 from harness.contactsheet import contact_sheet
-from harness.datasets import save_dataset
+from harness.data import smear
+from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile

@@ -349,12 +349,12 @@ class LeaderboardResult:
     db_url: str
 
 
-def leaderboard(testset: str | None = None, sort: str = "pseudo_private",
+def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
                 db_url: str | None = None) -> LeaderboardResult:
     """The latest local score per experiment joined with its Codabench record.
 
     Examples:
-        >>> leaderboard(testset="default").rows[0]["experiment"]
+        >>> read_leaderboard(testset="default").rows[0]["experiment"]
         'baseline_cnn'
     """
     db = Leaderboard(db_url)

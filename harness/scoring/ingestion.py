@@ -1,7 +1,7 @@
 """Ingestion: run a submission exactly as Codabench's ingestion program does.
 
 The submission is copied into a fresh temporary folder and run by a separate Python
-process (`harness/ingestion_child.py`, a standalone script) with that folder as its
+process (`harness/scoring/ingestion_child.py`, a standalone script) with that folder as its
 working directory and first on sys.path: `from model import Model`, `Model()`, then
 ONE `predict(X)` on the whole test set. X reaches the child through a private copy in
 a temporary folder, read-only there; the user's test set file is never handed over.
@@ -33,8 +33,8 @@ from typing import Union
 
 import numpy as np
 
-from harness.contract import Failure, SubmissionError, check_predictions
 from harness.profile import Profile
+from harness.scoring.contract import Failure, SubmissionError, check_predictions
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -27,16 +26,17 @@ from typing import Any, Callable
 import numpy as np
 
 from harness import __version__
-from harness.contract import Failure, SubmissionError, check_source
-from harness.datasets import load_dataset, validate_arrays
+from harness.data.datasets import load_dataset, validate_arrays
 from harness.errors import HarnessError
 from harness.fsutil import sha256_file
-from harness.ingestion import images_header, start_submission
-from harness.leaderboard import DATA_DIR, Leaderboard, now_iso
-from harness.metrics import Metrics, compute_metrics, confusion_png
+from harness.gitinfo import git_commit
 from harness.profile import Profile, get_profile
-from harness.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
-from harness.targets import resolve_target
+from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
+from harness.scoring.contract import Failure, SubmissionError, check_source
+from harness.scoring.ingestion import images_header, start_submission
+from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
+from harness.scoring.targets import resolve_target
+from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
@@ -179,20 +179,6 @@ class ScoreResult:
         if self.failure is not None:
             raise self.failure.error()
         return self
-
-
-def git_commit(cwd: str | os.PathLike = ".") -> str | None:
-    """The current commit of the git repository at `cwd` (suffixed -dirty), or None."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd,
-                              capture_output=True, text=True, timeout=10)
-        if head.returncode:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=cwd, capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str, Any]:

@@ -24,11 +24,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from harness.contract import SubmissionError
 from harness.errors import HarnessError
-from harness.experiments import get_experiment, is_experiment
 from harness.fsutil import sha256_file
 from harness.profile import Profile
+from harness.scoring.contract import SubmissionError
+from harness.training.experiments import get_experiment, is_experiment
 
 # Far above any real submission (course zips are 1.5-3 MB; an ensemble of large
 # networks is a few GB at most), far below what would fill the disk.

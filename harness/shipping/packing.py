@@ -2,7 +2,7 @@
 
 `pack` stages the experiment (template model.py and helpers, the experiment's own
 overrides, the run's weights, `submission.json` with the settings), checks the code
-against the contract, rewrites slow grouped convolutions (`harness.optimize`), writes
+against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`), writes
 the zip, then extracts it into a fresh folder and runs it through the same ingestion
 as `score` on a small sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.contract import check_source
 from harness.errors import HarnessError
-from harness.experiments import WEIGHT_SUFFIX, get_experiment
 from harness.fsutil import atomic_path, sha256_file
-from harness.ingestion import run_submission
-from harness.optimize import ZIP_EPOCH, optimize_file
 from harness.profile import Profile
-from harness.samples import sample_images
-from harness.targets import resolve_target
+from harness.scoring.contract import check_source
+from harness.scoring.ingestion import run_submission
+from harness.scoring.targets import resolve_target
+from harness.shipping.optimize import ZIP_EPOCH, optimize_file
+from harness.shipping.samples import sample_images
+from harness.training.experiments import WEIGHT_SUFFIX, get_experiment
 
 # Images the smoke run predicts, and the sample the optimizer compares outputs on.
 SMOKE_IMAGES = 32

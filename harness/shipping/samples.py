@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from harness.datasets import load_dataset
+from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.profile import Profile
 

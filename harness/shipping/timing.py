@@ -31,11 +31,11 @@ from typing import Callable
 
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
-from harness.ingestion import run_submission
-from harness.leaderboard import DATA_DIR, Leaderboard
 from harness.profile import Profile
-from harness.samples import sample_images
-from harness.targets import resolve_target
+from harness.results.leaderboard import DATA_DIR, Leaderboard
+from harness.scoring.ingestion import run_submission
+from harness.scoring.targets import resolve_target
+from harness.shipping.samples import sample_images
 
 # Where the server-speed factor is kept; $HARNESS_CALIBRATION overrides.
 CALIBRATION_ENV = "HARNESS_CALIBRATION"

@@ -33,10 +33,10 @@ from typing import Callable
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.ingestion import run_submission
 from harness.profile import Profile
-from harness.samples import sample_images
-from harness.targets import resolve_target
+from harness.scoring.ingestion import run_submission
+from harness.scoring.targets import resolve_target
+from harness.shipping.samples import sample_images
 
 # An interpreter to use instead of building the virtualenv (tests; a server image at hand).
 PYTHON_ENV = "HARNESS_SERVER_PYTHON"

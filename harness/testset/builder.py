@@ -37,14 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import corruptions
-from harness.datasets import Dataset, load_dataset
-from harness.duplicates import near_duplicate_pairs, perceptual_hashes
+from harness.data.datasets import Dataset, load_dataset
+from harness.data.duplicates import near_duplicate_pairs, perceptual_hashes
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
-from harness.recipes import Recipe, get_recipe
+from harness.testset import corruptions
+from harness.testset.recipes import Recipe, get_recipe
 
 FORMAT_VERSION = 1
 # Largest phash Hamming distance at which a training image counts as a copy of a
@@ -136,7 +136,7 @@ def resolve_source(data, data_dir: Path, profile: Profile) -> tuple[Path, str | 
         raise HarnessError(f"no data to split: neither {clean_path} nor {raw_path} exists",
                            hint="pass --data CLEAN.npz, or put the competition's "
                                 "training_set.npz under data/")
-    from harness.hygiene import clean
+    from harness.data.hygiene import clean
 
     clean(raw_path, clean_path, profile)
     return clean_path, str(raw_path)

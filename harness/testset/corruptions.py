@@ -34,10 +34,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from harness import augment_chains as chains
-from harness import drawing
 from harness import imageops as ops
 from harness.errors import HarnessError
+from harness.testset import augment_chains as chains
+from harness.testset import drawing
 
 REGISTRY_VERSION = "1"
 MAX_SEVERITY = 5

@@ -26,8 +26,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from harness import corruptions
 from harness.errors import HarnessError
+from harness.testset import corruptions
 
 ALL_SEVERITIES = list(range(1, corruptions.MAX_SEVERITY + 1))
 
@@ -188,7 +188,7 @@ def aggregate(per_group_accuracy: Mapping[str, float], counts: Mapping[str, int]
     """The pseudo-private accuracy: the recipe's aggregate of per-family accuracies.
 
     Args:
-        per_group_accuracy: family name -> accuracy (as `harness.scoring` reports it).
+        per_group_accuracy: family name -> accuracy (as `harness.scoring.scorer` reports it).
         counts: family name -> images (default: equal).
         recipe: the recipe whose `aggregate` to use (default: the default recipe).
         method: an `AGGREGATES` name, overriding the recipe's.

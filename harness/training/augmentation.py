@@ -13,7 +13,7 @@ none of these built in); they run only in the training pipeline, never inside a 
 model, because the scoring server has no keras_cv.
 
 Examples:
-    >>> from harness.augmentation import build_augmenter
+    >>> from harness.training.augmentation import build_augmenter
     >>> augment = build_augmenter(["flip", {"name": "noise", "stddev": 8}], seed=0)
     >>> images, labels = augment(images, labels)      # tf tensors, one batch
 """
@@ -177,7 +177,7 @@ def _overlay(probability, max_severity, seed=None):
     import numpy as np
     import tensorflow as tf
 
-    from harness import corruptions
+    from harness.testset import corruptions
 
     rng = np.random.default_rng(seed)
     families = [corruptions.get_family(n) for n in ("overlay", "occlusion")]

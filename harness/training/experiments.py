@@ -34,7 +34,7 @@ from types import ModuleType
 
 from harness.errors import HarnessError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
 

@@ -3,7 +3,8 @@
 `train` resolves the configuration once (the experiment's CONFIG < `overrides` <
 the explicit arguments), writes it to the run folder, then trains with Keras on a
 tf.data pipeline (cache, shuffle, batch, batched augmentation from
-`harness.augmentation`, prefetch). Every run leaves in `experiments/NAME/runs/<stamp>/`:
+`augmentation`, prefetch). The run folder's bookkeeping is `runs`; every run leaves in
+`experiments/NAME/runs/<stamp>/`:
 
 - `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
 - `history.json` and `history.png` (loss and accuracy per epoch, per model);
@@ -24,11 +25,8 @@ Examples:
 
 from __future__ import annotations
 
-import ast
-import difflib
 import json
 import os
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,35 +34,17 @@ from typing import Callable
 
 import numpy as np
 
-from harness.augmentation import build_augmenter, resolve
-from harness.datasets import Dataset, load_dataset, validate_arrays
+from harness.data.datasets import Dataset, load_dataset, validate_arrays
 from harness.errors import HarnessError
-from harness.experiments import REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
-from harness.progress import progress_bar
-
-# What every experiment gets unless its CONFIG says otherwise; train() rejects any
-# override key that is neither here nor in the experiment's CONFIG.
-DEFAULTS = {
-    "epochs": 10,
-    "batch_size": 64,
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,     # False | True (inverse class frequency) | {label: weight}
-    "augment": [],
-    "early_stopping": 0,        # patience on val accuracy in epochs; 0 = off
-    "reduce_lr": 0,             # ReduceLROnPlateau patience on val loss; 0 = off
-    "validation_split": 0.15,
-    "seed": 42,
-    "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
-    "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
-}
-OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
-TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
-TRAINING_SET = Path("training_set.npz")
+from harness.progress import progress_callback
+from harness.training.augmentation import build_augmenter
+from harness.training.config import resolve_config
+from harness.training.experiments import Experiment, get_experiment
+from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
+                                   fresh_run_dir, plot_history, remove_backup, saved_config,
+                                   weight_names)
 
 
 @dataclass
@@ -104,88 +84,6 @@ class TrainResult:
     data: str
     resumed: bool
     config: dict = field(repr=False)
-
-
-def data_root() -> Path:
-    """Where generated data lives: $HARNESS_DATA, else ./data, else the repository's data/."""
-    env = os.environ.get("HARNESS_DATA")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "data"
-    return local if local.is_dir() else REPO_ROOT / "data"
-
-
-def default_data() -> Path:
-    """The training split of the default test set if built, else data/training_set.npz.
-
-    The test-set builder writes its training split so the pseudo-private holdout never
-    leaks into training; the raw training set is the fallback.
-    """
-    for candidate in (data_root() / TRAINING_SPLIT, data_root() / TRAINING_SET):
-        if candidate.is_file():
-            return candidate
-    raise HarnessError(f"no training data: neither {data_root() / TRAINING_SPLIT} nor "
-                       f"{data_root() / TRAINING_SET} exists",
-                       hint="pass --data PATH, or put the competition's training_set.npz "
-                            "under data/")
-
-
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
-    """`key=value` strings into a dict; values are Python literals, else strings.
-
-    Examples:
-        >>> parse_overrides(["epochs=3", "optimizer=lion", "augment=['flip']"])
-        {'epochs': 3, 'optimizer': 'lion', 'augment': ['flip']}
-    """
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise HarnessError(f"--set takes key=value. Received: {pair!r}",
-                               hint="e.g. --set learning_rate=3e-4 --set augment=\"['flip']\"")
-        try:
-            out[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value
-    return out
-
-
-def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dict:
-    """DEFAULTS < the experiment's CONFIG < overrides, each override checked.
-
-    Raises:
-        HarnessError: an unknown key ("did you mean"), a value of the wrong type, an
-            unknown optimizer or augmentation.
-    """
-    config = {**DEFAULTS, **experiment.config()}
-    for key, value in (overrides or {}).items():
-        if key not in config:
-            close = difflib.get_close_matches(key, config, n=1)
-            raise HarnessError(
-                f"unknown config key for {experiment.name}. Received: {key}={value!r}",
-                hint=f"did you mean {close[0]!r}?" if close
-                else f"keys: {', '.join(sorted(config))}")
-        old = config[key]
-        numeric = isinstance(old, (int, float)) and not isinstance(old, bool)
-        if (numeric and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
-                (isinstance(old, list) and not isinstance(value, list)):
-            raise HarnessError(f"{key} must be a {type(old).__name__} like the experiment's "
-                               f"{old!r}. Received: {key}={value!r}",
-                               hint="values are Python literals: 3, 1e-3, True, ['flip']")
-        config[key] = value
-    if config["optimizer"] not in OPTIMIZERS:
-        close = difflib.get_close_matches(str(config["optimizer"]), OPTIMIZERS, n=1)
-        raise HarnessError(f"unknown optimizer. Received: optimizer={config['optimizer']!r}",
-                           hint=f"did you mean {close[0]!r}?" if close
-                           else f"choose one of {', '.join(OPTIMIZERS)}")
-    if config["ensemble"] not in ("mean", "vote"):
-        raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
-                           f"Received: ensemble={config['ensemble']!r}")
-    if int(config["folds"]) < 1:
-        raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
-    for spec in config["augment"]:
-        resolve(spec)
-    return config
 
 
 def _load_data(data, profile: Profile) -> tuple[np.ndarray, np.ndarray, str]:
@@ -285,109 +183,6 @@ def _strategy():
     return tf.distribute.get_strategy()
 
 
-def _git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=20).stdout.strip()
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain"))
-    except (OSError, subprocess.SubprocessError):
-        return "commit: unknown\ndirty: unknown\n"
-    return f"commit: {commit or 'unknown'}\ndirty: {str(dirty).lower()}\n"
-
-
-def _weight_names(folds: int) -> list[str]:
-    return ["weights" + WEIGHT_SUFFIX] if folds == 1 else \
-        [f"fold_{k}{WEIGHT_SUFFIX}" for k in range(1, folds + 1)]
-
-
-class _EpochLog:
-    """Keeps each model's per-epoch logs in the run folder, so a resume keeps them."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.logs = json.loads(path.read_text()) if path.exists() else {}
-
-    def callback(self, key: str):
-        import keras
-
-        log = self
-
-        class Log(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                entry = {k: float(v) for k, v in (logs or {}).items()}
-                epochs = log.logs.setdefault(key, [])
-                del epochs[epoch:]
-                epochs.append(entry)
-                write_text_atomic(log.path, json.dumps(log.logs))
-        return Log()
-
-    def history(self, key: str) -> dict:
-        epochs = self.logs.get(key, [])
-        names = sorted({k for e in epochs for k in e})
-        return {k: [e.get(k) for e in epochs] for k in names}
-
-
-def _backup_callback(path: str):
-    """BackupAndRestore that skips the last epoch's backup: the run saves its weights
-    right after, and a big model's weights and optimizer state take seconds to write."""
-    import keras
-
-    class Backup(keras.callbacks.BackupAndRestore):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 < self.params["epochs"]:
-                super().on_epoch_end(epoch, logs)
-    return Backup(path)
-
-
-def _progress_callback(total_epochs: int, steps: int, desc: str, enabled: bool):
-    import keras
-
-    make_bar = progress_bar(desc, disable=not enabled)
-
-    class Bar(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.bar = make_bar(total=steps, unit="batch")
-            self.bar.set_description(f"{desc} epoch {epoch + 1}/{total_epochs}")
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.bar.update(1)
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.bar.close()
-    return Bar()
-
-
-def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
-    """Loss and accuracy per epoch (train dashed, validation solid), one colour per model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for i, (history, name) in enumerate(zip(histories, names)):
-        colour = f"C{i}"
-        for ax, metric in zip(axes, ("loss", "accuracy")):
-            for key, style in ((metric, "--"), (f"val_{metric}", "-")):
-                if history.get(key):
-                    epochs = range(1, len(history[key]) + 1)
-                    ax.plot(epochs, history[key], style, color=colour, label=f"{name} {key}")
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
-
-
 def _build(exp: Experiment, config: dict, profile: Profile):
     try:
         return exp.builder().build_model(config, profile)
@@ -422,7 +217,7 @@ def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
 
 
 def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx, key,
-             backup: Path, log: _EpochLog, progress: bool, callbacks, seed: int):
+             backup: Path, log: EpochLog, progress: bool, callbacks, seed: int):
     """Train one model; returns (model, val (loss, acc) or None, images seen, fit seconds)."""
     import keras
 
@@ -440,7 +235,7 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
                           label_smoothing=float(config["label_smoothing"])),
                       metrics=["accuracy"])
     monitor = "val_" if val_ds is not None else ""
-    cbs = [_backup_callback(str(backup / key))]
+    cbs = [backup_callback(str(backup / key))]
     if config["early_stopping"]:
         cbs.append(keras.callbacks.EarlyStopping(
             monitor=monitor + "accuracy", patience=int(config["early_stopping"]),
@@ -450,7 +245,7 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
             monitor=monitor + "loss", patience=int(config["reduce_lr"]), factor=0.3,
             min_lr=float(config["learning_rate"]) / 100))
     steps = -(-len(train_idx) // batch)
-    cbs += [log.callback(key), _progress_callback(int(config["epochs"]), steps, key, progress),
+    cbs += [log.callback(key), progress_callback(int(config["epochs"]), steps, key, progress),
             *(callbacks or [])]
     done_before = len(log.logs.get(key, []))
     start = time.perf_counter()
@@ -461,46 +256,6 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
     ran = len(history.epoch) if history.epoch else max(0, len(log.logs.get(key, [])) - done_before)
     val = tuple(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
     return model, val, ran * len(train_idx), seconds
-
-
-def _saved_config(exp: Experiment, run_dir) -> dict | None:
-    """The saved config when `run_dir` holds an unfinished run (to resume), else None."""
-    if run_dir is None or not (Path(run_dir) / "config.json").exists():
-        return None
-    if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
-        raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
-                           hint=f"start a new one: harness train {exp.name}")
-    return json.loads((Path(run_dir) / "config.json").read_text())
-
-
-def _fresh_run_dir(exp: Experiment, run_dir) -> Path:
-    """A new run folder: `run_dir` (created; must be empty) or a new `runs/<stamp>/`."""
-    if run_dir is None:
-        return exp.new_run_dir()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if any(run_dir.iterdir()):
-        raise HarnessError(f"{run_dir}: run folder is not empty and holds no unfinished run",
-                           hint="give an empty or new folder")
-    return run_dir
-
-
-def unfinished_run(experiment: str | Experiment, run: str | os.PathLike | None = None) -> Path:
-    """The run to resume: `run` (a folder, or a stamp under the experiment's runs/), or the
-    newest run that has a config but no weights."""
-    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
-    if run is not None:
-        path = Path(run) if Path(run).is_dir() else exp.runs_dir / str(run)
-        if not (path / "config.json").exists():
-            raise HarnessError(f"no run to resume. Received: {run}",
-                               hint=f"runs live under {exp.runs_dir}")
-        return path
-    candidates = sorted(p for p in exp.runs_dir.glob("*") if (p / "config.json").exists()
-                        and not any(p.glob(f"*{WEIGHT_SUFFIX}"))) if exp.runs_dir.is_dir() else []
-    if not candidates:
-        raise HarnessError(f"{exp.name} has no unfinished run to resume",
-                           hint=f"start one: harness train {exp.name}")
-    return candidates[-1]
 
 
 def train(experiment: str | Experiment, data=None, epochs: int | None = None,
@@ -532,12 +287,11 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     Raises:
         HarnessError: unknown experiment, config key, optimizer or augmentation; bad data.
     """
-    import keras
 
     started = time.perf_counter()
     profile = get_profile(profile)
     exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
-    saved = _saved_config(exp, run_dir)
+    saved = saved_config(exp, run_dir)
     resumed = saved is not None
     if resumed:
         if epochs is not None or seed is not None or overrides or folds is not None:
@@ -558,17 +312,17 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                            hint=f"resume with the run's data: {config['data']}")
 
     splits = _splits(labels, config, folds)
-    run_dir = Path(run_dir) if resumed else _fresh_run_dir(exp, run_dir)
+    run_dir = Path(run_dir) if resumed else fresh_run_dir(exp, run_dir)
     if not resumed:
         config.update(data=data_name, data_fingerprint=fingerprint,
                       profile=profile.name, experiment=exp.name)
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
-        write_text_atomic(run_dir / "commit.txt", _git_commit())
+        write_text_atomic(run_dir / "commit.txt", commit_text())
     strategy = _strategy()
-    names = _weight_names(folds)
+    names = weight_names(folds)
     backup = run_dir / "backup"
     backup.mkdir(exist_ok=True)
-    log = _EpochLog(backup / "epochs.json")
+    log = EpochLog(backup / "epochs.json")
     vals, seen, fit_seconds = [], 0, 0.0
     for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
         key = Path(name).stem
@@ -593,7 +347,7 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     # Weights last: their presence marks the run finished.
     for name in names:
         os.replace(backup / name, run_dir / name)
-    _remove_backup(backup)
+    remove_backup(backup)
     accs = [v[1] if v else None for v in vals]
     losses = [v[0] for v in vals if v]
     return TrainResult(
@@ -608,7 +362,3 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
         config=config)
 
 
-def _remove_backup(backup: Path) -> None:
-    import shutil
-
-    shutil.rmtree(backup, ignore_errors=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.experiments import experiments_root, get_experiment
+from harness.training.experiments import experiments_root, get_experiment
 
 TEMPLATE_CONFIG = '''"""{name}: describe the idea here (what it tries, where it comes from)."""
 
@@ -29,7 +29,7 @@ CONFIG = {{
     "weight_decay": 0.0,      # decoupled weight decay (all four optimizers take it)
     "label_smoothing": 0.0,
     "class_weights": False,   # True: weight the loss by inverse class frequency
-    # harness.augmentation names, applied in order to each batch; a dict sets
+    # harness.training.augmentation names, applied in order to each batch; a dict sets
     # parameters, e.g. {{"name": "randaugment", "magnitude": 0.3, "ops": 3}}
     "augment": ["flip", "noise"],
     "filters": [32, 64, 128],  # one conv block per entry, each halving the resolution

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.experiments import Experiment, get_experiment
 from harness.profile import Profile, get_profile
-from harness.training import data_root, train
+from harness.training.experiments import Experiment, get_experiment
+from harness.training.fit import train
+from harness.training.runs import data_root
 
 
 @dataclass
@@ -130,9 +131,9 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
     Returns:
         A `TuneResult` over the whole study, this call's trials included.
     """
-    from harness.scoring import score
-
     import optuna
+
+    from harness.scoring.scorer import score
 
     profile = get_profile(profile)
     exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)

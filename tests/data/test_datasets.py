@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.datasets import import_folder, load_dataset, save_dataset
+from harness.data.datasets import import_folder, load_dataset, save_dataset
 from harness.errors import HarnessError
 
 

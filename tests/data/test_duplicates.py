@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.duplicates import (exact_duplicate_groups, hamming, near_duplicate_pairs,
-                                perceptual_hashes, popcount64)
+from harness.data.duplicates import (exact_duplicate_groups, hamming, near_duplicate_pairs,
+                                     perceptual_hashes, popcount64)
 
 
 def _cell_like(n, seed=0):
@@ -76,7 +76,7 @@ def test_exact_duplicate_groups():
 
 
 def test_aligned_correlation_sees_through_brightness_and_small_shifts():
-    from harness.duplicates import aligned_correlation, grey_thumbnails
+    from harness.data.duplicates import aligned_correlation, grey_thumbnails
 
     images = _cell_like(3, seed=4)
     shifted = np.clip(np.roll(images[0].astype(int), 3, axis=1) + 9, 0, 255).astype(np.uint8)
@@ -86,7 +86,7 @@ def test_aligned_correlation_sees_through_brightness_and_small_shifts():
 
 
 def test_thumbnails_and_hashes_by_index_equal_the_plain_functions():
-    from harness.duplicates import grey_thumbnails, thumbnails_and_hashes
+    from harness.data.duplicates import grey_thumbnails, thumbnails_and_hashes
 
     images = _cell_like(12, seed=5)
     index = np.array([3, 0, 7])

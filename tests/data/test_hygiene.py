@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.datasets import Dataset, load_dataset, save_dataset
+from harness.data.datasets import Dataset, load_dataset, save_dataset
+from harness.data.hygiene import inspect, report_json
+from harness.data.synth import synthesize
 from harness.fsutil import sha256_file
-from harness.hygiene import inspect, report_json
-from harness.synth import synthesize
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +116,14 @@ def test_broken_npz_is_one_clear_error(runner, tmp_path, command):
 
 def test_hygiene_never_imports_tensorflow():
     code = ("import sys, numpy as np\n"
-            "from harness.hygiene import inspect\n"
-            "from harness.datasets import Dataset\n"
+            "from harness.data.hygiene import inspect\n"
+            "from harness.data.datasets import Dataset\n"
             "x = np.random.default_rng(0).integers(0, 256, (40, 96, 96, 3), dtype=np.uint8)\n"
             "x[1] = x[0]\n"
             "inspect(Dataset(x, np.arange(40) % 8))\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'keras', 'keras_cv')))\n")
-    root = str(Path(__file__).resolve().parents[1])  # this checkout's harness, not another
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's harness, not another
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=env)

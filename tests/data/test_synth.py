@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from harness import smear
 from harness.cli import main
-from harness.datasets import load_dataset
+from harness.data import smear
+from harness.data.datasets import load_dataset
+from harness.data.synth import FOREIGN_ALPHA, class_counts, synthesize
 from harness.errors import HarnessError
 from harness.fsutil import sha256_arrays
-from harness.synth import FOREIGN_ALPHA, class_counts, synthesize
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from rich.console import Console
 from harness.cli import main
 from harness.cli.leaderboard import render_table
 from harness.errors import HarnessError
-from harness.leaderboard import Leaderboard, leaderboard, record
+from harness.results.leaderboard import Leaderboard, read_leaderboard, record
 
 GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
 
@@ -72,7 +72,7 @@ def test_scores_written_at_the_same_moment_all_land_whole(db_url):
 
 
 def test_latest_ok_score_joins_latest_codabench_record(filled):
-    rows = {(r["experiment"], r["testset"]): r for r in leaderboard(db_url=filled).rows}
+    rows = {(r["experiment"], r["testset"]): r for r in read_leaderboard(db_url=filled).rows}
     small = rows[("cnn_small", "mini")]
     assert small["accuracy"] == 0.64 and small["runs"] == 3 and small["failures"] == 1
     assert small["last_failure"] == "time_limit"
@@ -80,15 +80,15 @@ def test_latest_ok_score_joins_latest_codabench_record(filled):
     assert small["codabench"] == 0.47 and small["gap"] == pytest.approx(0.17)
     assert rows[("convnext", "mini")]["codabench"] == 0.72
     assert rows[("only_on_codabench", None)]["accuracy"] is None
-    only_mini = leaderboard(testset="mini", db_url=filled).rows
+    only_mini = read_leaderboard(testset="mini", db_url=filled).rows
     assert [r["experiment"] for r in only_mini] == ["convnext", "cnn_small", "only_on_codabench"]
-    by_gap = leaderboard(testset="mini", sort="gap", db_url=filled).rows
+    by_gap = read_leaderboard(testset="mini", sort="gap", db_url=filled).rows
     assert [r["experiment"] for r in by_gap][:2] == ["cnn_small", "convnext"]
 
 
 def test_bad_sort_column_and_bad_record(db_url):
     with pytest.raises(HarnessError, match="unknown sort column") as info:
-        leaderboard(sort="acuracy", db_url=db_url)
+        read_leaderboard(sort="acuracy", db_url=db_url)
     assert "did you mean 'accuracy'" in info.value.hint
     with pytest.raises(HarnessError, match="accuracy in 0..1"):
         record("x", 71.3, db_url=db_url)
@@ -105,7 +105,7 @@ def test_database_from_before_a_new_column_gains_it(tmp_path):
 
 
 def test_headline_first_and_gap_measures_the_forecast(filled):
-    rows = leaderboard(testset="mini", db_url=filled).rows
+    rows = read_leaderboard(testset="mini", db_url=filled).rows
     assert [r["experiment"] for r in rows] == ["convnext", "cnn_small", "only_on_codabench"]
     convnext, cnn_small = rows[0], rows[1]
     assert convnext["gap"] == pytest.approx(0.74 - 0.72)
@@ -124,7 +124,7 @@ def test_rows_without_headline_follow_by_accuracy(db_url):
 def test_printed_table_matches_the_golden_file(filled):
     buffer = io.StringIO()
     render_table(Console(file=buffer, width=100, no_color=True, force_terminal=False),
-                 leaderboard(testset="mini", db_url=filled))
+                 read_leaderboard(testset="mini", db_url=filled))
     assert buffer.getvalue() == GOLDEN.read_text()
 
 

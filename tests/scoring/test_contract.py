@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.contract import SubmissionError, check_predictions, check_source
+from harness.scoring.contract import SubmissionError, check_predictions, check_source
 
 N = 6
 

@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from harness.contract import SubmissionError
-from harness.ingestion import run_submission
+from harness.scoring.contract import SubmissionError
+from harness.scoring.ingestion import run_submission
 
 LIMIT = 60
 

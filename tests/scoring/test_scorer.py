@@ -11,11 +11,11 @@ import pytest
 from sklearn import metrics as skm
 
 from harness.cli import main
-from harness.datasets import save_dataset
+from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
-from harness.experiments import TEMPLATE_DIR
-from harness.leaderboard import Leaderboard
-from harness.scoring import compute_metrics, confusion_png, load_testset, score
+from harness.results.leaderboard import Leaderboard
+from harness.scoring.scorer import compute_metrics, confusion_png, load_testset, score
+from harness.training.experiments import TEMPLATE_DIR
 
 
 @pytest.fixture

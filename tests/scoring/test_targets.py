@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
-from harness.contract import SubmissionError
 from harness.errors import HarnessError
-from harness.targets import MAX_UNPACKED_BYTES, content_sha256, resolve_target
+from harness.scoring.contract import SubmissionError
+from harness.scoring.targets import MAX_UNPACKED_BYTES, content_sha256, resolve_target
 
 
 def _zip(path, entries):

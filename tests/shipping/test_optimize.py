@@ -1,4 +1,4 @@
-"""harness.optimize: grouped Conv2D -> DepthwiseConv2D, equal outputs, a plain .keras file."""
+"""harness.shipping.optimize: grouped Conv2D -> DepthwiseConv2D, equal outputs, a plain .keras file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from harness.optimize import is_depthwise_conv2d, optimize_file, optimize_model
+from harness.shipping.optimize import is_depthwise_conv2d, optimize_file, optimize_model
 
 
 def tiny_convnext(seed=0):

@@ -1,4 +1,4 @@
-"""harness.packing / `harness pack`: zip layout, atomic, reproducible, scores as its folder."""
+"""harness.shipping.packing / `harness pack`: zip layout, atomic, reproducible, scores as its folder."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from conftest import make_trained_experiment
 
 from harness.cli import main
-from harness.contract import SubmissionError
-from harness.datasets import save_dataset
-from harness.packing import pack
+from harness.data.datasets import save_dataset
 from harness.profile import get_profile
-from harness.scoring import score
+from harness.scoring.contract import SubmissionError
+from harness.scoring.scorer import score
+from harness.shipping.packing import pack
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from harness.experiments import TEMPLATE_DIR
+from harness.training.experiments import TEMPLATE_DIR
 
 
 def _load(name, path):
@@ -147,7 +147,7 @@ def test_model_py_loads_an_ensemble_of_keras_files_and_returns_int_labels(tmp_pa
 
 
 def test_the_template_passes_the_contract_and_keras_cv_is_refused(tmp_path, profile):
-    from harness.contract import SubmissionError, check_source
+    from harness.scoring.contract import SubmissionError, check_source
 
     for f in ("model.py", "harness_runtime.py"):
         (tmp_path / f).write_text((TEMPLATE_DIR / f).read_text())

@@ -1,4 +1,4 @@
-"""harness.testset and `harness testset`: split, leakage guard, tags, determinism, errors."""
+"""harness.testset.builder and `harness testset`: split, leakage guard, tags, determinism, errors."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from harness import testset
 from harness.cli import main
-from harness.datasets import load_dataset, save_dataset
-from harness.duplicates import hamming, perceptual_hashes
+from harness.data.datasets import load_dataset, save_dataset
+from harness.data.duplicates import hamming, perceptual_hashes
 from harness.errors import HarnessError
+from harness.testset import builder as testset
 
 RECIPE = "pp-small"
 
@@ -103,7 +103,7 @@ def test_same_inputs_reuse_the_build_and_force_rebuilds_identically(built, data_
 
 def test_byte_identical_across_processes(built, data_npz, tmp_path):
     result, root = built
-    code = ("from harness.testset import build; "
+    code = ("from harness.testset.builder import build; "
             f"build({str(data_npz)!r}, holdout=0.3, seed=1, name='t', recipe={RECIPE!r}, "
             f"out_root={str(tmp_path)!r}, progress=False)")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -159,8 +159,8 @@ def test_cli_build_json_and_list(runner, data_npz, tmp_path, monkeypatch):
 
 def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, monkeypatch,
                                                          make_submission, runner):
-    from harness import recipes
-    from harness.scoring import score
+    from harness.scoring.scorer import score
+    from harness.testset import recipes
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_DB_URL", raising=False)

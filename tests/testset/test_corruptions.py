@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from harness import corruptions
 from harness.errors import HarnessError
+from harness.testset import corruptions
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _digest(images) -> str:
 
 def test_every_family_is_byte_identical_in_another_process(cells, tmp_path):
     np.save(tmp_path / "x.npy", cells)
-    code = ("import sys, numpy as np; sys.path.insert(0, 'tests'); "
+    code = ("import sys, numpy as np; sys.path.insert(0, 'tests/testset'); "
             "from test_corruptions import _digest; "
             f"print(_digest(np.load({str(tmp_path / 'x.npy')!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

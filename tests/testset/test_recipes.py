@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import recipes
 from harness.errors import HarnessError
+from harness.testset import recipes
 
 
 def test_default_recipe_covers_every_family_with_valid_severities():
     r = recipes.get_recipe()
     assert r.id == f"{r.name}@{r.version}" and r.aggregate in recipes.AGGREGATES
-    from harness.corruptions import FAMILIES
+    from harness.testset.corruptions import FAMILIES
 
     assert set(r.families) == set(FAMILIES)
 

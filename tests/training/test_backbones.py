@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from harness.backbones import backbone_classifier
+from harness.training.backbones import backbone_classifier
 
 CONFIG = {"weights": None, "image_size": 32, "dense": [16, 8], "dropout": [0.1, 0.2],
           "trainable_layers": 3}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError
-from harness.experiments import get_experiment, list_experiments
+from harness.training.experiments import get_experiment, list_experiments
 
 
 def test_registry_finds_baseline_and_suggests_on_typo():
@@ -53,11 +53,11 @@ def test_staged_template_predicts_integer_labels(tmp_path, profile):
 
 
 def test_robust_cnn_trains_packs_and_scores(tmp_path, profile):
-    from harness.datasets import save_dataset
-    from harness.experiments import REPO_ROOT
-    from harness.packing import pack
-    from harness.scoring import score
-    from harness.training import train
+    from harness.data.datasets import save_dataset
+    from harness.scoring.scorer import score
+    from harness.shipping.packing import pack
+    from harness.training.experiments import REPO_ROOT
+    from harness.training.fit import train
 
     rng = np.random.default_rng(3)
     data = save_dataset(tmp_path / "d.npz", rng.integers(0, 256, (16, 96, 96, 3), np.uint8),

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.datasets import save_dataset
-from harness.experiments import get_experiment
-from harness.packing import pack
-from harness.scoring import score
-from harness.training import train
+from harness.data.datasets import save_dataset
+from harness.scoring.scorer import score
+from harness.shipping.packing import pack
+from harness.training.experiments import get_experiment
+from harness.training.fit import train
 
 SEED_EXPERIMENTS = ["convnext_base", "convnext_base_nadam", "efficientnetv2b0_5fold", "vgg16",
                     "convnext_tiny"]

@@ -1,4 +1,4 @@
-"""harness.training and the `train`/`new` commands: run folders, folds, resume, errors."""
+"""harness.training.fit and the `train`/`new` commands: run folders, folds, resume, errors."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from harness.augmentation import AUGMENTATIONS, build_augmenter
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.experiments import get_experiment
-from harness.scaffold import new_experiment
+from harness.training.augmentation import AUGMENTATIONS, build_augmenter
+from harness.training.experiments import get_experiment
 from harness.training import default_data, resolve_config, train, unfinished_run
+from harness.training.scaffold import new_experiment
 
 # A baseline_cnn small enough to train an epoch in a second or two.
 TINY = {"filters": [4], "dense": 8, "batch_size": 16}
@@ -102,7 +102,7 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(tmp_experiments, small_
 
 def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments, tmp_path,
                                                                  small_arrays, runner):
-    from harness.datasets import save_dataset
+    from harness.data.datasets import save_dataset
 
     data = save_dataset(tmp_path / "small.npz", *small_arrays)
     with pytest.raises(Interrupt):

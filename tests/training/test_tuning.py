@@ -1,4 +1,4 @@
-"""harness.tuning: Optuna trials over SEARCH_SPACE, stored where several machines can share."""
+"""harness.training.tuning: Optuna trials over SEARCH_SPACE, stored where several machines can share."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.tuning import suggest
+from harness.training.tuning import suggest
 
 
 def test_two_trials_run_and_the_study_accumulates(tmp_experiments, tmp_path, small_arrays,
                                                   runner, monkeypatch):
-    from harness.datasets import save_dataset
+    from harness.data.datasets import save_dataset
 
     monkeypatch.setenv("HARNESS_DATA", str(tmp_path))  # no pseudo-private set built here
 
@@ -44,9 +44,9 @@ def test_search_space_forms():
 
 def test_trials_are_scored_on_the_pseudo_private_set(tmp_experiments, tmp_path, small_arrays,
                                                      runner):
-    from harness.datasets import save_dataset
-    from harness.leaderboard import leaderboard
-    from harness.testset import build
+    from harness.data.datasets import save_dataset
+    from harness.results.leaderboard import read_leaderboard
+    from harness.testset.builder import build
 
     data = save_dataset(tmp_path / "small.npz", *small_arrays)
     built = build(data=data, holdout=0.25, recipe="pp-small", name="t",
@@ -60,7 +60,7 @@ def test_trials_are_scored_on_the_pseudo_private_set(tmp_experiments, tmp_path, 
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["objective"].startswith("pseudo-private accuracy on")
-    rows = leaderboard(db_url=db).rows
+    rows = read_leaderboard(db_url=db).rows
     assert sorted(r["experiment"] for r in rows) == ["baseline_cnn@trial_000",
                                                       "baseline_cnn@trial_001"]
     assert {r["pseudo_private"] for r in rows} == {t["value"] for t in result["trials"]}

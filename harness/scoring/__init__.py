@@ -1,0 +1,24 @@
+"""The scoring stage: run a submission exactly as the server would, and score what it says.
+
+Owns what a target is (an experiment, a folder or a zip: `targets`), the submission
+contract (`contract`), the ingestion process that runs `Model().predict(X)` in a fresh
+process under the time limit (`ingestion`, with its stdlib-only `ingestion_child.py`),
+the metrics (`metrics`) and `score`, which ties them to a test set and the leaderboard
+(`scorer`).
+
+Examples:
+    >>> from harness.scoring import score
+    >>> score("baseline_cnn", testset="default").pseudo_private.accuracy
+
+Every name below is imported on first use, so `import harness.scoring` stays cheap.
+"""
+
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
+    "scorer": ["score", "ScoreResult", "load_testset", "TestSet"],
+    "targets": ["resolve_target", "Staged"],
+    "contract": ["check_source", "check_predictions", "SubmissionError", "Failure", "FAILURE_KINDS"],
+    "ingestion": ["run_submission", "start_submission", "IngestionResult"],
+    "metrics": ["compute_metrics", "confusion_png", "Metrics"],
+})

@@ -1,0 +1,98 @@
+"""An experiment's training configuration: the defaults, the experiment's CONFIG, overrides.
+
+`resolve_config` is the one place a configuration is assembled and checked, so a typo in
+`--set` or in a config file fails before any data is loaded, with "did you mean".
+
+Examples:
+    >>> parse_overrides(["epochs=3", "optimizer=lion"])
+    {'epochs': 3, 'optimizer': 'lion'}
+    >>> resolve_config(get_experiment("baseline_cnn"), {"epochs": 3})["epochs"]
+    3
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+
+from harness.errors import HarnessError
+from harness.training.augmentation import resolve
+from harness.training.experiments import Experiment
+
+# What every experiment gets unless its CONFIG says otherwise; train() rejects any
+# override key that is neither here nor in the experiment's CONFIG.
+DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "weight_decay": 0.0,
+    "label_smoothing": 0.0,
+    "class_weights": False,     # False | True (inverse class frequency) | {label: weight}
+    "augment": [],
+    "early_stopping": 0,        # patience on val accuracy in epochs; 0 = off
+    "reduce_lr": 0,             # ReduceLROnPlateau patience on val loss; 0 = off
+    "validation_split": 0.15,
+    "seed": 42,
+    "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
+    "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
+}
+OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
+    """`key=value` strings into a dict; values are Python literals, else strings.
+
+    Examples:
+        >>> parse_overrides(["epochs=3", "optimizer=lion", "augment=['flip']"])
+        {'epochs': 3, 'optimizer': 'lion', 'augment': ['flip']}
+    """
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise HarnessError(f"--set takes key=value. Received: {pair!r}",
+                               hint="e.g. --set learning_rate=3e-4 --set augment=\"['flip']\"")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dict:
+    """DEFAULTS < the experiment's CONFIG < overrides, each override checked.
+
+    Raises:
+        HarnessError: an unknown key ("did you mean"), a value of the wrong type, an
+            unknown optimizer or augmentation.
+    """
+    config = {**DEFAULTS, **experiment.config()}
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            close = difflib.get_close_matches(key, config, n=1)
+            raise HarnessError(
+                f"unknown config key for {experiment.name}. Received: {key}={value!r}",
+                hint=f"did you mean {close[0]!r}?" if close
+                else f"keys: {', '.join(sorted(config))}")
+        old = config[key]
+        numeric = isinstance(old, (int, float)) and not isinstance(old, bool)
+        if (numeric and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
+                (isinstance(old, list) and not isinstance(value, list)):
+            raise HarnessError(f"{key} must be a {type(old).__name__} like the experiment's "
+                               f"{old!r}. Received: {key}={value!r}",
+                               hint="values are Python literals: 3, 1e-3, True, ['flip']")
+        config[key] = value
+    if config["optimizer"] not in OPTIMIZERS:
+        close = difflib.get_close_matches(str(config["optimizer"]), OPTIMIZERS, n=1)
+        raise HarnessError(f"unknown optimizer. Received: optimizer={config['optimizer']!r}",
+                           hint=f"did you mean {close[0]!r}?" if close
+                           else f"choose one of {', '.join(OPTIMIZERS)}")
+    if config["ensemble"] not in ("mean", "vote"):
+        raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
+                           f"Received: ensemble={config['ensemble']!r}")
+    if int(config["folds"]) < 1:
+        raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
+    for spec in config["augment"]:
+        resolve(spec)
+    return config
