@@ -1,11 +1,14 @@
 """Inference helpers that ship inside every submission zip.
 
-Imports only what the scoring server has (numpy, keras). Loads every `.keras` file in
-the submission folder, feeds uint8 images to the models as float32 0-255 (every model
-built by the harness carries its own preprocessing), predicts in chunks so memory
-stays bounded on the whole hidden set, averages optional test-time augmentation views
-(flips and 90-degree rotations), and combines an ensemble by averaging probabilities
-or by majority vote.
+Imports only what the scoring server has (numpy, tensorflow, keras). Loads the models
+in the submission folder: every `.keras` file, or with `"runtime": "tflite"` every
+`.tflite` file (their TensorFlow Lite twins, run by XNNPACK on the CPU; on a machine
+with a GPU the `.keras` files are used instead, since Keras is the faster path there).
+Feeds uint8 images to the models as float32 0-255 (every model built by the harness
+carries its own preprocessing), predicts in chunks so memory stays bounded on the
+whole hidden set, averages optional test-time augmentation views (flips and
+90-degree rotations), and combines an ensemble by averaging probabilities or by
+majority vote.
 """
 
 import glob
@@ -26,7 +29,18 @@ VIEWS = (
     lambda x: np.rot90(x, 2, axes=(1, 2)).swapaxes(1, 2),
 )
 
-DEFAULTS = {"tta": 1, "ensemble": "mean", "chunk_size": 256}
+# runtime: "keras" or "tflite"; threads: the TFLite interpreter's CPU threads (None:
+# TFLite's own default); batch_size: the images per TFLite invoke, allocated once.
+DEFAULTS = {"tta": 1, "ensemble": "mean", "chunk_size": 256,
+            "runtime": "keras", "threads": None, "batch_size": 32}
+
+
+def _positive_int(config, key, optional=False):
+    value = config[key]
+    if optional and value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
 
 
 def read_config(folder):
@@ -39,18 +53,66 @@ def read_config(folder):
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"submission.json: unknown settings {unknown}; known: {sorted(DEFAULTS)}")
-    if not isinstance(config["chunk_size"], int) or config["chunk_size"] < 1:
-        raise ValueError(f"chunk_size must be a positive integer. "
-                         f"Received: chunk_size={config['chunk_size']!r}")
+    _positive_int(config, "chunk_size")
+    _positive_int(config, "batch_size")
+    _positive_int(config, "threads", optional=True)
     if not isinstance(config["tta"], int) or not 1 <= config["tta"] <= len(VIEWS):
         raise ValueError(f"tta must be 1..{len(VIEWS)}. Received: tta={config['tta']}")
     if config["ensemble"] not in ("mean", "vote"):
         raise ValueError(f"ensemble must be 'mean' or 'vote'. Received: {config['ensemble']!r}")
+    if config["runtime"] not in ("keras", "tflite"):
+        raise ValueError(f"runtime must be 'keras' or 'tflite'. Received: {config['runtime']!r}")
     return config
 
 
-def load_models(folder):
-    """Every `.keras` file in `folder`, sorted by name, loaded without compiling."""
+class TFLiteModel:
+    """A `.tflite` file behind `predict_on_batch`, the one call `predict_proba` makes.
+
+    The interpreter is sized for `batch_size` images once; every call runs in slices of
+    that size and pads the last one, so no call re-allocates (a resize re-plans the
+    whole graph and its XNNPACK kernels).
+    """
+
+    def __init__(self, path, batch_size=32, threads=None):
+        import tensorflow as tf
+
+        self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=threads)
+        source = self.interpreter.get_input_details()[0]
+        self.input = source["index"]
+        self.output = self.interpreter.get_output_details()[0]["index"]
+        self.batch_size = batch_size
+        self.interpreter.resize_tensor_input(self.input, [batch_size, *source["shape"][1:]])
+        self.interpreter.allocate_tensors()
+
+    def predict_on_batch(self, x):
+        out = []
+        for start in range(0, len(x), self.batch_size):
+            part = x[start:start + self.batch_size]
+            n = len(part)
+            if n < self.batch_size:
+                part = np.concatenate([part, np.zeros((self.batch_size - n, *part.shape[1:]),
+                                                      part.dtype)])
+            self.interpreter.set_tensor(self.input, part)
+            self.interpreter.invoke()
+            out.append(self.interpreter.get_tensor(self.output)[:n])
+        return np.concatenate(out)
+
+
+def has_gpu():
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def load_models(folder, runtime="keras", threads=None, batch_size=32):
+    """The submission's models, sorted by file name: the `.tflite` files when `runtime`
+    is "tflite" and there is no GPU, else every `.keras` file, loaded without compiling."""
+    if runtime == "tflite" and not has_gpu():
+        paths = sorted(glob.glob(os.path.join(folder, "*.tflite")))
+        if not paths:
+            raise FileNotFoundError(f"runtime 'tflite' but no .tflite model next to model.py "
+                                    f"in {folder}")
+        return [TFLiteModel(p, batch_size, threads) for p in paths]
     import keras
 
     paths = sorted(glob.glob(os.path.join(folder, "*.keras")))

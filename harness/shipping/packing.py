@@ -2,8 +2,9 @@
 
 `pack` stages the experiment (template model.py and helpers, the experiment's own
 overrides, the run's weights, `submission.json` with the settings), checks the code
-against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`), writes
-the zip, then extracts it into a fresh folder and runs it through the same ingestion
+against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`),
+with `runtime="tflite"` adds each model's TensorFlow Lite twin (`harness.shipping.tflite`;
+all of them or none, the Keras weights stay beside them), writes the zip, then extracts it into a fresh folder and runs it through the same ingestion
 as `score` on a small sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
 
@@ -37,6 +38,8 @@ from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
+from harness.shipping.tflite import convert_file
+from harness.training.config import RUNTIMES, resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, get_experiment
 
 # Images the smoke run predicts, and the sample the optimizer compares outputs on.
@@ -61,6 +64,9 @@ class PackResult:
             "kept", "reason"}; empty with --no-optimize.
         warnings: the contract's non-fatal warnings.
         smoke: the smoke run: {"n_images", "load_s", "predict_s", "peak_rss_mb"}.
+        runtime: what the zip runs on the server's CPU: "keras" or "tflite".
+        converted: one record per .keras file when TFLite was asked for: {"file",
+            "kept", "max_abs_diff", "same_labels", "reason"}.
     """
 
     zip: Path
@@ -73,6 +79,8 @@ class PackResult:
     optimized: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     smoke: dict = field(default_factory=dict)
+    runtime: str = "keras"
+    converted: list[dict] = field(default_factory=list)
 
 
 def submission_files(folder: Path) -> list[Path]:
@@ -106,10 +114,41 @@ def zip_name(now: _dt.datetime | None = None) -> str:
     return f"submission_{(now or _dt.datetime.now()):%y%m%d_%H%M%S}.zip"
 
 
+def add_tflite(stage: Path, sample, profile: Profile,
+               status: Callable[[str], None] = lambda msg: None) -> tuple[str, list[dict]]:
+    """Give every .keras file in `stage` its .tflite twin, and say so in submission.json.
+
+    All or nothing: an ensemble whose members ran on different runtimes would be hard
+    to reason about, so one twin that disagrees leaves the whole zip on Keras.
+
+    Returns:
+        (the runtime written to submission.json, one record per .keras file).
+    """
+    records = []
+    for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
+        status(f"converting {weights.name} to TensorFlow Lite")
+        report = convert_file(weights, weights.with_suffix(".tflite"), sample)
+        records.append({"file": weights.name, "kept": report.kept,
+                        "max_abs_diff": report.max_abs_diff,
+                        "same_labels": report.same_labels, "reason": report.reason})
+    runtime = "tflite" if records and all(r["kept"] for r in records) else "keras"
+    settings_path = stage / "submission.json"
+    settings = json.loads(settings_path.read_text())
+    if runtime == "tflite":
+        # The interpreter does not read TensorFlow's thread variables: it is told.
+        settings.update(runtime="tflite", threads=profile.server_threads)
+    else:
+        for twin in stage.glob("*.tflite"):
+            twin.unlink()
+        settings["runtime"] = "keras"
+    settings_path.write_text(json.dumps(settings, indent=2, sort_keys=True))
+    return runtime, records
+
+
 def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike = ".",
          run: str | os.PathLike | None = None, tta: int | None = None, optimize: bool = True,
          data: str | os.PathLike | None = None, n_smoke: int = SMOKE_IMAGES,
-         name: str | None = None,
+         name: str | None = None, runtime: str | None = None,
          status: Callable[[str], None] = lambda msg: None) -> PackResult:
     """Pack an experiment's run into a checked, smoke-tested submission zip.
 
@@ -124,6 +163,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         data: an npz for the smoke run and the optimizer's check (default: random pixels).
         n_smoke: images in the smoke run.
         name: the zip's file name (default `zip_name()`).
+        runtime: "keras", or "tflite" to add TensorFlow Lite twins of the models (kept
+            only when they agree with Keras on the sample); default the experiment's
+            config `runtime`.
         status: called with progress lines for people.
 
     Returns:
@@ -135,6 +177,10 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         HarnessError: unknown experiment, no trained run, the zip already exists.
     """
     exp = get_experiment(experiment)
+    runtime = runtime or resolve_config(exp)["runtime"]
+    if runtime not in RUNTIMES:
+        raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
+                           f"Received: runtime={runtime!r}")
     run_dir = Path(run) if run else exp.latest_run()
     dest = Path(out) / (name or zip_name())
     if dest.exists():
@@ -151,6 +197,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
                 optimized.append({"file": weights.name, "rewritten": report.rewritten,
                                   "max_abs_diff": report.max_abs_diff, "kept": report.kept,
                                   "reason": report.reason})
+        converted = []
+        if runtime == "tflite":
+            runtime, converted = add_tflite(stage, sample, profile, status)
         built = Path(tmp) / dest.name
         files = write_zip(stage, built)
         status(f"smoke run: {len(sample)} images through the ingestion")
@@ -162,6 +211,6 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     return PackResult(
         zip=dest, sha256=sha256_file(dest), size_bytes=dest.stat().st_size, files=files,
         experiment=exp.name, run=str(run_dir), settings=settings, optimized=optimized,
-        warnings=warnings,
+        warnings=warnings, runtime=runtime, converted=converted,
         smoke={"n_images": smoke.n_images, "load_s": smoke.load_s,
                "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb})

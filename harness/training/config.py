@@ -36,8 +36,12 @@ DEFAULTS = {
     "seed": 42,
     "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
     "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
+    # How `harness pack` ships the model: keras | tflite (a TensorFlow Lite twin for the
+    # server's CPU, kept only when it agrees with Keras). Training ignores it.
+    "runtime": "keras",
 }
 OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
+RUNTIMES = ("keras", "tflite")
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
@@ -91,6 +95,9 @@ def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dic
     if config["ensemble"] not in ("mean", "vote"):
         raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
                            f"Received: ensemble={config['ensemble']!r}")
+    if config["runtime"] not in RUNTIMES:
+        raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
+                           f"Received: runtime={config['runtime']!r}")
     if int(config["folds"]) < 1:
         raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
     for spec in config["augment"]:
