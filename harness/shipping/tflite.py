@@ -83,7 +83,8 @@ def tflite_probabilities(path: str | os.PathLike, images: np.ndarray) -> np.ndar
 def _convert(src: Path, dst: Path) -> str | None:
     """Run the converter in a fresh interpreter; None on success, else why it failed."""
     proc = subprocess.run([sys.executable, "-c", CONVERT_SCRIPT, str(src), str(dst)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=False)
     if proc.returncode == 0 and dst.exists():
         return None
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
