@@ -8,6 +8,13 @@ and TTA pass; everything else in the process (start, imports, loading) is a fixe
 cost. `estimate_s` extrapolates that to the hidden test size and any number of TTA
 passes (the template's passes cost alike, so time scales with their number).
 
+What the fit leaves out, modelled from the submission's settings (`predict_plan`): a
+Keras model compiles predict once per batch shape (full chunks, each call's shorter
+last chunk; `harness score` calls predict on slices of at most the hidden set's size),
+while the TFLite runtime is sized once and pads its last batch, computing a few images
+more than it returns. The machine's load average is kept with the measurement: on a
+busy machine the speed drifts from one minute to the next, and a note says so.
+
 Calibration: this machine is not the server. When the leaderboard holds a Codabench
 record with a duration (`harness record EXP --codabench S --duration SECONDS`) for the
 experiment being checked, the server-speed factor is that duration over the local
@@ -63,6 +70,9 @@ class Measurement:
             for a model.py of its own.
         sizes: the two sample sizes.
         predict_s: predict seconds measured at each size.
+        runtime: the template's runtime, "keras" or "tflite" (its submission.json).
+        batch_size: images per TFLite invoke (the tflite runtime), else None.
+        load_avg: this machine's 1-minute load average after the runs (None: unknown).
     """
 
     fixed_s: float
@@ -73,10 +83,38 @@ class Measurement:
     chunk_size: int | None = None
     sizes: tuple[int, int] = (0, 0)
     predict_s: tuple[float, float] = (0.0, 0.0)
+    runtime: str = "keras"
+    batch_size: int | None = None
+    load_avg: float | None = None
+
+
+def predict_plan(m: Measurement, test_size: int, call_size: int | None = None) -> tuple[int, int]:
+    """(one-off overheads, images computed) for predict on `test_size` images.
+
+    `predict` is called on consecutive slices of at most `call_size` images (default:
+    all at once, as on the server); the template cuts each into chunks of `chunk_size`.
+    Keras compiles once per distinct chunk shape; the TFLite runtime was sized in
+    `Model()` and pays one first-invoke warm-up, but runs every chunk in whole batches
+    of `batch_size`, the last one padded.
+
+    Examples:
+        >>> m = Measurement(0, 1, 0.01, 1, 2, chunk_size=256)
+        >>> predict_plan(m, 5133), predict_plan(m, 6120, call_size=5133)
+        ((2, 5133), (3, 6120))
+    """
+    call_size = call_size or test_size
+    calls = [min(call_size, test_size - i) for i in range(0, test_size, call_size)]
+    if not m.chunk_size:
+        return 1, test_size
+    chunks = [c for n in calls for c in [m.chunk_size] * (n // m.chunk_size)
+              + ([n % m.chunk_size] if n % m.chunk_size else [])]
+    if m.runtime == "tflite" and m.batch_size:
+        return 1, sum(-(-c // m.batch_size) * m.batch_size for c in chunks)
+    return len(set(chunks)), test_size
 
 
 def estimate_s(m: Measurement, test_size: int, tta: int | None = None,
-               factor: float = 1.0) -> float:
+               factor: float = 1.0, call_size: int | None = None) -> float:
     """Seconds for the whole run on `test_size` images with `tta` passes, times `factor`.
 
     Examples:
@@ -85,10 +123,9 @@ def estimate_s(m: Measurement, test_size: int, tta: int | None = None,
         36.0
     """
     passes = tta or m.passes
-    # Keras compiles predict once per batch shape: full chunks, then the last, shorter one.
-    calls = 2 if m.chunk_size and test_size > m.chunk_size and test_size % m.chunk_size else 1
-    return factor * (m.fixed_s + calls * m.call_s
-                     + m.per_image_s * test_size * passes / m.passes)
+    overheads, images = predict_plan(m, test_size, call_size)
+    return factor * (m.fixed_s + overheads * m.call_s
+                     + m.per_image_s * images * passes / m.passes)
 
 
 def max_tta_within(m: Measurement, test_size: int, limit_s: float, factor: float = 1.0,
@@ -98,14 +135,17 @@ def max_tta_within(m: Measurement, test_size: int, limit_s: float, factor: float
     return max(fits, default=0)
 
 
-def _settings(folder: Path) -> tuple[int, int | None]:
-    """(TTA passes, chunk size) of a template submission; (1, None) for a model.py of its own."""
+def _settings(folder: Path) -> dict:
+    """The template settings timing depends on; a model.py of its own has none of them."""
     path = folder / "submission.json"
     if not path.exists():
-        return 1, None
+        return {"passes": 1, "chunk_size": None}
     settings = json.loads(path.read_text())
     # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
-    return int(settings.get("tta", 1)), int(settings.get("chunk_size", 256))
+    runtime = settings.get("runtime", "keras")
+    return {"passes": int(settings.get("tta", 1)),
+            "chunk_size": int(settings.get("chunk_size", 256)), "runtime": runtime,
+            "batch_size": int(settings.get("batch_size", 32)) if runtime == "tflite" else None}
 
 
 def sample_sizes(sample: int, chunk_size: int | None) -> tuple[int, int]:
@@ -127,8 +167,8 @@ def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = D
         SubmissionError: the submission fails on the sample.
     """
     threads = threads or profile.server_threads
-    passes, chunk_size = _settings(Path(submission_dir))
-    sizes = sample_sizes(sample, chunk_size)
+    settings = _settings(Path(submission_dir))
+    sizes = sample_sizes(sample, settings["chunk_size"])
     images = sample_images(profile, sizes[1], data)
     runs = [run_submission(submission_dir, images[:n], profile, threads=threads)
             .raise_for_failure() for n in sizes]
@@ -139,9 +179,9 @@ def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = D
         per_image = large.predict_s / sizes[1]
     call = max(large.predict_s - per_image * sizes[1], 0.0)
     return Measurement(fixed_s=large.total_s - large.predict_s, call_s=call,
-                       per_image_s=per_image, passes=passes, threads=threads,
-                       chunk_size=chunk_size, sizes=sizes,
-                       predict_s=(small.predict_s, large.predict_s))
+                       per_image_s=per_image, threads=threads, sizes=sizes,
+                       predict_s=(small.predict_s, large.predict_s),
+                       load_avg=os.getloadavg()[0], **settings)
 
 
 @dataclass
@@ -287,8 +327,14 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
             m = measure_fn(staged.path, profile, sample=sample, data=data)
             own_settings = (staged.path / "submission.json").exists()
         calibration = calibrate(staged.name, m, profile, records)
-        note = ("" if tta is None or own_settings else
-                "no submission.json: the TTA scaling assumes every pass costs the same")
+        notes = [] if tta is None or own_settings else [
+            "no submission.json: the TTA scaling assumes every pass costs the same"]
+        cores = os.cpu_count() or 1
+        if m.load_avg is not None and m.load_avg > cores:
+            notes.append(f"this machine was busy (load {m.load_avg:.1f} on {cores} cores): "
+                         "its speed drifts with the load, so the estimate may be off by "
+                         "as much; time it again on a quiet machine")
+        note = "; ".join(notes)
         report.results.append(TimecheckResult(
             target=str(target), name=staged.name, sha256=staged.sha256, measurement=m,
             note=note, **check_measurement(m, profile, calibration, test_size, limit_s, tta)))

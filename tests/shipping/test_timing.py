@@ -9,7 +9,8 @@ import pytest
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.shipping.timing import (Measurement, calibrate, estimate_s, load_calibration,
-                                     max_tta_within, measure, sample_sizes, timecheck)
+                                     max_tta_within, measure, predict_plan, sample_sizes,
+                                     timecheck)
 
 # 10 s fixed + 2 s per call + 0.1 s per image at 1 pass: 1000 images -> 112 s per pass.
 M = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2)
@@ -48,6 +49,35 @@ def test_a_last_short_chunk_costs_one_more_call_overhead():
     assert estimate_s(chunked, 512) == pytest.approx(10 + 2 + 51.2)
     assert estimate_s(chunked, 500) == pytest.approx(10 + 4 + 50.0)
     assert estimate_s(chunked, 100) == pytest.approx(10 + 2 + 10.0)
+
+
+def test_keras_compiles_once_per_chunk_shape_across_score_s_predict_calls():
+    chunked = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2,
+                          chunk_size=256)
+    # The server's one call: full chunks and a last one of 13 images.
+    assert predict_plan(chunked, 5133) == (2, 5133)
+    # `harness score` on 10,266 images: two calls of 5,133 share both shapes.
+    assert predict_plan(chunked, 10266, call_size=5133) == (2, 10266)
+    # 6,120 images: calls of 5,133 and 987 -> last chunks of 13 and 219 images.
+    assert predict_plan(chunked, 6120, call_size=5133) == (3, 6120)
+    assert estimate_s(chunked, 6120, call_size=5133) == pytest.approx(10 + 6 + 612.0)
+
+
+def test_tflite_pays_one_warm_up_and_computes_its_padded_batches():
+    lite = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2,
+                       chunk_size=256, runtime="tflite", batch_size=32)
+    # 20 chunks of 256, then 13 images run as one padded batch of 32.
+    assert predict_plan(lite, 5133) == (1, 5120 + 32)
+    assert estimate_s(lite, 5133) == pytest.approx(10 + 2 + 0.1 * 5152)
+
+
+def test_a_busy_machine_is_named_in_the_note(make_submission, profile, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    busy = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2,
+                       load_avg=9.5)
+    (r,) = timecheck([str(make_submission())], profile, records=[],
+                     measure_fn=fake_measure(busy)).results
+    assert "busy (load 9.5 on 2 cores)" in r.note
 
 
 def test_sample_sizes_are_whole_chunks_when_they_fit():
