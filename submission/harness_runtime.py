@@ -33,6 +33,9 @@ VIEWS = (
 # TFLite's own default); batch_size: the images per TFLite invoke, allocated once.
 DEFAULTS = {"tta": 1, "ensemble": "mean", "chunk_size": 256,
             "runtime": "keras", "threads": None, "batch_size": 32}
+# XNNPACK in TensorFlow 2.17 (the server's) answers a batch of 256 or more images with
+# the batch size modulo 256 rows, or corrupts memory: TFLite batches stay below that.
+MAX_TFLITE_BATCH = 255
 
 
 def _positive_int(config, key, optional=False):
@@ -55,6 +58,10 @@ def read_config(folder):
         raise ValueError(f"submission.json: unknown settings {unknown}; known: {sorted(DEFAULTS)}")
     _positive_int(config, "chunk_size")
     _positive_int(config, "batch_size")
+    if config["batch_size"] > MAX_TFLITE_BATCH:
+        raise ValueError(f"batch_size must be at most {MAX_TFLITE_BATCH} (XNNPACK on "
+                         f"TensorFlow 2.17 miscounts larger batches). "
+                         f"Received: batch_size={config['batch_size']}")
     _positive_int(config, "threads", optional=True)
     if not isinstance(config["tta"], int) or not 1 <= config["tta"] <= len(VIEWS):
         raise ValueError(f"tta must be 1..{len(VIEWS)}. Received: tta={config['tta']}")
@@ -94,7 +101,11 @@ class TFLiteModel:
                                                       part.dtype)])
             self.interpreter.set_tensor(self.input, part)
             self.interpreter.invoke()
-            out.append(self.interpreter.get_tensor(self.output)[:n])
+            probs = self.interpreter.get_tensor(self.output)
+            if len(probs) != self.batch_size:  # never trust a short answer (see MAX_TFLITE_BATCH)
+                raise RuntimeError(f"the TFLite model answered {len(probs)} rows for a batch "
+                                   f"of {self.batch_size} images; use a smaller batch_size")
+            out.append(probs[:n])
         return np.concatenate(out)
 
 

@@ -124,16 +124,17 @@ def add_tflite(stage: Path, sample, profile: Profile,
     Returns:
         (the runtime written to submission.json, one record per .keras file).
     """
+    settings_path = stage / "submission.json"
+    settings = json.loads(settings_path.read_text())
     records = []
     for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
         status(f"converting {weights.name} to TensorFlow Lite")
-        report = convert_file(weights, weights.with_suffix(".tflite"), sample)
+        report = convert_file(weights, weights.with_suffix(".tflite"), sample,
+                              batch_size=settings.get("batch_size"))
         records.append({"file": weights.name, "kept": report.kept,
                         "max_abs_diff": report.max_abs_diff,
                         "same_labels": report.same_labels, "reason": report.reason})
     runtime = "tflite" if records and all(r["kept"] for r in records) else "keras"
-    settings_path = stage / "submission.json"
-    settings = json.loads(settings_path.read_text())
     if runtime == "tflite":
         # The interpreter does not read TensorFlow's thread variables: it is told.
         settings.update(runtime="tflite", threads=profile.server_threads)

@@ -19,16 +19,19 @@ Examples:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from harness.shipping.optimize import MAX_ABS_DIFF
+from harness.training.experiments import TEMPLATE_DIR
 
 # The conversion, as a script for a fresh interpreter: the Keras model -> float32 TFLite.
 # `from_keras_model` is the path that works on TF 2.17 + Keras 3.4.1; converting a
@@ -67,17 +70,22 @@ class ConvertReport:
     reason: str = ""
 
 
-def tflite_probabilities(path: str | os.PathLike, images: np.ndarray) -> np.ndarray:
-    """A `.tflite` model's outputs on `images`, all in one invoke (no thread cap)."""
-    import tensorflow as tf
+def template_runtime(folder: str | os.PathLike = TEMPLATE_DIR) -> ModuleType:
+    """The `harness_runtime.py` of a submission folder (default: the template), loaded."""
+    spec = importlib.util.spec_from_file_location(f"_harness_runtime_{id(folder)}",
+                                                  Path(folder) / "harness_runtime.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    interpreter = tf.lite.Interpreter(model_path=str(path))
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, list(images.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, np.asarray(images, np.float32))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+def tflite_probabilities(path: str | os.PathLike, images: np.ndarray,
+                         batch_size: int | None = None) -> np.ndarray:
+    """A `.tflite` model's outputs on `images`, run as the template runs it: the
+    template's `TFLiteModel`, in batches of `batch_size` (default the template's)."""
+    runtime = template_runtime()
+    model = runtime.TFLiteModel(str(path), batch_size or runtime.DEFAULTS["batch_size"])
+    return model.predict_on_batch(np.asarray(images, np.float32))
 
 
 def _convert(src: Path, dst: Path) -> str | None:
@@ -93,7 +101,7 @@ def _convert(src: Path, dst: Path) -> str | None:
 
 
 def convert_file(src: str | os.PathLike, dst: str | os.PathLike, sample: np.ndarray,
-                 atol: float = MAX_ABS_DIFF) -> ConvertReport:
+                 atol: float = MAX_ABS_DIFF, batch_size: int | None = None) -> ConvertReport:
     """Write `src`'s float32 TFLite twin to `dst`; keep it only if it agrees on `sample`.
 
     Args:
@@ -101,6 +109,8 @@ def convert_file(src: str | os.PathLike, dst: str | os.PathLike, sample: np.ndar
         dst: the `.tflite` file to write; removed again when the twin is not kept.
         sample: images (n, H, W, C) the model takes, e.g. the smoke run's uint8 images.
         atol: largest allowed absolute difference of probabilities.
+        batch_size: images per invoke in the comparison, as the zip will run them
+            (default: the template's).
 
     Returns:
         ConvertReport: kept or not, and why.
@@ -117,7 +127,12 @@ def convert_file(src: str | os.PathLike, dst: str | os.PathLike, sample: np.ndar
     x = np.asarray(sample, np.float32)
     model = keras.models.load_model(src, compile=False)
     expected = np.asarray(model.predict(x, batch_size=64, verbose=0))
-    got = tflite_probabilities(dst, x)
+    try:
+        got = tflite_probabilities(dst, x, batch_size)
+    except RuntimeError as e:  # the interpreter's own complaint is the reason
+        dst.unlink()
+        return ConvertReport(reason=f"TFLite twin discarded: {e}",
+                             seconds=time.perf_counter() - start)
     diff = float(np.max(np.abs(got - expected)))
     same = bool(np.array_equal(got.argmax(axis=1), expected.argmax(axis=1)))
     report = ConvertReport(max_abs_diff=diff, same_labels=same, kept=same and diff < atol)

@@ -110,6 +110,9 @@ def test_prediction_is_chunked_so_memory_stays_bounded():
     ({"tta": "3"}, "tta must be 1..8"),
     ({"ensemble": "median"}, "ensemble must be"),
     ({"chunk_size": 0}, "chunk_size must be"),
+    ({"batch_size": 256}, "batch_size must be at most 255"),
+    ({"runtime": "onnx"}, "runtime must be"),
+    ({"threads": 0}, "threads must be"),
     ({"tta_passes": 3}, "unknown settings"),
 ])
 def test_bad_submission_json_is_a_clear_error(tmp_path, settings, message):

@@ -97,7 +97,7 @@ def test_a_twin_that_disagrees_is_discarded(ensemble, images, tmp_path, monkeypa
     monkeypatch.setattr(tflite, "_convert",
                         lambda src, dst: shutil.copy(folder / "fold_1.tflite", dst) and None)
     real = tflite.tflite_probabilities
-    monkeypatch.setattr(tflite, "tflite_probabilities", lambda p, x: real(p, x)[:, ::-1])
+    monkeypatch.setattr(tflite, "tflite_probabilities", lambda p, x, b: real(p, x, b)[:, ::-1])
     report = convert_file(tmp_path / "w.keras", tmp_path / "w.tflite", images[:8])
     assert not report.kept and not (tmp_path / "w.tflite").exists()
     assert "TFLite twin discarded" in report.reason
@@ -119,7 +119,7 @@ def test_one_discarded_twin_leaves_the_whole_ensemble_on_keras(ensemble, tmp_pat
     _settings(tmp_path, tta=2)
     answers = iter([ConvertReport(kept=True, reason="ok"),
                     ConvertReport(kept=False, reason="2 of 16 labels differ")])
-    monkeypatch.setattr(packing, "convert_file", lambda src, dst, sample: next(answers))
+    monkeypatch.setattr(packing, "convert_file", lambda src, dst, sample, **kw: next(answers))
     runtime, records = add_tflite(tmp_path, None, get_profile())
     assert runtime == "keras" and [r["kept"] for r in records] == [True, False]
     assert not list(tmp_path.glob("*.tflite"))
@@ -135,3 +135,12 @@ def test_pack_runtime_tflite_ships_both_and_smoke_runs_the_twin(trained_experime
         assert "weights.keras" in z.namelist() and "weights.tflite" in z.namelist()
         settings = json.loads(z.read("submission.json"))
     assert settings["runtime"] == "tflite" and settings["threads"] == get_profile().server_threads
+
+
+def test_a_short_answer_from_the_interpreter_is_an_error_not_fewer_labels(ensemble, images):
+    # XNNPACK on TF 2.17 answers a batch of 256 with 0 rows: never let that through.
+    rt = tflite.template_runtime()
+    model = rt.TFLiteModel(str(ensemble[0] / "fold_1.tflite"), batch_size=4)
+    model.interpreter.get_tensor = lambda index: np.zeros((1, 4), np.float32)
+    with pytest.raises(RuntimeError, match="answered 1 rows for a batch of 4"):
+        model.predict_on_batch(images[:6].astype(np.float32))
