@@ -17,6 +17,7 @@ and the first chunk's (compile or warm-up) cost.
 
     PYTHONPATH=. python bench/timecheck.py [--n 5133] [--data data/training_set.npz]
         [--models baseline_cnn convnext_tiny] [--runtimes keras tflite] [--sample 768]
+        [--out bench/results/timecheck.json]
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ def main() -> None:
     parser.add_argument("--runtimes", nargs="+", choices=["keras", "tflite"],
                         default=["keras", "tflite"])
     parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the json to write")
     args = parser.parse_args()
     profile = get_profile()
     n = args.n or profile.hidden_test_size
@@ -171,7 +173,7 @@ def main() -> None:
                   f"{r['load_avg_before_measure_full']})", flush=True)
     result = {"threads": profile.server_threads, "cpu_count": os.cpu_count(),
               "data": args.data or "random pixels", "rows": rows}
-    write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

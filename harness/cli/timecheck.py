@@ -32,8 +32,9 @@ def show_timecheck(console, report: TimecheckReport) -> None:
         m = r.measurement
         console.print(f"{escape(r.name)}: fixed {m.fixed_s:.1f} s + predict overhead "
                       f"{m.call_s:.2f} s + {m.per_image_s * 1000:.2f} ms/image at "
-                      f"{m.passes} pass(es), {m.threads} threads (samples {m.sizes[0]} and "
-                      f"{m.sizes[1]}); calibration: {escape(r.calibration)}", highlight=False)
+                      f"{m.passes} pass(es), {m.runtime}, {m.threads} threads (samples "
+                      f"{m.sizes[0]} and {m.sizes[1]}); calibration: {escape(r.calibration)}",
+                      highlight=False)
         if r.note:
             console.print(f"[yellow]note:[/] {escape(r.note)}", highlight=False)
 

@@ -4,8 +4,9 @@
 overrides, the run's weights, `submission.json` with the settings), checks the code
 against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`),
 with `runtime="tflite"` adds each model's TensorFlow Lite twin (`harness.shipping.tflite`;
-all of them or none, the Keras weights stay beside them), writes the zip, then extracts it into a fresh folder and runs it through the same ingestion
-as `score` on a small sample. Only a zip that passed lands in the output folder,
+all of them or none, the Keras weights stay beside them), writes the zip, then extracts
+it into a fresh folder and runs it through the same ingestion as `score` on a small
+sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
 
 The zip holds the submission's root-level files and nothing else, at its root, in
