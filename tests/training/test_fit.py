@@ -122,6 +122,14 @@ def test_unknown_augmentation_gets_did_you_mean():
         build_augmenter([{"name": "noise", "strength": 3}])
 
 
+def test_the_runtime_key_is_checked_where_every_config_is():
+    exp = get_experiment("baseline_cnn")
+    assert resolve_config(exp)["runtime"] == "keras"
+    assert resolve_config(exp, {"runtime": "tflite"})["runtime"] == "tflite"
+    with pytest.raises(HarnessError, match="runtime must be one of keras, tflite"):
+        resolve_config(exp, {"runtime": "onnx"})
+
+
 @pytest.mark.parametrize("args, message", [
     (["--set", "learning_rat=0.1"], "did you mean 'learning_rate'?"),
     (["--set", "epochs=many"], "epochs must be a int"),
