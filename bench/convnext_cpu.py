@@ -19,6 +19,7 @@ profile's time limit for an ensemble of `--ensemble` models on the hidden test s
 
     PYTHONPATH=. python bench/convnext_cpu.py [--models tiny base] [--batch-size 32]
         [--images 64] [--repeats 3] [--tflite-threads 1 2] [--ensemble 5]
+        [--out bench/results/convnext_cpu.json]
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def main() -> None:
                         help="TFLite interpreter threads to time [default: 1 and the "
                              "profile's server_threads]")
     parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the json to write")
     args = parser.parse_args()
     profile = get_profile()
     threads = args.threads or profile.server_threads
@@ -181,7 +183,7 @@ def main() -> None:
         "hidden_test_size": profile.hidden_test_size, "time_limit_s": profile.time_limit_s,
         "rows": rows,
     }
-    write_text_atomic(RESULTS, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
