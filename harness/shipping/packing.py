@@ -1,16 +1,18 @@
 """`harness pack`: an experiment's trained run made into the zip a team uploads.
 
 `pack` stages the experiment (template model.py and helpers, the experiment's own
-overrides, the run's weights, `submission.json` with the settings), checks the code
-against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`),
-under a Keras newer than the server's exports each model as a SavedModel the server's
-Keras loads (`harness.shipping.crossversion`, which says why), writes the zip, then extracts it into a fresh folder and runs it through the same ingestion
-as `score` on a small sample. Only a zip that passed lands in the output folder,
+overrides, the run's weights, `submission.json` with the settings), rewrites slow
+grouped convolutions (`harness.shipping.optimize`), under a Keras newer than the
+server's exports each model as a SavedModel the server's Keras loads
+(`harness.shipping.crossversion`, which says why), checks the code against the
+contract, writes the zip, then extracts it into a fresh folder and runs it through the
+same ingestion as `score` on a small sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
 
 The zip holds the submission's root-level files (and SavedModel folders) and nothing
-else, at its root, in sorted order, with fixed timestamps and permissions: the same run and settings pack
-to the same sha256.
+else, at its root, in sorted order, with fixed timestamps and permissions: the same run
+and settings pack to the same sha256 (as .keras files; a SavedModel's export carries
+names TensorFlow generates, so its bytes differ from pack to pack, its outputs do not).
 
 Examples:
     >>> result = pack("baseline_cnn", get_profile(), out="dist", tta=3)
