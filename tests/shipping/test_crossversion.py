@@ -143,16 +143,14 @@ def server_runtime_python(profile) -> str:
     return str(server_python(profile)[0])
 
 
-@pytest.fixture(scope="module")
-def crossed(tmp_path_factory):
-    """The newer virtualenv's run (see NEWER_SCRIPT) and its folders, once per session."""
+def cross(root):
+    """Run NEWER_SCRIPT in the newest-Keras virtualenv under `root`; its result and root."""
     try:
         newer = newer_python()
     except HarnessError as e:
         pytest.skip(f"no virtualenv with the newest TensorFlow and Keras, and none could be "
                     f"built (offline?): {e.message[:200]}")
     profile = get_profile()
-    root = tmp_path_factory.mktemp("crossed")
     experiment = root / "experiments" / "tiny_exp"
     experiment.mkdir(parents=True)
     (experiment / "config.py").write_text("CONFIG = {'seed': 0}\n")
@@ -174,50 +172,38 @@ def crossed(tmp_path_factory):
     result["wall_s"] = time.monotonic() - start
     print(f"\ncrossed {result['keras']} -> {server_keras(profile)}: {result['seconds']}, "
           f"{result['wall_s']:.1f} s in all")
-    return result, root
+    return result
 
 
-def test_a_zip_packed_under_the_newest_keras_verifies_on_the_servers_with_identical_labels(
-        crossed, profile):
-    result, _ = crossed
-    assert result["keras"] != server_keras(profile), "the index served no newer Keras"
+# One test, so that pytest-xdist runs the newer virtualenv's minute on one worker only.
+def test_packed_under_the_newest_keras_verifies_on_the_servers_and_model_save_is_named(
+        tmp_path, runner, monkeypatch, profile):
+    result = cross(tmp_path)
+    server = server_keras(profile)
+
+    # A zip packed under the newest Keras: a SavedModel, same labels on the server's runtime.
+    assert result["keras"] != server, "the index served no newer Keras"
     assert result["format"] == "savedmodel" and result["keras"] in result["format_why"]
     assert "weights.savedmodel/saved_model.pb" in result["files"]
     assert result["optimized"][0]["rewritten"]
     verify = result["verify"]
     assert verify["versions_here"]["keras"] == result["keras"]
-    assert verify["versions_there"]["keras"] == server_keras(profile)
+    assert verify["versions_there"]["keras"] == server
     assert verify["ok"] and verify["same_labels"] and verify["n_images"] == 24, verify
 
-
-def test_the_newer_zip_also_scores_here_on_the_server_runtime(crossed, runner, tmp_path,
-                                                              monkeypatch):
-    result, root = crossed
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
-    out = runner.invoke(main, ["score", result["zip"], "--testset", str(root / "tiny.npz"),
-                               "--json"])
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["versions"]["keras"] == keras.__version__
-
-
-def test_a_users_own_model_save_from_the_newest_keras_is_named_in_one_line(
-        crossed, runner, tmp_path, monkeypatch, profile):
-    result, root = crossed
+    # A user's own model.save: verify (run by the newer Keras) and score (run here, on
+    # the server's runtime) name the two versions and the way out in one line.
     expected = (f"model.keras (Keras {result['keras']}) saved by a Keras newer than the "
-                f"{server_keras(profile)} that ran it, which cannot load it")
-    # verify, run by the newer Keras: loads there fails, with the versions and the way out.
+                f"{server} that ran it, which cannot load it")
     user = result["user_verify"]
     assert user["ok_here"] and not user["loads_there"] and not user["ok"]
     assert user["failure_there"].startswith(f"[keras_version] {expected}")
     assert WAY_OUT in user["failure_there"].splitlines()[0]
-    # score, run here on the server's runtime, says the same before its traceback.
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_DB_URL", raising=False)
-    out = runner.invoke(main, ["score", str(root / "user"), "--testset",
-                               str(root / "tiny.npz")])
+    out = runner.invoke(main, ["score", str(tmp_path / "user"), "--testset",
+                               str(tmp_path / "tiny.npz")])
     assert out.exit_code != 0
-    print(out.output)
     text = " ".join(out.output.split())  # rich wraps long lines at the terminal's width
     assert "FAILED (keras_version)" in text and expected in text, out.output
     assert f"hint: {WAY_OUT}" in text
