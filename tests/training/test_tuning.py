@@ -48,7 +48,8 @@ def test_search_space_forms():
 
 
 def test_two_workers_on_postgresql_score_each_trial_once(tmp_experiments, tmp_path,
-                                                         small_arrays, runner, pg_url):
+                                                         small_arrays, runner, pg_url,
+                                                         monkeypatch):
     from harness.data.datasets import save_dataset
     from harness.results.leaderboard import read_leaderboard
     from harness.testset.builder import build
@@ -56,6 +57,7 @@ def test_two_workers_on_postgresql_score_each_trial_once(tmp_experiments, tmp_pa
     data = save_dataset(tmp_path / "small.npz", *small_arrays)
     built = build(data=data, holdout=0.25, recipe="pp-small", name="t",
                   out_root=tmp_path / "testsets", progress=False)
+    monkeypatch.chdir(tmp_path)  # the scores' pictures go to ./data/scores
     # The study and the leaderboard share the team's one PostgreSQL database, as the
     # README tells a team to do; two worker processes run one trial each.
     db = pg_url
