@@ -137,9 +137,14 @@ def ensure_schema(conn) -> None:
     """
     import sqlalchemy as sa
 
+    found = stored_version(conn)
+    # The common case, every `harness score`: up to date, so no DDL and no lock, which
+    # would queue every writer of a busy team database behind each other.
+    if found == SCHEMA_VERSION and not _missing_columns(conn):
+        return
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    found = stored_version(conn)
+        found = stored_version(conn)
     if found is not None and found > SCHEMA_VERSION:
         raise NewerSchema(found)
     metadata, scores, codabench, version = tables()
@@ -162,17 +167,23 @@ def ensure_schema(conn) -> None:
         conn.execute(sa.insert(version).values(id=1, version=SCHEMA_VERSION))
 
 
+def _missing_columns(conn) -> list:
+    """The schema's columns a database lacks (one cheap query per table, no reflection)."""
+    import sqlalchemy as sa
+
+    missing = []
+    for table in tables()[1:3]:
+        have = set(conn.execute(sa.text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys())
+        missing += [(table, c) for c in table.columns if c.name not in have]
+    return missing
+
+
 def _add_missing_columns(conn) -> None:
     import sqlalchemy as sa
 
-    inspector = sa.inspect(conn)
-    for table in tables()[1:3]:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in have:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(sa.text(f'ALTER TABLE {table.name} '
-                                     f'ADD COLUMN "{column.name}" {kind}'))
+    for table, column in _missing_columns(conn):
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _backfill_uids(conn, table) -> None:
