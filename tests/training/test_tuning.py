@@ -128,3 +128,12 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     rows = Leaderboard(storage_url).scores()
     assert sorted(r["experiment"] for r in rows) == sorted(
         f"fake@trial_{t.number:03d}" for t in done)
+
+
+def test_unreachable_storage_is_one_line_without_the_password(tmp_experiments, runner):
+    out = runner.invoke(main, ["tune", "baseline_cnn", "--trials", "1", "--storage",
+                               "postgresql://team:hunter2@127.0.0.1:1/harness"])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert "cannot open the Optuna storage postgresql+psycopg://team:***@127.0.0.1:1" in \
+        " ".join(out.output.split())
+    assert "hunter2" not in out.output
