@@ -67,10 +67,10 @@ class PostgresServer:
             self._as_user = ["runuser", "-u", owner.pw_name, "--"]
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([*self._as_user, *args], capture_output=True, text=True,
+        return subprocess.run([*self._as_user, *args], capture_output=True, text=True, check=False,
                               timeout=timeout, cwd=self.root)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         pwfile = self.root / "pw"
         pwfile.write_text(PASSWORD + "\n")
         if self._as_user:

@@ -35,7 +35,7 @@ from typing import Any
 
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
-from harness.results.schema import (NewerSchema, NotALeaderboard, SCHEMA_VERSION, ensure_schema,
+from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
                                     new_uid, tables)
 
 DATA_DIR = Path("data")

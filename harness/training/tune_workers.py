@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
