@@ -21,7 +21,8 @@ import re
 
 # user:password@ in the authority part, and password=... in a query string.
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*):(?P<pw>[^@\s]*)@")
-_QUERY_PW = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)(?P<pw>[^&\s'\"]*)", re.IGNORECASE)
+_QUERY_PW = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)(?P<pw>[^&\s'\"]*)",
+                       re.IGNORECASE)
 
 
 def mask_url(url: str | None) -> str | None:

@@ -67,8 +67,8 @@ class PostgresServer:
             self._as_user = ["runuser", "-u", owner.pw_name, "--"]
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([*self._as_user, *args], capture_output=True, text=True, check=False,
-                              timeout=timeout, cwd=self.root)
+        return subprocess.run([*self._as_user, *args], capture_output=True, text=True,
+                              check=False, timeout=timeout, cwd=self.root)
 
     def start(self) -> PostgresServer:
         pwfile = self.root / "pw"
