@@ -77,10 +77,22 @@ class _Tagged:
     trial of a worker that died)."""
 
     objective: Callable
+    number: int | None = None
 
     def __call__(self, trial):
+        self.number = trial.number
         trial.set_user_attr(WORKER_ATTR, worker_id())
         return self.objective(trial)
+
+
+def still_running(trial) -> bool:
+    """Whether `trial` is still this worker's: False once the heartbeat has declared it
+    dead (and Optuna re-queued it). An objective checks before it writes anything that
+    should exist once per finished trial, such as its leaderboard row."""
+    import optuna
+
+    frozen = trial.study._storage.get_trial(trial._trial_id)
+    return frozen.state == optuna.trial.TrialState.RUNNING
 
 
 def run_in_process(storage, study_name: str, objective: Callable, trials: int) -> None:
@@ -88,7 +100,29 @@ def run_in_process(storage, study_name: str, objective: Callable, trials: int) -
     import optuna
 
     study = optuna.load_study(study_name=study_name, storage=storage)
-    study.optimize(_Tagged(objective), n_trials=trials, catch=())
+    finished, attempts = 0, 0
+    while finished < trials and attempts < trials * (MAX_RETRIES + 1):
+        attempts += 1
+        if _run_one(study, objective):
+            finished += 1
+
+
+def _run_one(study, objective: Callable) -> bool:
+    """One trial; False when the heartbeat declared it dead while it still ran (a stall
+    longer than the grace period): Optuna has already re-queued it, so it does not count."""
+    tagged = _Tagged(objective)
+    try:
+        study.optimize(tagged, n_trials=1, catch=())
+    except Exception:
+        # Optuna refuses to tell a trial that is no longer running (ValueError, or
+        # UpdateFinishedTrialError from the objective's own writes); that is a stall only
+        # if the heartbeat's retry callback re-queued this trial, else a real error.
+        if tagged.number is None or not any(
+                tagged.number in t.system_attrs.get("retry_history", ())
+                for t in study.get_trials(deepcopy=False)):
+            raise
+        return False
+    return True
 
 
 def _worker(url, heartbeat_s, grace_s, study_name, objective, slots, holding, index, errors):
@@ -105,9 +139,11 @@ def _worker(url, heartbeat_s, grace_s, study_name, objective, slots, holding, in
                     return
                 slots.value -= 1
                 holding[index] = 1
-            study.optimize(_Tagged(objective), n_trials=1, catch=())
+            counted = _run_one(study, objective)
             with slots.get_lock():
                 holding[index] = 0
+                if not counted:
+                    slots.value += 1
     except HarnessError as e:
         errors.put((index, e.message, e.hint))
         raise SystemExit(3)
@@ -152,7 +188,7 @@ def run_workers(url: str, study_name: str, objective: Callable, trials: int, wor
 
     live = {i: start(i) for i in range(workers)}
     dead: dict[int, tuple[str, bool, float]] = {}  # index -> (worker id, held a slot, died)
-    restarts = 0
+    restarts, checked = 0, time.monotonic()
     try:
         while live or dead:
             for i, p in list(live.items()):
@@ -169,8 +205,12 @@ def run_workers(url: str, study_name: str, objective: Callable, trials: int, wor
                     dead[i] = (f"{socket.gethostname()}:{p.pid}", bool(holding[i]),
                                time.monotonic())
                     holding[i] = 0
-            if dead:
+            # A watchdog too: a worker that stalls (SIGSTOP, a suspended laptop) is still
+            # alive, and its trial must be failed and re-queued even if no other worker
+            # starts a trial to notice.
+            if dead or time.monotonic() - checked >= heartbeat_s:
                 _settle_dead(study, dead, slots, patience=3 * (heartbeat_s + grace_s))
+                checked = time.monotonic()
             with slots.get_lock():
                 wanted = min(slots.value, workers) - len(live)
             for i in [i for i in range(workers) if i not in live and i not in dead][:wanted]:

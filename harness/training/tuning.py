@@ -41,7 +41,7 @@ from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
 from harness.training.runs import data_root
 from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
-                                           run_workers)
+                                           run_workers, still_running)
 
 
 @dataclass
@@ -147,6 +147,13 @@ class TrialObjective:
                        overrides={**(self.overrides or {}), **params}, profile=self.profile,
                        run_dir=run_dir, progress=self.progress)
         trial.set_user_attr("run_dir", result.run_dir)
+        if self.scored_on and not still_running(trial):
+            # Stalled past the grace period: the trial was failed and re-queued while it
+            # trained, so its retry, not this run, puts the trial on the leaderboard.
+            import optuna
+
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial {trial.number} was declared dead while it ran")
         if self.scored_on:
             with tempfile.TemporaryDirectory() as tmp:
                 staged = exp.stage(Path(tmp) / "submission", run=result.run_dir)

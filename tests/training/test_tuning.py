@@ -103,14 +103,16 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     from harness.results.leaderboard import Leaderboard
     from harness.training.tune_workers import open_storage, run_workers
 
-    storage = open_storage(storage_url, heartbeat_s=1, grace_s=2)
+    # A short grace period keeps the test fast; 4 s, not 2, so that a live worker on a
+    # loaded machine is not taken for dead.
+    storage = open_storage(storage_url, heartbeat_s=1, grace_s=4)
     optuna.create_study(study_name="s", storage=storage, direction="maximize")
     result = {}
 
     def tune():
         result["restarts"] = run_workers(normalize_url(storage_url), "s",
                                          SleepyObjective(storage_url, 2.0), trials=4,
-                                         workers=2, heartbeat_s=1, grace_s=2)
+                                         workers=2, heartbeat_s=1, grace_s=4)
 
     thread = threading.Thread(target=tune)
     thread.start()
@@ -137,3 +139,40 @@ def test_unreachable_storage_is_one_line_without_the_password(tmp_experiments, r
     assert "cannot open the Optuna storage postgresql+psycopg://team:***@127.0.0.1:1" in \
         " ".join(out.output.split())
     assert "hunter2" not in out.output
+
+
+def test_a_stalled_worker_s_trial_is_retried_and_the_worker_carries_on(pg_url):
+    from tune_objectives import SleepyObjective
+
+    from harness.dburl import normalize_url
+    from harness.results.leaderboard import Leaderboard
+    from harness.training.tune_workers import open_storage, run_workers
+
+    storage = open_storage(pg_url, heartbeat_s=1, grace_s=4)
+    optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(restarts=run_workers(
+        normalize_url(pg_url), "s", SleepyObjective(pg_url, 2.0), trials=3, workers=2,
+        heartbeat_s=1, grace_s=4)))
+    thread.start()
+    victim = _running_trial(storage)
+    pid = int(victim.user_attrs["worker"].rsplit(":", 1)[1])
+    os.kill(pid, signal.SIGSTOP)  # alive but silent: a suspended laptop
+    try:
+        deadline = time.monotonic() + 60
+        while storage.get_trial(victim._trial_id).state == optuna.trial.TrialState.RUNNING:
+            assert time.monotonic() < deadline, "the stalled trial was never failed"
+            time.sleep(0.3)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    thread.join(timeout=180)
+    assert not thread.is_alive() and result["restarts"] == 0
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert [t.number for t in failed] == [victim.number] and len(done) == 3
+    assert [t.params for t in done if t.system_attrs.get("failed_trial") == victim.number] \
+        == [failed[0].params]
+    # The stalled run woke up after its trial was retried: it wrote no row of its own.
+    assert sorted(r["experiment"] for r in Leaderboard(pg_url).scores()) == sorted(
+        f"fake@trial_{t.number:03d}" for t in done)
