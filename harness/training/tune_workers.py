@@ -12,7 +12,9 @@ is older than the grace period is failed by the next worker that starts a trial,
 `RetryHeartbeatStaleTrialCallback` enqueues a copy with the same parameters, which the
 next `ask` takes first. Here the supervisor also waits for that to happen before it
 hands the dead worker's slot to a new worker, so the retry runs in this call and the
-call still ends with its `--trials` finished trials.
+call still ends with its `--trials` finished trials. It also fails stale trials every
+heartbeat as a watchdog, for a worker that stalls without dying; when that worker wakes,
+its trial is no longer its own: it gives the slot back and carries on.
 """
 
 from __future__ import annotations
