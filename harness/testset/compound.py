@@ -104,7 +104,7 @@ def levels(images: np.ndarray, plan: Plan, upto: int | None = None) -> Iterator[
         nxt = current.copy()
         for f in np.unique(plan.links[:, j]):
             name = plan.families[f]
-            for s in np.unique(plan.severities[plan.links[:, j] == f]):
+            for s in np.unique(plan.severities[plan.links[:, j] == f, j]):
                 idx = np.flatnonzero((plan.links[:, j] == f) & (plan.severities[:, j] == s))
                 rng = np.random.default_rng([plan.seed, j, zlib.crc32(name.encode()), int(s)])
                 nxt[idx] = corruptions.get_family(name)(current[idx], int(s), rng)

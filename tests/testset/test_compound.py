@@ -65,3 +65,21 @@ def test_expand_tags_every_copy(images):
     assert set(np.unique(arrays["severity"])) == {1, 2}
     # The two copies take different chains.
     assert not np.array_equal(arrays["images"][:len(images)], arrays["images"][len(images):])
+
+
+def test_a_link_applies_only_the_severities_drawn_for_it(images, monkeypatch):
+    """Each (family, severity) of a link runs once, on exactly the images that drew it."""
+    from harness.testset import corruptions
+
+    plan = compound.sample_plan(len(images), SPEC, seed=5)
+    calls = []
+    real = corruptions.Family.__call__
+
+    def spy(self, x, severity, rng):
+        calls.append((self.name, severity, len(x)))
+        return real(self, x, severity, rng)
+
+    monkeypatch.setattr(corruptions.Family, "__call__", spy)
+    list(compound.levels(images, plan, upto=1))
+    drawn = {(plan.families[f], int(s)) for f, s in zip(plan.links[:, 0], plan.severities[:, 0])}
+    assert {(name, s) for name, s, _ in calls} == drawn and all(n > 0 for _, _, n in calls)
