@@ -1,4 +1,8 @@
-"""`harness leaderboard` and `harness record`: local scores beside Codabench's."""
+"""`harness leaderboard [push]` and `harness record`: local scores beside Codabench's.
+
+`harness leaderboard` is a group so that `push` can live under it, but with no
+subcommand it is the table it always was, with the same options.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from harness.cli.options import common
 from harness.cli.output import console, emit, to_jsonable
 from harness.results.leaderboard import (ROW_COLUMNS, CodabenchRecord, LeaderboardResult,
                                          read_leaderboard, record)
+from harness.results.push import PushResult, push
 
 # Columns a person sees (the JSON and CSV formats carry every column).
 SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
          ("accuracy", "accuracy"), ("clean_accuracy", "clean"),
-         ("codabench", "codabench"), ("gap", "gap"), ("f1_macro", "macro F1"),
+         ("codabench", "codabench"), ("gap", "gap"), ("calibration_points", "real pts"),
+         ("f1_macro", "macro F1"),
          ("worst_group", "worst group"), ("testset", "test set"), ("recipe_version", "recipe"),
          ("predict_s", "predict s"), ("peak_rss_mb", "peak MiB"), ("runs", "runs"),
          ("scored_at", "scored (UTC)"))
@@ -38,6 +44,9 @@ def cell(column: str, row: dict) -> str:
     if column == "runs" and row["failures"]:
         latest = f", latest: {row['last_failure']}" if row["last_failure"] else ""
         return f"{value} ({row['failures']} failed{latest})"
+    if column == "pseudo_private" and value is not None and row.get("pp_low") is not None:
+        tie = " ≈" if row.get("tied_with_leader") else ""
+        return f"{value:.4f} [{row['pp_low']:.2f}-{row['pp_high']:.2f}]{tie}"
     if value is None:
         return "-"
     if column == "gap":
@@ -67,6 +76,10 @@ def render_table(console_: Console, result: LeaderboardResult) -> None:
         console_ = Console(file=console_.file, width=width, no_color=console_.no_color,
                            force_terminal=console_.is_terminal)
     console_.print(table)
+    if any(r.get("pp_low") is not None for r in result.rows):
+        console_.print("pseudo-private: the forecast [95% interval]; ≈: within the test set's "
+                       "sampling noise of the leader (not a sure difference); real pts: the "
+                       "Codabench results its calibration rests on", highlight=False)
     if not result.rows:
         console_.print("no scores yet: harness score TARGET stores one")
 
@@ -86,7 +99,7 @@ def render_csv(result: LeaderboardResult) -> str:
     return out.getvalue().rstrip("\n")
 
 
-@click.command("leaderboard")
+@click.group("leaderboard", invoke_without_command=True)
 @click.option("--testset", default=None, help="Only scores on this test set (name or path).")
 @click.option("--sort", default="pseudo_private", show_default=True,
               help=f"Column to sort by: {', '.join(ROW_COLUMNS)}.")
@@ -94,8 +107,15 @@ def render_csv(result: LeaderboardResult) -> str:
               default="table", show_default=True)
 @db_option
 @common
-def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
-    """The latest local score of each experiment beside what Codabench said."""
+@click.pass_context
+def leaderboard_cmd(ctx, testset, sort, fmt, db_url, profile, as_json):
+    """The latest local score of each experiment beside what Codabench said.
+
+    A team shares one database: --db postgresql://user@host/harness (or HARNESS_DB_URL)
+    reads it, and `harness leaderboard push --db URL` copies local rows into it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     result = read_leaderboard(testset=testset, sort=sort, db_url=db_url)
     if as_json or fmt == "json":
         print(json.dumps(to_jsonable(result), indent=2))
@@ -105,6 +125,24 @@ def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
         click.echo(render_csv(result))
     else:
         render_table(console, result)
+
+
+def _show_push(console_, r: PushResult) -> None:
+    console_.print(f"pushed {r.scores_copied} score(s) and {r.codabench_copied} Codabench "
+                   f"record(s) from {r.source} to {r.target}; {r.scores_present} score(s) "
+                   f"and {r.codabench_present} record(s) were already there",
+                   highlight=False)
+
+
+@leaderboard_cmd.command("push")
+@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL", metavar="URL",
+              help="The team's database to copy into [env HARNESS_DB_URL].")
+@click.option("--from", "source", default=None, metavar="PATH|URL",
+              help="The local database to copy from [default: data/leaderboard.sqlite].")
+@common
+def push_cmd(db_url, source, profile, as_json):
+    """Copy local scores and Codabench records the team's database lacks (idempotent)."""
+    emit(push(db_url, source), as_json, _show_push)
 
 
 def _show_record(console_, r: CodabenchRecord) -> None:
