@@ -5,7 +5,8 @@ Teams train on Colab or Kaggle, whose Keras is newer than the server's 3.4.1, an
 deserializing the config). `pack` asks `choose_format` what to ship:
 
 - `keras`: the `.keras` files as trained, when the Keras here is not newer than the
-  server's (the files come from the server's own version, or an older one).
+  server's (a file from a newer Keras trained elsewhere then fails pack's smoke run
+  here, named by `harness.scoring.kerasfiles`, and no zip is written).
 - `savedmodel`: each model exported as a TensorFlow SavedModel folder
   (`weights.savedmodel/`), which the template's `harness_runtime` serves through
   `keras.layers.TFSMLayer`. A SavedModel is a TensorFlow graph plus its variables: no
