@@ -83,6 +83,12 @@ def version_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
             f"not load it; {WAY_OUT}"]
 
 
+def mismatch(files: list[tuple[str, str]], keras_there: str, cause: str) -> str:
+    """The one line: which files, which Keras saved them, which failed to load them, why."""
+    return (f"{_names(files)} saved by a Keras newer than the {keras_there} that ran it, "
+            f"which cannot load it ({cause})")
+
+
 def _root_cause(failure) -> str:
     """The first exception a chained traceback shows (the loader's own, e.g. "TypeError:
     GlorotUniform.__init__() got an unexpected keyword argument 'input_axes'"), else the
@@ -92,6 +98,13 @@ def _root_cause(failure) -> str:
             return line.strip()[:200]
     first = failure.message.splitlines()[0]
     return first if len(first) <= 200 else first[:200] + "..."
+
+
+def root_exception(exc: BaseException) -> str:
+    """"Type: message" of the innermost exception in `exc`'s chain, first line only."""
+    while (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
 
 
 def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None):
@@ -114,7 +127,5 @@ def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None)
         return failure
     from harness.scoring.contract import Failure
 
-    cause = _root_cause(failure)
-    return Failure("keras_version",
-                   f"{_names(files)} saved by a Keras newer than the {keras_there} that "
-                   f"ran it, which cannot load it ({cause})", WAY_OUT, failure.traceback)
+    return Failure("keras_version", mismatch(files, keras_there, _root_cause(failure)),
+                   WAY_OUT, failure.traceback)

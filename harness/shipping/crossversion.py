@@ -5,8 +5,8 @@ Teams train on Colab or Kaggle, whose Keras is newer than the server's 3.4.1, an
 deserializing the config). `pack` asks `choose_format` what to ship:
 
 - `keras`: the `.keras` files as trained, when the Keras here is not newer than the
-  server's (a file from a newer Keras trained elsewhere then fails pack's smoke run
-  here, named by `harness.scoring.kerasfiles`, and no zip is written).
+  server's (a file from a newer Keras, trained elsewhere, then fails to load in pack's
+  optimizer or smoke run, in one line from `harness.scoring.kerasfiles`; no zip).
 - `savedmodel`: each model exported as a TensorFlow SavedModel folder
   (`weights.savedmodel/`), which the template's `harness_runtime` serves through
   `keras.layers.TFSMLayer`. A SavedModel is a TensorFlow graph plus its variables: no

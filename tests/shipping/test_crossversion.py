@@ -29,6 +29,7 @@ from harness.errors import HarnessError
 from harness.profile import get_profile
 from harness.scoring.kerasfiles import WAY_OUT, server_keras
 from harness.shipping.crossversion import choose_format
+from harness.shipping.optimize import optimize_file
 from harness.shipping.packing import pack
 from harness.shipping.verify import server_python
 from harness.training.experiments import get_experiment
@@ -60,6 +61,20 @@ def test_a_savedmodel_zip_loads_here_and_predicts_the_keras_files_labels(
     served = submission_model(tmp_path / "unzipped").predict(images)
     keras_files = submission_model(get_experiment(experiment).stage(tmp_path / "staged"))
     np.testing.assert_array_equal(served, keras_files.predict(images))
+
+
+def test_packing_a_newer_keras_file_under_the_servers_says_so_in_one_line(tmp_path, profile):
+    """A run trained on Colab, packed here: the optimizer's load is the first to fail."""
+    path = tmp_path / "weights.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        z.writestr("config.json", json.dumps({"class_name": "Functional", "config": {}}))
+    with pytest.raises(HarnessError) as raised:
+        optimize_file(path, tmp_path / "out.keras", np.zeros((2, 96, 96, 3), np.uint8))
+    assert raised.value.message.startswith(
+        f"weights.keras (Keras 3.15.1) saved by a Keras newer than the {keras.__version__} "
+        f"that ran it, which cannot load it (")
+    assert "\n" not in raised.value.message and raised.value.hint == WAY_OUT
 
 
 # Crossing real versions --------------------------------------------------------------
