@@ -1,7 +1,7 @@
 """harness.shipping.crossversion: from a Keras newer than the server's to a zip it loads.
 
 The first tests run in this suite's own runtime (the server's TensorFlow 2.17 / Keras
-3.4.1, from constraints.txt). The last ones cross real versions: a cached virtualenv
+3.4.1, from constraints.txt). The last one crosses real versions: a cached virtualenv
 with the newest TensorFlow and Keras the package index serves (tests/newer_runtime.py,
 built by .ci/run before `make test`) trains a tiny experiment for one step, packs it
 and verifies the zip on the server's runtime, as a team on Colab does; and saves a
