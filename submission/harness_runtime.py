@@ -1,10 +1,10 @@
 """Inference helpers that ship inside every submission zip.
 
 Imports only what the scoring server has (numpy, tensorflow, keras). Loads the models
-in the submission folder: every `.keras` file, or with `"runtime": "tflite"` every
-`.tflite` file (their TensorFlow Lite twins, run by XNNPACK on the CPU; on a machine
-with a GPU the `.keras` files are used instead, since Keras is the faster path there).
-Feeds uint8 images to the models as float32 0-255 (every model built by the harness
+in the submission folder: every `.keras` file and SavedModel folder, or with
+`"runtime": "tflite"` every `.tflite` file (their TensorFlow Lite twins, run by XNNPACK
+on the CPU; on a machine with a GPU the Keras models are used instead, since Keras is
+the faster path there). Feeds uint8 images to the models as float32 0-255 (every model built by the harness
 carries its own preprocessing), predicts in chunks so memory stays bounded on the
 whole hidden set, averages optional test-time augmentation views (flips and
 90-degree rotations), and combines an ensemble by averaging probabilities or by
@@ -109,6 +109,22 @@ class TFLiteModel:
         return np.concatenate(out)
 
 
+class ServedModel:
+    """A SavedModel (`saved_model.pb` in a folder) behind the one method predictions use.
+
+    `harness pack` ships one instead of a .keras file when it packs under a Keras newer
+    than the server's: TensorFlow graphs load across those versions, .keras files do not.
+    """
+
+    def __init__(self, path):
+        import keras
+
+        self.layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
+
+    def predict_on_batch(self, x):
+        return np.asarray(self.layer(x))
+
+
 def has_gpu():
     import tensorflow as tf
 
@@ -116,8 +132,9 @@ def has_gpu():
 
 
 def load_models(folder, runtime="keras", threads=None, batch_size=32):
-    """The submission's models, sorted by file name: the `.tflite` files when `runtime`
-    is "tflite" and there is no GPU, else every `.keras` file, loaded without compiling."""
+    """The submission's models, sorted by name: the `.tflite` files when `runtime` is
+    "tflite" and there is no GPU; else `.keras` files loaded without compiling and
+    SavedModel folders served through keras.layers.TFSMLayer."""
     if runtime == "tflite" and not has_gpu():
         paths = sorted(glob.glob(os.path.join(folder, "*.tflite")))
         if not paths:
@@ -126,10 +143,16 @@ def load_models(folder, runtime="keras", threads=None, batch_size=32):
         return [TFLiteModel(p, batch_size, threads) for p in paths]
     import keras
 
-    paths = sorted(glob.glob(os.path.join(folder, "*.keras")))
-    if not paths:
-        raise FileNotFoundError(f"no .keras weights next to model.py in {folder}")
-    return [keras.models.load_model(p, compile=False) for p in paths]
+    models = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.endswith(".keras") and os.path.isfile(path):
+            models.append(keras.models.load_model(path, compile=False))
+        elif os.path.isfile(os.path.join(path, "saved_model.pb")):
+            models.append(ServedModel(path))
+    if not models:
+        raise FileNotFoundError(f"no .keras weights or SavedModel next to model.py in {folder}")
+    return models
 
 
 def predict_proba(model, X, tta=1, chunk_size=256):

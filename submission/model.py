@@ -2,9 +2,9 @@
 
 The server imports this file from the submission folder, builds `Model()` with no
 arguments and calls `predict(X)` once with every test image, uint8 (n, 96, 96, 3).
-It loads the models beside it (every `.keras` file, or their `.tflite` twins; several
-make an ensemble) and reads its settings (TTA passes, ensemble mode, chunk size,
-runtime, threads) from `submission.json`.
+It loads the models beside it (every `.keras` file and SavedModel folder, or their
+`.tflite` twins; several make an ensemble) and reads its settings (TTA passes, ensemble
+mode, chunk size, runtime, threads) from `submission.json`.
 """
 
 import os

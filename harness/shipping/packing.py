@@ -1,17 +1,19 @@
 """`harness pack`: an experiment's trained run made into the zip a team uploads.
 
 `pack` stages the experiment (template model.py and helpers, the experiment's own
-overrides, the run's weights, `submission.json` with the settings), checks the code
-against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`),
-with `runtime="tflite"` adds each model's TensorFlow Lite twin (`harness.shipping.tflite`;
-all of them or none, the Keras weights stay beside them), writes the zip, then extracts
-it into a fresh folder and runs it through the same ingestion as `score` on a small
-sample. Only a zip that passed lands in the output folder,
+overrides, the run's weights, `submission.json` with the settings), rewrites slow
+grouped convolutions (`harness.shipping.optimize`), with `runtime="tflite"` adds each
+model's TensorFlow Lite twin (`harness.shipping.tflite`; all of them or none, the Keras
+weights stay beside them), under a Keras newer than the server's exports each model as a SavedModel the server's Keras loads
+(`harness.shipping.crossversion`, which says why), checks the code against the
+contract, writes the zip, then extracts it into a fresh folder and runs it through the
+same ingestion as `score` on a small sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
 
-The zip holds the submission's root-level files and nothing else, at its root, in
-sorted order, with fixed timestamps and permissions: the same run and settings pack
-to the same sha256.
+The zip holds the submission's root-level files (and SavedModel folders) and nothing
+else, at its root, in sorted order, with fixed timestamps and permissions: the same run
+and settings pack to the same sha256 (as .keras files; a SavedModel's export carries
+names TensorFlow generates, so its bytes differ from pack to pack, its outputs do not).
 
 Examples:
     >>> result = pack("baseline_cnn", get_profile(), out="dist", tta=3)
@@ -37,6 +39,7 @@ from harness.profile import Profile
 from harness.scoring.contract import check_source
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
+from harness.shipping.crossversion import choose_format, to_savedmodel
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.shipping.tflite import convert_file
@@ -65,6 +68,8 @@ class PackResult:
             "kept", "reason"}; empty with --no-optimize.
         warnings: the contract's non-fatal warnings.
         smoke: the smoke run: {"n_images", "load_s", "predict_s", "peak_rss_mb"}.
+        format: what the models ship as: "keras" files or "savedmodel" folders.
+        format_why: why that format, in words (`crossversion.choose_format`).
         runtime: what the zip runs on the server's CPU: "keras" or "tflite".
         converted: one record per .keras file when TFLite was asked for: {"file",
             "kept", "max_abs_diff", "same_labels", "reason"}.
@@ -80,19 +85,26 @@ class PackResult:
     optimized: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     smoke: dict = field(default_factory=dict)
+    format: str = "keras"
+    format_why: str = ""
     runtime: str = "keras"
     converted: list[dict] = field(default_factory=list)
 
 
 def submission_files(folder: Path) -> list[Path]:
-    """The files of a staged submission that belong in its zip, sorted by name."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and not p.name.endswith(EXCLUDED_SUFFIXES))
+    """The files of a staged submission that belong in its zip, sorted by path: those at
+    its root, and every file of a SavedModel folder there (`crossversion`)."""
+    files = [p for p in folder.iterdir()
+             if p.is_file() and not p.name.startswith(".")
+             and not p.name.endswith(EXCLUDED_SUFFIXES)]
+    for sub in folder.iterdir():
+        if (sub / "saved_model.pb").is_file():
+            files += [p for p in sub.rglob("*") if p.is_file()]
+    return sorted(files)
 
 
 def write_zip(folder: Path, dest: Path) -> list[dict]:
-    """Zip `folder`'s submission files at the zip's root, reproducibly.
+    """Zip `folder`'s submission files under their paths from its root, reproducibly.
 
     Returns:
         {"name", "size", "sha256"} of every entry, in zip order.
@@ -100,12 +112,13 @@ def write_zip(folder: Path, dest: Path) -> list[dict]:
     entries = []
     with zipfile.ZipFile(dest, "w") as z:
         for path in submission_files(folder):
-            info = zipfile.ZipInfo(path.name, ZIP_EPOCH)
+            name = path.relative_to(folder).as_posix()
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3  # unix, whatever the machine, for the same bytes
             z.writestr(info, path.read_bytes())
-            entries.append({"name": path.name, "size": path.stat().st_size,
+            entries.append({"name": name, "size": path.stat().st_size,
                             "sha256": sha256_file(path)})
     return entries
 
@@ -150,7 +163,7 @@ def add_tflite(stage: Path, sample, profile: Profile,
 def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike = ".",
          run: str | os.PathLike | None = None, tta: int | None = None, optimize: bool = True,
          data: str | os.PathLike | None = None, n_smoke: int = SMOKE_IMAGES,
-         name: str | None = None, runtime: str | None = None,
+         name: str | None = None, format: str = "auto", runtime: str | None = None,
          status: Callable[[str], None] = lambda msg: None) -> PackResult:
     """Pack an experiment's run into a checked, smoke-tested submission zip.
 
@@ -165,6 +178,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         data: an npz for the smoke run and the optimizer's check (default: random pixels).
         n_smoke: images in the smoke run.
         name: the zip's file name (default `zip_name()`).
+        format: "auto" ships .keras files, or SavedModel folders when the Keras here is
+            newer than the server's; "keras" or "savedmodel" forces one
+            (`crossversion.choose_format`).
         runtime: "keras", or "tflite" to add TensorFlow Lite twins of the models (kept
             only when they agree with Keras on the sample); default the experiment's
             config `runtime`.
@@ -176,7 +192,8 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     Raises:
         SubmissionError: the code breaks the contract, or the smoke run failed (no zip
             is written).
-        HarnessError: unknown experiment, no trained run, the zip already exists.
+        HarnessError: unknown experiment, no trained run, the zip already exists, an
+            unknown format.
     """
     exp = get_experiment(experiment)
     runtime = runtime or resolve_config(exp)["runtime"]
@@ -188,9 +205,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     if dest.exists():
         raise HarnessError(f"{dest} already exists", hint="pass another --out, or wait a second")
     sample = sample_images(profile, n_smoke, data)
+    choice = choose_format(profile, format)
     with tempfile.TemporaryDirectory(prefix="harness-pack-") as tmp:
         stage = exp.stage(Path(tmp) / "stage", run=run_dir, tta=tta)
-        warnings = check_source(stage, profile)
         optimized = []
         if optimize:
             for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
@@ -201,7 +218,13 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
                                   "reason": report.reason})
         converted = []
         if runtime == "tflite":
+            # Before any SavedModel export: the converter reads the .keras files.
             runtime, converted = add_tflite(stage, sample, profile, status)
+        if choice.format == "savedmodel":
+            for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
+                status(f"exporting {weights.name} as a SavedModel: {choice.why}")
+                to_savedmodel(weights)
+        warnings = check_source(stage, profile)
         built = Path(tmp) / dest.name
         files = write_zip(stage, built)
         status(f"smoke run: {len(sample)} images through the ingestion")
@@ -213,6 +236,7 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     return PackResult(
         zip=dest, sha256=sha256_file(dest), size_bytes=dest.stat().st_size, files=files,
         experiment=exp.name, run=str(run_dir), settings=settings, optimized=optimized,
-        warnings=warnings, runtime=runtime, converted=converted,
+        warnings=warnings,
         smoke={"n_images": smoke.n_images, "load_s": smoke.load_s,
-               "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb})
+               "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb},
+        format=choice.format, format_why=choice.why, runtime=runtime, converted=converted)
