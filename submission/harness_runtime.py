@@ -4,9 +4,10 @@ Imports only what the scoring server has (numpy, tensorflow, keras). Loads the m
 in the submission folder: every `.keras` file and SavedModel folder, or with
 `"runtime": "tflite"` every `.tflite` file (their TensorFlow Lite twins, run by XNNPACK
 on the CPU; on a machine with a GPU the Keras models are used instead, since Keras is
-the faster path there). Feeds uint8 images to the models as float32 0-255 (every model built by the harness
-carries its own preprocessing), predicts in chunks so memory stays bounded on the
-whole hidden set, averages optional test-time augmentation views (flips and
+the faster path there). Feeds uint8 images to the models as float32 0-255 (every
+model built by the harness carries its own preprocessing), predicts in chunks so
+memory stays bounded on the whole hidden set, averages optional test-time
+augmentation views (flips and
 90-degree rotations), and combines an ensemble by averaging probabilities or by
 majority vote.
 """

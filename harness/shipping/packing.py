@@ -4,11 +4,12 @@
 overrides, the run's weights, `submission.json` with the settings), rewrites slow
 grouped convolutions (`harness.shipping.optimize`), with `runtime="tflite"` adds each
 model's TensorFlow Lite twin (`harness.shipping.tflite`; all of them or none, the Keras
-weights stay beside them), under a Keras newer than the server's exports each model as a SavedModel the server's Keras loads
-(`harness.shipping.crossversion`, which says why), checks the code against the
-contract, writes the zip, then extracts it into a fresh folder and runs it through the
-same ingestion as `score` on a small sample. Only a zip that passed lands in the output folder,
-atomically; a failing one is never left behind.
+weights stay beside them), under a Keras newer than the server's exports each model as
+a SavedModel the server's Keras loads (`harness.shipping.crossversion`, which says
+why), checks the code against the contract, writes the zip, then extracts it into a
+fresh folder and runs it through the same ingestion as `score` on a small sample. Only
+a zip that passed lands in the output folder, atomically; a failing one is never left
+behind.
 
 The zip holds the submission's root-level files (and SavedModel folders) and nothing
 else, at its root, in sorted order, with fixed timestamps and permissions: the same run
