@@ -143,6 +143,10 @@ def bench_one(name: str, runtime: str, n: int, args, profile, images) -> dict:
             "ms_per_image_full_first_half": ms_per_image(full_calls[1:half]),
             "ms_per_image_full_second_half": ms_per_image(full_calls[half:]),
             "first_chunk_s": [round(r[0][1], 2) for r in timing_runs + [full_calls]],
+            # Every chunk of the runs, ms/image in order: warm-up that outlasts the
+            # first chunk shows as a slope here, drift as a wander.
+            "chunks_ms_per_image": [[round(1000 * s / n, 1) for n, s in r]
+                                    for r in timing_runs + [full_calls]],
             "load_avg_before_measure_full": [round(x, 1) for x in load]}
 
 
