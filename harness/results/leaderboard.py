@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.results.dbfaults import check_schema, create_engine
 
 DATA_DIR = Path("data")
 DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
@@ -158,10 +159,11 @@ class Leaderboard:
                                     "postgresql://user@host/harness") from None
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+            self.engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True)
+        check_schema(self.engine, url)
         self._create()
 
     def _create(self) -> None:

@@ -27,8 +27,9 @@ import numpy as np
 
 from harness import __version__
 from harness.data.datasets import load_dataset, validate_arrays
-from harness.errors import HarnessError
-from harness.fsutil import sha256_file
+from harness.errors import HarnessError, redact_url
+from harness.fsutil import read_json, sha256_file
+from harness.interrupt import checkpoint, deferred, kept
 from harness.gitinfo import git_commit
 from harness.profile import Profile, get_profile
 from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
@@ -127,9 +128,29 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
             raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
                                f"Received: shape={value.shape}, {len(labels)} images",
                                hint="tags such as 'groups' need one entry per image")
+    name, manifest = _manifest(path, name, len(labels))
+    return TestSet(name, path, labels, arrays, manifest)
+
+
+def _manifest(path: Path, name: str, n: int) -> tuple[str, dict[str, Any]]:
+    """(name, manifest) of a test set; a built one's manifest must be there and match."""
     manifest_path = path.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    return TestSet(manifest.get("name", name), path, labels, arrays, manifest)
+    rebuild = (f"rebuild it: harness testset build --name {path.parent.name} --force"
+               if path.parent.parent == TESTSETS_DIR else "rebuild the test set")
+    if not manifest_path.exists():
+        if path.parent.parent == TESTSETS_DIR:
+            raise HarnessError(f"{manifest_path}: the test set's manifest is missing, so its "
+                               f"recipe, seed and source are unknown", hint=rebuild)
+        return name, {}
+    manifest = read_json(manifest_path, "the test set's manifest", hint=rebuild)
+    counts = manifest.get("counts") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or (isinstance(counts, dict) and
+                                          counts.get("testset", n) != n):
+        raise HarnessError(f"{manifest_path}: the manifest does not match {path.name} "
+                           f"({n} images; the manifest says "
+                           f"{counts.get('testset') if isinstance(counts, dict) else '?'})",
+                           hint=rebuild)
+    return manifest.get("name", name), manifest
 
 
 @dataclass
@@ -278,7 +299,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         metrics=None, load_s=run.load_s if run else None,
         predict_s=run.predict_s if run else None, total_s=run.total_s if run else None,
         peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
-        warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
+        warnings=warnings, versions=run.versions if run else {}, db_url=redact_url(db.url),
         stderr_tail=run.stderr_tail if run and failure else "")
     if result.ok:
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
@@ -288,11 +309,16 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         if recipe is not None and ts.extras.get("groups") is not None:
             result.pseudo_private = pseudo_private(ts.labels, run.predictions, ts.extras["groups"],
                                                    ts.extras.get("severity"), recipe)
-    result.row_id = db.add_score(_row(result, profile, commit))
-    if result.ok:
-        png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
-        result.confusion_png = str(confusion_png(
-            result.metrics, png, f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
+    checkpoint("score:ran")
+    with deferred():  # the row and its report land together: Ctrl-C waits for both
+        result.row_id = db.add_score(_row(result, profile, commit))
+        kept(f"leaderboard row {result.row_id}")
+        checkpoint("score:stored")
+        if result.ok:
+            png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
+            result.confusion_png = str(confusion_png(
+                result.metrics, png,
+                f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
     return result
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import read_json, write_text_atomic
 from harness.profile import Profile
 from harness.results.leaderboard import DATA_DIR, Leaderboard
 from harness.scoring.ingestion import run_submission
@@ -103,7 +103,8 @@ def _settings(folder: Path) -> tuple[int, int | None]:
     path = folder / "submission.json"
     if not path.exists():
         return 1, None
-    settings = json.loads(path.read_text())
+    settings = read_json(path, "submission settings",
+                         hint='fix or delete it; it holds a JSON object such as {"tta": 2}')
     # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
     return int(settings.get("tta", 1)), int(settings.get("chunk_size", 256))
 
