@@ -1,6 +1,6 @@
 """Interruptions: Ctrl-C and SIGTERM stop a command cleanly, and it says what it kept.
 
-The CLI calls `install()`: SIGINT and SIGTERM then raise `Interrupted`, a
+The CLI runs inside `handled()`: SIGINT and SIGTERM then raise `Interrupted`, a
 `KeyboardInterrupt`, so every `with` block and `except BaseException` on the way out
 removes its temporary files, kills its child processes and rolls back its transaction,
 exactly as it does for Ctrl-C. The top of the CLI prints one line (`summary`) and exits
@@ -23,7 +23,9 @@ import contextlib
 import fnmatch
 import os
 import signal
+import sys
 import threading
+from pathlib import Path
 from typing import Iterator
 
 CHECKPOINT_ENV = "HARNESS_TEST_CHECKPOINT"
@@ -55,15 +57,52 @@ def _raise(signum, _frame):
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """Make SIGINT and SIGTERM raise `Interrupted` (main thread only; the CLI's start).
+def _quit_starting(signum, _frame):
+    sys.stderr.write(f"interrupted: harness stopped by {Interrupted(signum).how} while "
+                     f"starting; nothing was written\n")
+    raise SystemExit(128 + signum)
+
+
+def while_starting() -> None:
+    """Before the CLI's imports (seconds on a loaded machine), a signal exits quietly.
+
+    Only when the process is the `harness` program itself (the console script or
+    `python -m harness`): a program that imports the CLI keeps its own handlers.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if Path(getattr(main, "__file__", "") or "").name == "harness" or \
+            getattr(spec, "name", "") == "harness.__main__":
+        for sig in SIGNALS:
+            signal.signal(sig, _quit_starting)
+
+
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` inside the block (the CLI's whole run).
 
     Installed even when the parent ignored SIGINT (a background job): whoever sends it
-    on purpose wants the command stopped, and cleanly.
+    on purpose wants the command stopped, and cleanly. The previous handlers come back
+    after, so calling the CLI in-process (tests, a notebook) leaves the caller's alone.
     """
-    if threading.current_thread() is threading.main_thread():
-        for sig in SIGNALS:
-            signal.signal(sig, _raise)
+    _kept.clear()
+    _notes.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _handlers(_raise):
+        yield
+
+
+@contextlib.contextmanager
+def _handlers(handler) -> Iterator[None]:
+    """`handler` for SIGINT and SIGTERM during the block, the previous ones after."""
+    old = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
 
 
 @contextlib.contextmanager
@@ -78,17 +117,12 @@ def deferred() -> Iterator[None]:
         yield
         return
     pending: list[int] = []
-    old = {sig: signal.signal(sig, lambda signum, _f: pending.append(signum))
-           for sig in SIGNALS}
-    try:
+    with _handlers(lambda signum, _f: pending.append(signum)):
         yield
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        if pending:
-            # As if it arrived now: the restored handler decides (an outer `deferred`
-            # holds it again; `install`'s raises `Interrupted`).
-            signal.raise_signal(pending[0])
+    if pending:
+        # As if it arrived now: the restored handler decides (an outer `deferred`
+        # holds it again; `handled`'s raises `Interrupted`).
+        signal.raise_signal(pending[0])
 
 
 def kept(what: str) -> None:

@@ -13,14 +13,18 @@ import json
 import os
 import sys
 
-import click
+from harness import interrupt
+
+# First of all: Ctrl-C during the imports below exits with one line, not a traceback.
+interrupt.while_starting()
+
+import click  # noqa: E402
 
 # TensorFlow's C++ start-up notices (oneDNN, CPU features) would bury the output;
 # warnings and errors still show. A user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from harness import __version__
-from harness import interrupt
+from harness import __version__  # noqa: E402
 from harness.errors import HarnessError, redact_url
 
 
@@ -63,8 +67,8 @@ class HarnessGroup(click.Group):
     """A click group that shows `HarnessError` as one clear line, and an interruption too."""
 
     def main(self, *args, **kwargs):
-        interrupt.install()
-        return super().main(*args, **kwargs)
+        with interrupt.handled():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         command = _command(ctx)
