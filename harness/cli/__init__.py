@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 
 from harness import interrupt
 
@@ -54,7 +55,10 @@ def _fail(ctx: click.Context, message: str, hint: str | None, code: int,
 def _command(ctx: click.Context) -> str:
     """`harness data clean` from the arguments left to a group (for the interrupt line)."""
     words, group = ["harness"], ctx.command
-    for arg in [*ctx.protected_args, *ctx.args]:
+    with warnings.catch_warnings():  # click 8.2 deprecates protected_args, 9.0 drops it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        left = [*getattr(ctx, "protected_args", []), *ctx.args]
+    for arg in left:
         sub = group.get_command(ctx, arg) if isinstance(group, click.Group) else None
         if sub is None:
             break

@@ -43,6 +43,7 @@ FAILURE_KINDS = {
     "time_limit": "the run exceeded the time limit",
     "crashed": "the process died (exit code or signal)",
     "bad_zip": "the zip cannot be used as it is",
+    "bad_settings": "submission.json is not a JSON object the template can read",
 }
 
 # Names a model.py can give its weight files; used to warn about a missing one.

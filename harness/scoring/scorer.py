@@ -18,7 +18,6 @@ import json
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from harness import __version__
-from harness.data.datasets import load_dataset, validate_arrays
+from harness.data.datasets import UNREADABLE, load_dataset, validate_arrays
 from harness.errors import HarnessError, redact_url
 from harness.fsutil import read_json, sha256_file
 from harness.interrupt import checkpoint, deferred, kept
@@ -114,7 +113,7 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
         shape, dtype = images_header(path)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files if k != "images"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except UNREADABLE:
         # Let the dataset loader name the problem in its own words.
         load_dataset(path, profile)
         raise
