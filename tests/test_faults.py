@@ -3,7 +3,8 @@
 Each test runs one command as a subprocess on tiny data and interrupts it several ways:
 at named checkpoints (`HARNESS_TEST_CHECKPOINT`, see `harness.interrupt`: before any
 write, with a temporary complete but not committed, in the middle of a commit) with
-SIGINT or SIGTERM, and after fixed delays. After every interruption the output folder
+SIGINT or SIGTERM, and after fixed delays; and once with SIGKILL, whose temporary the
+next run must sweep. After every interruption the output folder
 must hold the complete outputs or none, no temporary file, and stderr one line and no
 traceback; then the command runs again and succeeds. Every interruption is counted in
 `TRIED` (printed at the end: bench/RESULTS.md quotes it).
@@ -104,8 +105,13 @@ def test_clean_and_synth_keep_all_or_nothing(dirty):
     assert_clean_exit(rc, err, "TERM", may_finish=True)
     assert_no_debris(dirty)
     all_or_none([out, report])
+    # SIGKILL cannot be caught: the temporary stays, and the next run sweeps it.
+    rc, err = harness_run(["data", "clean", "d.npz", "c.npz"], dirty, "written:c.npz", "KILL")
+    assert rc == -signal.SIGKILL and not out.exists() and not report.exists()
+    assert len(list(dirty.glob(".c.npz.*.part"))) == 1
     rc, err = harness_run(["data", "clean", "d.npz", "c.npz"], dirty)
     assert rc == 0 and all_or_none([out, report]), err
+    assert_no_debris(dirty)
     assert json.loads(report.read_text())["n_images"] == len(np.load(dirty / "d.npz")["labels"])
 
     synth = [dirty / "s.npz", dirty / "s.truth.json", dirty / "s.png"]

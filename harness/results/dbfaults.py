@@ -92,9 +92,15 @@ def _tables(engine, url) -> dict[str, set[str]]:
                                f"a database ({e})", hint=_fresh_hint(url)) from None
     import sqlalchemy as sa
 
-    inspector = sa.inspect(engine)
-    return {n: {c["name"] for c in inspector.get_columns(n)}
-            for n in inspector.get_table_names()}
+    try:
+        inspector = sa.inspect(engine)
+        return {n: {c["name"] for c in inspector.get_columns(n)}
+                for n in inspector.get_table_names()}
+    except sa.exc.OperationalError as e:
+        reason = str(e.orig).strip().splitlines()[0][:200] if e.orig else str(e)[:200]
+        raise HarnessError(f"{_where(url)}: cannot reach the leaderboard database ({reason})",
+                           hint="check the host, port, user and password in --db or "
+                                "$HARNESS_DB_URL, and that the server runs") from None
 
 
 def check_schema(engine, url) -> None:

@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import interrupt
 from harness.errors import HarnessError
 from harness.profile import Profile, get_profile
 from harness.training.experiments import Experiment, get_experiment
@@ -179,6 +180,8 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
                                     "or score trials on a test set with --testset")
         return result.val_accuracy
 
+    interrupt.note(f"finished trials stay in study {study_name!r}; the same command "
+                   f"continues it")
     optuna_study.optimize(objective, n_trials=trials, catch=())
     done = [t for t in optuna_study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = max(done, key=lambda t: t.value) if done else None
