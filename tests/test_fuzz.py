@@ -13,7 +13,6 @@ unless a submission really runs. The counts are printed (bench/RESULTS.md quotes
 from __future__ import annotations
 
 import io
-import os
 import stat
 import struct
 import tempfile
@@ -23,7 +22,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from harness.cli import main
 from harness.data.datasets import save_dataset

@@ -26,7 +26,7 @@ import click  # noqa: E402
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from harness import __version__  # noqa: E402
-from harness.errors import HarnessError, redact_url
+from harness.errors import HarnessError, redact_url  # noqa: E402
 
 
 def _fail(ctx: click.Context, message: str, hint: str | None, code: int,

@@ -14,7 +14,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -28,8 +27,8 @@ from harness import __version__
 from harness.data.datasets import UNREADABLE, load_dataset, validate_arrays
 from harness.errors import HarnessError, redact_url
 from harness.fsutil import read_json, sha256_file
-from harness.interrupt import checkpoint, deferred, kept
 from harness.gitinfo import git_commit
+from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source

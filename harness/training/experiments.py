@@ -143,7 +143,7 @@ class Experiment:
         for layer in (run / "submission.json", dest / "submission.json"):
             if layer.exists():
                 settings_there = read_json(layer, "submission settings", hint=(
-                    f"fix or delete it; it holds JSON such as {{\"tta\": 2}}"))
+                    "fix or delete it; it holds JSON such as {\"tta\": 2}"))
                 if not isinstance(settings_there, dict):
                     raise HarnessError(f"{layer}: submission settings are not a JSON object",
                                        hint='fix or delete it; e.g. {"tta": 2}')

@@ -34,18 +34,26 @@ from typing import Callable
 
 import numpy as np
 
+from harness import interrupt
 from harness.data.datasets import Dataset, load_dataset, validate_arrays
 from harness.errors import HarnessError
-from harness import interrupt
 from harness.fsutil import atomic_path, commit, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
-from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
-                                   fresh_run_dir, plot_history, remove_backup, saved_config,
-                                   weight_names)
+from harness.training.runs import (
+    EpochLog,
+    backup_callback,
+    commit_text,
+    default_data,
+    fresh_run_dir,
+    plot_history,
+    remove_backup,
+    saved_config,
+    weight_names,
+)
 
 
 @dataclass

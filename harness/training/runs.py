@@ -15,8 +15,8 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
-from harness.interrupt import checkpoint
 from harness.gitinfo import git_commit
+from harness.interrupt import checkpoint
 from harness.training.experiments import REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
