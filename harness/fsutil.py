@@ -19,6 +19,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -33,6 +34,8 @@ from harness.interrupt import checkpoint, deferred, kept
 # Temporaries older than this process, of a name without a pid (written by an older
 # harness), are stale too.
 _STARTED = time.time()
+# What follows `.NAME.` in a temporary's name: this version's, or an older harness's.
+_TEMP_TAG = re.compile(r"(?P<pid>[1-9]\d*)\.\w+\.part.*|[a-z0-9_]{8}\.part")
 # The renames a running `transaction` will do at its end, or None outside one.
 _pending: list[tuple[Path, Path]] | None = None
 
@@ -51,11 +54,15 @@ def _sweep(target: Path) -> None:
     """Remove temporaries of `target` whose writer is gone (see the module docstring)."""
     prefix = f".{target.name}."
     for stale in target.parent.glob(f"{glob.escape(prefix)}*.part*"):
-        tag = stale.name[len(prefix):].split(".", 1)[0]
+        # Only this target's own names: `.x.PID.RANDOM.part...`, or an older harness's
+        # `.x.RANDOM.part` (never `.x.npz.PID...`, another target's).
+        tag = _TEMP_TAG.fullmatch(stale.name[len(prefix):])
+        if tag is None:
+            continue
         try:
-            gone = not _alive(int(tag)) if tag.isdigit() and tag != "0" else \
+            gone = not _alive(int(tag["pid"])) if tag["pid"] else \
                 stale.lstat().st_mtime < _STARTED
-        except (OSError, ValueError):
+        except OSError:
             continue
         if gone:
             remove(stale)
