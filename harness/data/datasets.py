@@ -141,6 +141,21 @@ def _check_declared_sizes(path: Path) -> None:
                                  f"bytes) but holds {info.file_size:,}")
 
 
+def check_intact(path: str | os.PathLike, hint: str) -> None:
+    """Raise a `HarnessError` naming the member of an npz whose bytes fail its checksum.
+
+    Reads the whole file without building an array: for a caller that hands the file to
+    another process (the ingestion), so that a damaged file is not blamed on that process.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except UNREADABLE as e:
+        bad = f"the archive ({e.__class__.__name__}: {str(e)[:120]})"
+    if bad is not None:
+        raise HarnessError(f"{path}: damaged: {bad} fails its checksum", hint=hint)
+
+
 def load_dataset(path: str | os.PathLike, profile: Profile | str | None = None,
                  require_labels: bool = True) -> Dataset:
     """Load and validate an npz in the competition's format.

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from harness import __version__
-from harness.data.datasets import UNREADABLE, load_dataset, validate_arrays
+from harness.data.datasets import UNREADABLE, check_intact, load_dataset, validate_arrays
 from harness.errors import HarnessError, redact_url
 from harness.fsutil import read_json, sha256_file
 from harness.gitinfo import git_commit
@@ -322,7 +322,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
 def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
     """The database, the test set's identity (its file's hash: the images are never
-    decompressed here) and the git commit."""
+    decompressed here) and the git commit. A damaged file is refused here, not blamed on
+    the submission whose process fails to read it."""
+    check_intact(ts.path, hint="rebuild it: harness testset build --force, or restore it")
     info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
                 recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
     return Leaderboard(db_url), info, git_commit()
