@@ -4,16 +4,7 @@ Library code raises `HarnessError` for anything a user can fix (a bad file, a ba
 option, a broken submission). The CLI catches it at the edge and prints it as one
 line, with the hint when there is one, and exits non-zero. Anything else is a bug and
 keeps its traceback.
-
-`redact_url` hides the password of any database URL in a text: the CLI passes every
-message through it, so a `--db postgresql://user:secret@host/db` never shows `secret`.
 """
-
-import re
-
-# scheme://user:PASSWORD@host: the password is whatever sits between the first ':'
-# after the user and the last '@' before the host.
-_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^\s/]*@")
 
 
 class HarnessError(Exception):
@@ -40,13 +31,3 @@ class HarnessError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-
-def redact_url(text: str) -> str:
-    """`text` with the password of every URL in it replaced by ***.
-
-    Examples:
-        >>> redact_url("cannot reach postgresql://ann:s3cr@t@db:5432/lb")
-        'cannot reach postgresql://ann:***@db:5432/lb'
-    """
-    return _URL_PASSWORD.sub(r"\1***@", text)

@@ -26,7 +26,8 @@ import click  # noqa: E402
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from harness import __version__  # noqa: E402
-from harness.errors import HarnessError, redact_url  # noqa: E402
+from harness.dburl import mask_url  # noqa: E402
+from harness.errors import HarnessError  # noqa: E402
 
 
 def _fail(ctx: click.Context, message: str, hint: str | None, code: int,
@@ -35,7 +36,7 @@ def _fail(ctx: click.Context, message: str, hint: str | None, code: int,
 
     Passwords in database URLs never reach the output, whatever the message quotes.
     """
-    message, hint = redact_url(message), hint and redact_url(hint)
+    message, hint = mask_url(message), hint and mask_url(hint)
     if ctx.meta.get("json"):
         print(json.dumps({"ok": False, "error": message, "hint": hint, **extra}))
     else:

@@ -1,7 +1,8 @@
 """The results stage: every score and every real Codabench result, side by side.
 
 Owns the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
-records of what Codabench really said (`leaderboard`).
+records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
+and copying one person's rows into a team's database (`push`).
 
 Examples:
     >>> from harness.results import read_leaderboard, record
@@ -15,4 +16,5 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "leaderboard": ["Leaderboard", "read_leaderboard", "record", "LeaderboardResult", "CodabenchRecord"],
+    "push": ["push", "PushResult"],
 })

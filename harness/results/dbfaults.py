@@ -1,11 +1,13 @@
 """A leaderboard database that cannot be used: one line saying which, why, and what to do.
 
-Three faults a team meets: the database file is damaged (or is not SQLite at all), it
-belongs to something else (`--db data/tuning.sqlite`, Optuna's, instead of the
-leaderboard), or its URL names a driver that is not installed. Each becomes a
-`HarnessError` naming the database (its password hidden), what is wrong, that the
-database was left untouched, and how to go on. `Leaderboard` opens its engine through
-`create_engine` and calls `check_schema` before creating its tables.
+Faults a team meets: the SQLite file is damaged (or is not SQLite at all), it belongs to
+something else (`--db data/tuning.sqlite`, Optuna's, instead of the leaderboard), or the
+URL names a driver that is not installed. Each becomes a `HarnessError` naming the
+database (its password masked), what is wrong, that it was left untouched, and how to
+go on. A SQLite file is checked read-only before the engine's first connection, which
+would set its journal mode, so a foreign or damaged file keeps every byte. (A server
+database's schema is checked by `schema.ensure_schema`, inside a transaction.)
+`Leaderboard` opens its engine through `create_engine` and calls `check_sqlite` first.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from harness.errors import HarnessError, redact_url
+from harness.dburl import mask_url
+from harness.errors import HarnessError
+from harness.results.schema import KEY_COLUMNS
 
 # The package that provides each driver module SQLAlchemy may import.
 DRIVER_PACKAGES = {
@@ -21,16 +25,15 @@ DRIVER_PACKAGES = {
     "pg8000": "pg8000", "MySQLdb": "mysqlclient", "pymysql": "pymysql",
     "pyodbc": "pyodbc", "oracledb": "oracledb",
 }
-# Columns any leaderboard table has had since the first version.
-CORE_COLUMNS = {"scores": {"id", "experiment", "created_at", "status"},
-                "codabench": {"id", "experiment", "score"}}
+# The leaderboard's own tables: a file holding tables but none of these is another's.
+OWN_TABLES = {"scores", "codabench", "harness_schema"}
 
 
 def _where(url) -> str:
     """The database as a person knows it: the SQLite file, else the URL without password."""
     if url.get_backend_name() == "sqlite" and url.database:
         return url.database
-    return redact_url(url.render_as_string(hide_password=True))
+    return mask_url(url.render_as_string(hide_password=False))
 
 
 def _fresh_hint(url) -> str:
@@ -70,56 +73,38 @@ def create_engine(url, **kwargs):
     return engine
 
 
-def _tables(engine, url) -> dict[str, set[str]]:
-    """Table name -> column names. A SQLite file is read read-only, before the engine's
-    first connection sets its journal mode: a foreign or damaged file stays as it was."""
-    if url.get_backend_name() == "sqlite" and url.database:
-        import sqlite3
-
-        if not Path(url.database).exists():
-            return {}
-        try:
-            with contextlib.closing(sqlite3.connect(
-                    f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)) as conn:
-                names = [r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
-                return {n: {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')}
-                        for n in names}
-        except sqlite3.OperationalError:
-            return {}  # busy or locked: the engine's own retries deal with that
-        except sqlite3.DatabaseError as e:
-            raise HarnessError(f"{_where(url)}: the leaderboard database is damaged or not "
-                               f"a database ({e})", hint=_fresh_hint(url)) from None
-    import sqlalchemy as sa
+def _sqlite_tables(path: Path, url) -> dict[str, set[str]]:
+    """Table name -> column names of a SQLite file, read read-only."""
+    import sqlite3
 
     try:
-        inspector = sa.inspect(engine)
-        return {n: {c["name"] for c in inspector.get_columns(n)}
-                for n in inspector.get_table_names()}
-    except sa.exc.OperationalError as e:
-        reason = str(e.orig).strip().splitlines()[0][:200] if e.orig else str(e)[:200]
-        raise HarnessError(f"{_where(url)}: cannot reach the leaderboard database ({reason})",
-                           hint="check the host, port, user and password in --db or "
-                                "$HARNESS_DB_URL, and that the server runs") from None
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            names = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {n: {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')}
+                    for n in names}
+    except sqlite3.OperationalError:
+        return {}  # busy or locked: the engine's own retries deal with that
+    except sqlite3.DatabaseError as e:
+        raise HarnessError(f"{_where(url)}: the leaderboard database is damaged or not "
+                           f"a database ({e})", hint=_fresh_hint(url)) from None
 
 
-def check_schema(engine, url) -> None:
-    """Refuse a database that holds another schema: tables named like the leaderboard's
-    without their columns, or (a SQLite file) only another application's tables."""
-    tables = _tables(engine, url)
-    names = set(tables)
-    for table, core in CORE_COLUMNS.items():
-        if table in names:
-            missing = core - tables[table]
-            if missing:
-                raise HarnessError(
-                    f"{_where(url)}: table {table!r} is not the leaderboard's (no column "
-                    f"{', '.join(sorted(missing))}): a database of another schema",
-                    hint=_fresh_hint(url))
-    foreign = sorted(names - set(CORE_COLUMNS))
-    is_file = url.get_backend_name() == "sqlite" and url.database
-    if is_file and foreign and not names & set(CORE_COLUMNS):
+def check_sqlite(url) -> None:
+    """Refuse a SQLite file that is damaged, holds a `scores` table of another schema,
+    or holds only another application's tables; read-only, so it stays as it was."""
+    if url.get_backend_name() != "sqlite" or not url.database or \
+            not Path(url.database).is_file():
+        return
+    tables = _sqlite_tables(Path(url.database), url)
+    missing = KEY_COLUMNS - tables["scores"] if "scores" in tables else set()
+    if missing:
+        raise HarnessError(f"{_where(url)}: table 'scores' is not the leaderboard's (no "
+                           f"column {', '.join(sorted(missing))}): a database of another "
+                           f"schema", hint=_fresh_hint(url))
+    foreign = sorted(set(tables) - OWN_TABLES)
+    if foreign and not set(tables) & OWN_TABLES:
         shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
         raise HarnessError(f"{_where(url)}: holds another application's tables ({shown}), "
                            f"not a leaderboard", hint=_fresh_hint(url))
-

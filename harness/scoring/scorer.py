@@ -25,7 +25,7 @@ import numpy as np
 
 from harness import __version__
 from harness.data.datasets import UNREADABLE, check_intact, load_dataset, validate_arrays
-from harness.errors import HarnessError, redact_url
+from harness.errors import HarnessError
 from harness.fsutil import read_json, sha256_file
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint, deferred, kept
@@ -304,7 +304,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         metrics=None, load_s=run.load_s if run else None,
         predict_s=run.predict_s if run else None, total_s=run.total_s if run else None,
         peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
-        warnings=warnings, versions=run.versions if run else {}, db_url=redact_url(db.url),
+        warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
         calls=run.calls if run else [],
         stderr_tail=run.stderr_tail if run and failure else "")
     if result.ok:
