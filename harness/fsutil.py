@@ -3,10 +3,13 @@
 Every file the harness writes goes through `atomic_path`: it is written under a
 temporary name beside its target (`.NAME.PID.RANDOM.part`) and renamed onto it when
 complete, so a crash, an error or Ctrl-C half-way leaves the previous file (or nothing),
-never a truncated one. A temporary file left by a process that no longer runs (killed
-with SIGKILL, which nothing can catch) is removed by the next write of the same target.
+never a truncated one. A temporary left by a process that no longer runs (killed with
+SIGKILL, which nothing can catch) is removed by the next write of the same target; a
+folder built whole before it is renamed in (`temp_beside(..., directory=True)`: a test
+set, a virtualenv) is swept alike. The pid is this machine's: a folder written from two
+machines at once is not a case this handles.
 
-Outputs that belong together (a dataset and its report, a test set's files) are written
+Outputs that belong together (a dataset, its report and its contact sheet) are written
 inside `transaction()`: every atomic write in it is renamed at the end, in the order
 written (data first, then what describes it), with SIGINT and SIGTERM held meanwhile; an
 exception or an interruption before that removes them all.
