@@ -45,14 +45,10 @@ def damaged_databases(tmp_path):
     data = good.read_bytes()
     malformed = tmp_path / "malformed.sqlite"
     malformed.write_bytes(data[:100] + b"\0" * 50 + data[150:9000])
-    optuna_like = tmp_path / "tuning.sqlite"
-    with sqlite3.connect(optuna_like) as conn:
-        conn.execute("CREATE TABLE studies (study_id INTEGER)")
     other_schema = tmp_path / "other.sqlite"
     with sqlite3.connect(other_schema) as conn:
         conn.execute("CREATE TABLE scores (player TEXT, points INTEGER)")
-    return {junk: "damaged", malformed: "damaged", optuna_like: "another application",
-            other_schema: "another schema"}
+    return {junk: "damaged", malformed: "damaged", other_schema: "another schema"}
 
 
 def test_damaged_or_foreign_leaderboards_are_left_untouched(tmp_path, runner):

@@ -1,8 +1,7 @@
 """A leaderboard database that cannot be used: one line saying which, why, and what to do.
 
-Faults a team meets: the SQLite file is damaged (or is not SQLite at all), it belongs to
-something else (`--db data/tuning.sqlite`, Optuna's, instead of the leaderboard), or the
-URL names a driver that is not installed. Each becomes a `HarnessError` naming the
+Faults a team meets: the SQLite file is damaged (or is not SQLite at all), its `scores`
+table is another program's, or the URL names a driver that is not installed. Each becomes a `HarnessError` naming the
 database (its password masked), what is wrong, that it was left untouched, and how to
 go on. A SQLite file is checked read-only before the engine's first connection, which
 would set its journal mode, so a foreign or damaged file keeps every byte. (A server
@@ -25,8 +24,6 @@ DRIVER_PACKAGES = {
     "pg8000": "pg8000", "MySQLdb": "mysqlclient", "pymysql": "pymysql",
     "pyodbc": "pyodbc", "oracledb": "oracledb",
 }
-# The leaderboard's own tables: a file holding tables but none of these is another's.
-OWN_TABLES = {"scores", "codabench", "harness_schema"}
 
 
 def _where(url) -> str:
@@ -92,8 +89,9 @@ def _sqlite_tables(path: Path, url) -> dict[str, set[str]]:
 
 
 def check_sqlite(url) -> None:
-    """Refuse a SQLite file that is damaged, holds a `scores` table of another schema,
-    or holds only another application's tables; read-only, so it stays as it was."""
+    """Refuse a SQLite file that is damaged or holds a `scores` table of another schema;
+    read-only, so it stays as it was. Other tables are welcome: a team keeps its Optuna
+    study and its leaderboard in one database."""
     if url.get_backend_name() != "sqlite" or not url.database or \
             not Path(url.database).is_file():
         return
@@ -103,8 +101,3 @@ def check_sqlite(url) -> None:
         raise HarnessError(f"{_where(url)}: table 'scores' is not the leaderboard's (no "
                            f"column {', '.join(sorted(missing))}): a database of another "
                            f"schema", hint=_fresh_hint(url))
-    foreign = sorted(set(tables) - OWN_TABLES)
-    if foreign and not set(tables) & OWN_TABLES:
-        shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
-        raise HarnessError(f"{_where(url)}: holds another application's tables ({shown}), "
-                           f"not a leaderboard", hint=_fresh_hint(url))
