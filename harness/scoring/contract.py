@@ -28,6 +28,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.profile import Profile
+from harness.scoring.kerasfiles import version_warnings
 
 # The slugs a failed run is filed under, with what each means.
 FAILURE_KINDS = {
@@ -43,6 +44,7 @@ FAILURE_KINDS = {
     "time_limit": "the run exceeded the time limit",
     "crashed": "the process died (exit code or signal)",
     "bad_zip": "the zip cannot be used as it is",
+    "keras_version": "a model file saved by a newer Keras than the one that loads it",
     "bad_settings": "submission.json is not a JSON object the template can read",
 }
 
@@ -314,7 +316,8 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
         profile: the competition profile (which modules the server has).
 
     Returns:
-        Warnings that do not stop a run (e.g. a weight file model.py names is missing).
+        Warnings that do not stop a run (e.g. a weight file model.py names is missing,
+        a .keras file saved by a Keras newer than the server's).
 
     Raises:
         SubmissionError: no model.py at the root, a syntax error, no `class Model`, no
@@ -343,7 +346,7 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
     _check_model_class(tree)
     _check_imports(root, profile)
     _check_settings(root)
-    return _missing_files(tree, root)
+    return _missing_files(tree, root) + version_warnings(root, profile)
 
 
 def _check_settings(root: Path) -> None:
