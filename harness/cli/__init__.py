@@ -55,6 +55,7 @@ def _register() -> None:
         demo,
         leaderboard,
         pack,
+        report,
         score,
         testset,
         timecheck,
@@ -74,6 +75,8 @@ def _register() -> None:
     main.add_command(pack.pack_cmd)
     main.add_command(verify.verify_cmd)
     main.add_command(timecheck.timecheck_cmd)
+    main.add_command(report.report_cmd)
+    main.add_command(report.explain_cmd)
 
 
 _register()
