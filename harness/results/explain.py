@@ -8,9 +8,11 @@ confident mistakes are drawn as the image beside its Grad-CAM heat map (`gradcam
 with the true and predicted class and the confidence, one PNG gallery per group.
 `explain.json` in the same folder lists them; `harness report` shows them.
 
-Only the submission's `.keras` files are used, fed float32 pixels 0-255 as the
-harness's template feeds them (an ensemble's probabilities and maps are averaged).
-Nothing is written into the submission or its zip.
+Only the submission's `.keras` files are differentiated (an ensemble's probabilities
+and maps are averaged). How its model.py feeds them is learnt, not assumed: the
+harness's template passes pixels 0-255, course templates often divide by 255 first, so
+model.py's own `predict` answers a few images (in this process) and the scale whose
+answers agree with it is used. Nothing is written into the submission or its zip.
 
 Examples:
     >>> r = explain("baseline_cnn", testset="demo", n=24)
@@ -74,6 +76,7 @@ class ExplainResult:
     testset: str
     layer: str
     models: int
+    input_scale: float
     n_images: int
     n_mistakes: int
     accuracy: float
@@ -116,10 +119,46 @@ def load_keras_models(folder: Path) -> list:
     return models
 
 
-def _probabilities(models: list, images: np.ndarray) -> np.ndarray:
+def _own_answers(folder: Path, images: np.ndarray) -> np.ndarray | None:
+    """model.py's own labels for `images`, run here as the server runs it (its folder the
+    working directory and first on the path); None when it cannot run here."""
+    import importlib.util
+    import sys
+
+    cwd = os.getcwd()
+    sys.path.insert(0, str(folder))
+    sys.modules.pop("harness_runtime", None)
+    try:
+        os.chdir(folder)
+        spec = importlib.util.spec_from_file_location("_explained_model", folder / "model.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return np.asarray(module.Model().predict(images)).reshape(-1).astype(np.int64)
+    except Exception:  # noqa: BLE001 -- a model.py that fails here leaves the default scale
+        return None
+    finally:
+        os.chdir(cwd)
+        sys.path.remove(str(folder))
+        sys.modules.pop("harness_runtime", None)
+
+
+def input_scale(folder: Path, models: list, images: np.ndarray, probe: int = 64) -> float:
+    """1.0 (pixels 0-255, the template's way) or 1/255: whichever makes the .keras models
+    agree with model.py's own answers on a few images."""
+    sample = images[:probe]
+    answers = _own_answers(folder, sample)
+    if answers is None or len(answers) != len(sample):
+        return 1.0
+    agreement = {scale: float((_probabilities(models, sample, scale).argmax(axis=1)
+                               == answers).mean()) for scale in (1.0, 1 / 255)}
+    return max(agreement, key=lambda s: (agreement[s], s == 1.0))
+
+
+def _probabilities(models: list, images: np.ndarray, scale: float = 1.0) -> np.ndarray:
     total = None
     for model in models:
-        parts = [np.asarray(model.predict_on_batch(images[s:s + PREDICT_CHUNK].astype(np.float32)))
+        parts = [np.asarray(model.predict_on_batch(
+                     images[s:s + PREDICT_CHUNK].astype(np.float32) * np.float32(scale)))
                  for s in range(0, len(images), PREDICT_CHUNK)]
         probs = np.concatenate(parts).astype(np.float64)
         if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=1e-3):
@@ -188,8 +227,9 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     with tempfile.TemporaryDirectory(prefix="harness-explain-") as tmp:
         staged = resolve_target(target, Path(tmp) / "submission", profile)
         models = load_keras_models(staged.path)
-    layers = [find_conv_layer(m, layer) for m in models]
-    probs = _probabilities(models, images)
+        layers = [find_conv_layer(m, layer) for m in models]
+        scale = input_scale(staged.path, models, images)
+    probs = _probabilities(models, images, scale)
     pred = probs.argmax(axis=1)
     confidence = probs[np.arange(len(pred)), pred]
     wrong = pred != labels
@@ -217,7 +257,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     needed = np.unique(np.concatenate([p[3] for p in picks])) if picks else np.zeros(0, int)
     maps = np.zeros((len(needed), *images.shape[1:3]), np.float32)
     for model, chosen_layer in zip(models, layers):
-        maps += grad_cam(model, images[needed], pred[needed], chosen_layer) / len(models)
+        maps += grad_cam(model, images[needed], pred[needed], chosen_layer,
+                         scale=scale) / len(models)
     where = {int(i): j for j, i in enumerate(needed)}
 
     galleries = []
@@ -245,7 +286,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             stale.unlink()
     result = ExplainResult(
         experiment=staged.name, target=staged.source, testset=ts.name,
-        layer=", ".join(sorted({l.name for l in layers})), models=len(models),
+        layer=", ".join(sorted({l.name for l in layers})), models=len(models), input_scale=scale,
         n_images=len(chosen), n_mistakes=int(wrong.sum()),
         accuracy=float(1 - wrong.mean()) if len(wrong) else 0.0, out_dir=str(out_dir),
         summary_json=str(out_dir / "explain.json"), seconds=time.perf_counter() - start,

@@ -107,12 +107,13 @@ def _linear_output(model) -> Iterator[None]:
 
 
 def grad_cam(model, images: np.ndarray, classes: np.ndarray, layer=None,
-             batch_size: int = 32) -> np.ndarray:
+             batch_size: int = 32, scale: float = 1.0) -> np.ndarray:
     """Grad-CAM maps of `classes` for `images`, resized to the images, scaled to 0..1.
 
     Args:
-        model: a Keras model taking float32 pixels as the submission feeds them (0-255).
-        images: (n, H, W, 3) uint8.
+        model: a Keras model.
+        images: (n, H, W, 3) uint8, fed to the model as float32 times `scale` (1.0:
+            pixels 0-255 as the harness's template feeds them; 1/255 for 0-1).
         classes: (n,) the class to explain for each image (e.g. the predicted one).
         layer: the layer to weigh (default `find_conv_layer(model)`).
 
@@ -126,7 +127,7 @@ def grad_cam(model, images: np.ndarray, classes: np.ndarray, layer=None,
     out = np.zeros(images.shape[:3], np.float32)
     with _linear_output(model):
         for start in range(0, len(images), batch_size):
-            x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
+            x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32) * scale
             picked = tf.constant(classes[start:start + batch_size], tf.int32)
             with _tap(layer) as seen, tf.GradientTape() as tape:
                 tape.watch(x)

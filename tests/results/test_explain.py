@@ -22,7 +22,8 @@ from harness.training.experiments import TEMPLATE_DIR
 PATCH = 16
 
 
-def _tiny_model(cut_gradient: bool = False):
+def _tiny_model(cut_gradient: bool = False, unit: float = 1.0):
+    """The bright-square model for pixels 0-255 (unit 1) or 0-1 (unit 1/255)."""
     import keras
 
     inputs = keras.Input((96, 96, 3))
@@ -35,9 +36,9 @@ def _tiny_model(cut_gradient: bool = False):
     model = keras.Model(inputs, outputs, name="tiny_bright")
     kernel = np.zeros((3, 3, 3, 2), np.float32)
     kernel[..., 0] = 1 / 27  # mean brightness of the 3x3 window
-    model.get_layer("bright").set_weights([kernel, np.array([-200.0, 1.0], np.float32)])
+    model.get_layer("bright").set_weights([kernel, np.array([-200.0 * unit, 1.0], np.float32)])
     dense = np.zeros((2, 8), np.float32)
-    dense[0, 1], dense[1, 0] = 40.0, 1.0  # bright evidence -> class 1, the constant -> 0
+    dense[0, 1], dense[1, 0] = 40.0 / unit, 1.0  # bright evidence -> class 1, the constant -> 0
     model.get_layer("head").set_weights([dense, np.zeros(8, np.float32)])
     return model
 
@@ -105,16 +106,24 @@ def test_a_model_with_no_gradient_path_is_one_clear_error():
                  np.array([1]))
 
 
-@pytest.fixture
-def explain_case(tmp_path, tiny_model):
-    """A Keras submission of the tiny model and a test set with two families in which
-    bright cells labelled 3 are confident mistakes (3 taken for 1), dark ones labelled
-    5 unsure ones (5 taken for 0)."""
-    folder = tmp_path / "sub"
-    folder.mkdir()
-    for name in ("model.py", "harness_runtime.py"):
-        shutil.copy(TEMPLATE_DIR / name, folder / name)
-    tiny_model.save(folder / "weights.keras")
+# A course-template model.py: loads weights.keras from the working folder, divides by 255.
+COURSE_MODEL_PY = """
+import numpy as np
+from tensorflow import keras
+
+
+class Model:
+    def __init__(self):
+        self.neural_network = keras.models.load_model("weights.keras")
+
+    def predict(self, X):
+        return np.argmax(self.neural_network.predict(X / 255.0, verbose=0), axis=1)
+"""
+
+
+def _testset(tmp_path):
+    """Two families in which bright cells labelled 3 are confident mistakes (3 taken for
+    1), dark ones labelled 5 unsure ones (5 taken for 0)."""
     rng = np.random.default_rng(2)
     images, labels, groups = [], [], []
     for family in ("clean", "noise"):
@@ -123,9 +132,19 @@ def explain_case(tmp_path, tiny_model):
             images.append(_image(rng, (rng.integers(0, 80), rng.integers(0, 80)) if bright else None))
             labels.append((1 if i % 4 == 0 else 3) if bright else (0 if i % 3 else 5))
             groups.append(family)
-    npz = save_dataset(tmp_path / "ts.npz", np.stack(images), np.array(labels),
-                       groups=np.array(groups))
-    return folder, npz
+    return save_dataset(tmp_path / "ts.npz", np.stack(images), np.array(labels),
+                        groups=np.array(groups))
+
+
+@pytest.fixture
+def explain_case(tmp_path, tiny_model):
+    """The tiny model as a submission of the harness's template, and the test set."""
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    for name in ("model.py", "harness_runtime.py"):
+        shutil.copy(TEMPLATE_DIR / name, folder / name)
+    tiny_model.save(folder / "weights.keras")
+    return folder, _testset(tmp_path)
 
 
 def test_explain_draws_the_most_confident_mistakes_per_family_and_pair(explain_case, tmp_path):
@@ -136,6 +155,7 @@ def test_explain_draws_the_most_confident_mistakes_per_family_and_pair(explain_c
     result = explain(folder, testset=npz, n=3, out=tmp_path / "explain" / "sub")
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing enters the submission
     assert result.layer == "fires" and result.models == 1 and result.n_images == 24
+    assert result.input_scale == 1.0
     kinds = {(g.kind, g.key) for g in result.galleries}
     assert {("family", "clean"), ("family", "noise"), ("pair", "3-1"), ("pair", "5-0")} <= kinds
     pair = next(g for g in result.galleries if g.key == "3-1")
@@ -165,3 +185,22 @@ def test_cli_explain_json_and_a_numpy_submission_is_one_line(explain_case, tmp_p
     out = runner.invoke(main, ["explain", str(numpy_only), "--testset", str(npz)])
     assert out.exit_code == 2
     assert "not a Keras submission" in out.output and "Traceback" not in out.output
+
+
+def test_a_course_zip_that_divides_by_255_is_fed_as_its_model_py_feeds_it(tmp_path):
+    import zipfile
+
+    from harness.results.explain import explain
+
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "model.py").write_text(COURSE_MODEL_PY)
+    _tiny_model(unit=1 / 255).save(folder / "weights.keras")
+    zipped = tmp_path / "course.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+    result = explain(zipped, testset=_testset(tmp_path), n=2, out=tmp_path / "out")
+    assert result.input_scale == pytest.approx(1 / 255)
+    pair = next(g for g in result.galleries if g.key == "3-1")
+    assert pair.n_mistakes == 6 and pair.items[0].confidence > 0.99
