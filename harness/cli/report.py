@@ -18,7 +18,8 @@ def _show_report(console, r) -> None:
                   f"{r.images} images inline, {len(r.experiments)} experiment(s)"
                   f"{' on ' + escape(r.testset) if r.testset else ''})", highlight=False)
     console.print(", ".join(f"{k} {v}" for k, v in r.sections.items()), highlight=False)
-    console.print(f"open it in a browser: {Path(r.path).resolve().as_uri()}", highlight=False)
+    console.print(f"open it in a browser: {Path(r.path).resolve().as_uri()}", highlight=False,
+                  soft_wrap=True)
 
 
 @click.command("report")

@@ -40,6 +40,9 @@ from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
 DEFAULT_OUT = DATA_DIR / "report.html"
 TIMECHECK_DIR = DATA_DIR / "timechecks"
 TEMPLATE = "report.html.j2"
+# Grad-CAM galleries inlined per explained submission and kind (family, pair): a page
+# with all of them (23 on the demo) weighs tens of MB.
+GALLERIES_PER_KIND = 4
 
 
 @dataclass
@@ -179,7 +182,14 @@ def _hygiene(root: Path) -> list[dict]:
             found = next((c for c in candidates if c.is_file()), None)
             if found is not None:
                 sheets.append({"rule": rule, "src": figures.data_uri(
-                    figures.shrink_png(found.read_bytes()))})
+                    figures.compact_png(found.read_bytes()))})
+        # `data clean` repeats what `data inspect --report` found on the same data: once.
+        same = next((r for r in reports if (r["dataset"], r["n_images"], r["n_removed"]) ==
+                     (data.get("dataset"), data.get("n_images"), data.get("n_removed"))), None)
+        if same is not None:
+            same["path"] += f", {path}"
+            same["sheets"] = same["sheets"] or sheets
+            continue
         reports.append({"path": str(path), "dataset": data.get("dataset"),
                         "n_images": data.get("n_images"), "n_removed": data.get("n_removed"),
                         "n_kept": data.get("n_kept"),
@@ -188,19 +198,29 @@ def _hygiene(root: Path) -> list[dict]:
     return reports
 
 
-def _explanations(root: Path, testset: str | None) -> list[dict]:
+def _explanations(root: Path, testset: str | None, per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
+    """Each explained submission's galleries: the families with the most mistakes and the
+    most frequent confused pairs, `per_kind` of each (all of them are in its folder)."""
     from harness.results.explain import read_explanations
 
     out = []
     for summary in read_explanations(root):
         if testset and summary.get("testset") != testset:
             continue
-        galleries = []
-        for g in summary.get("galleries", []):
-            png = Path(g["png"])
-            if png.is_file():
-                galleries.append({**g, "src": figures.data_uri(png.read_bytes())})
-        out.append({**summary, "galleries": galleries})
+        shown, left = [], []
+        for kind in ("family", "pair"):
+            of_kind = [g for g in summary.get("galleries", []) if g.get("kind") == kind]
+            # Pairs come most frequent first; families in name order, so rank those.
+            if kind == "family":
+                of_kind.sort(key=lambda g: (-g.get("n_mistakes", 0), g.get("key", "")))
+            for g in of_kind:
+                png = Path(g["png"])
+                if len([s for s in shown if s["kind"] == kind]) < per_kind and png.is_file():
+                    shown.append({**g, "src": figures.data_uri(figures.compact_png(
+                        png.read_bytes()))})
+                else:
+                    left.append(g["png"])
+        out.append({**summary, "galleries": shown, "left_out": left})
     return out
 
 
