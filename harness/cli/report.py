@@ -46,10 +46,11 @@ def _show_explain(console, r) -> None:
         table.add_column(column, justify=justify)
     for g in r.galleries:
         table.add_row(f"{g.kind} {escape(g.key)}", str(g.n_mistakes), str(len(g.items)),
-                      f"{g.items[0].confidence:.3f}" if g.items else "-", escape(g.png))
+                      f"{g.items[0].confidence:.3f}" if g.items else "-",
+                      escape(Path(g.png).name))
     console.print(table)
-    console.print(f"summary: {escape(r.summary_json)} (harness report shows the galleries)",
-                  highlight=False)
+    console.print(f"galleries and explain.json in {escape(r.out_dir)} (harness report shows "
+                  f"them)", highlight=False, soft_wrap=True)
 
 
 @click.command("explain")

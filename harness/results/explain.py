@@ -22,6 +22,8 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -130,10 +132,12 @@ def _own_answers(folder: Path, images: np.ndarray) -> np.ndarray | None:
     sys.modules.pop("harness_runtime", None)
     try:
         os.chdir(folder)
-        spec = importlib.util.spec_from_file_location("_explained_model", folder / "model.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return np.asarray(module.Model().predict(images)).reshape(-1).astype(np.int64)
+        # Course model.py files print Keras progress bars: they would break --json.
+        with contextlib.redirect_stdout(io.StringIO()):
+            spec = importlib.util.spec_from_file_location("_explained_model", folder / "model.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return np.asarray(module.Model().predict(images)).reshape(-1).astype(np.int64)
     except Exception:  # noqa: BLE001 -- a model.py that fails here leaves the default scale
         return None
     finally:
