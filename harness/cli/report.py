@@ -65,8 +65,10 @@ def _show_explain(console, r) -> None:
               help="Folder for the galleries [default: data/explain/NAME].")
 @click.option("--per-family", default=400, show_default=True,
               help="Images of each corruption family run through the model (a seeded sample).")
+@click.option("--name", "name", default=None,
+              help="The name it goes by, as on the leaderboard [default: from TARGET].")
 @common
-def explain_cmd(target, testset, n, layer, out, per_family, profile, as_json):
+def explain_cmd(target, testset, n, layer, out, per_family, name, profile, as_json):
     """Show where a Keras submission looked when it was most confidently wrong.
 
     TARGET is an experiment, a submission folder or a zip; galleries per corruption
@@ -75,4 +77,4 @@ def explain_cmd(target, testset, n, layer, out, per_family, profile, as_json):
     from harness.results.explain import explain
 
     emit(explain(target, testset=testset, n=n, layer=layer, out=out, per_family=per_family,
-                 profile=profile), as_json, _show_explain)
+                 profile=profile, name=name), as_json, _show_explain)

@@ -191,7 +191,7 @@ def _most_confident(mask: np.ndarray, confidence: np.ndarray, n: int) -> np.ndar
 def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None, n: int = 24,
             layer: str | None = None, out: str | os.PathLike | None = None,
             per_family: int = 400, pairs: int = 6, seed: int = 0,
-            profile: Profile | str | None = None) -> ExplainResult:
+            profile: Profile | str | None = None, name: str | None = None) -> ExplainResult:
     """Draw the most confident mistakes of TARGET per family and per confused pair.
 
     Args:
@@ -204,6 +204,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         pairs: galleries for this many of the most frequent (true, predicted) pairs.
         seed: seeds the sample.
         profile: the competition profile.
+        name: the name it goes by (default: from TARGET, as `harness score` names it);
+            give the leaderboard's name to see both together in the report.
 
     Raises:
         HarnessError: not a Keras submission, a model that cannot be differentiated,
@@ -238,7 +240,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     confidence = probs[np.arange(len(pred)), pred]
     wrong = pred != labels
 
-    out_dir = Path(out) if out else EXPLAIN_DIR / _slug(staged.name)
+    name = name or staged.name
+    out_dir = Path(out) if out else EXPLAIN_DIR / _slug(name)
     picks: list[tuple[str, str, str, np.ndarray, int, int]] = []
     for family in sorted(set(groups.tolist()), key=lambda f: (f != "clean", f)):
         in_family = groups == family
@@ -281,7 +284,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                     + ("" if m.severity is None else f" s{m.severity}") for m in items]
         png = out_dir / f"{kind}_{_slug(key)}.png"
         contact_sheet(tiles, png, captions=captions, columns=6,
-                      title=f"{staged.name}: " + title.format(k=len(items)))
+                      title=f"{name}: " + title.format(k=len(items)))
         galleries.append(Gallery(kind, key, title.format(k=len(items)), str(png), n_images,
                                  n_mistakes, items))
     # Galleries of an earlier run whose group has no mistakes now would mislead: gone.
@@ -289,7 +292,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         if str(stale) not in {g.png for g in galleries}:
             stale.unlink()
     result = ExplainResult(
-        experiment=staged.name, target=staged.source, testset=ts.name,
+        experiment=name, target=staged.source, testset=ts.name,
         layer=", ".join(sorted({l.name for l in layers})), models=len(models), input_scale=scale,
         n_images=len(chosen), n_mistakes=int(wrong.sum()),
         accuracy=float(1 - wrong.mean()) if len(wrong) else 0.0, out_dir=str(out_dir),

@@ -178,9 +178,10 @@ def test_cli_explain_json_and_a_numpy_submission_is_one_line(explain_case, tmp_p
                                                              make_submission):
     folder, npz = explain_case
     out = runner.invoke(main, ["explain", str(folder), "--testset", str(npz), "--n", "2",
-                               "--out", str(tmp_path / "x"), "--json"])
+                               "--out", str(tmp_path / "x"), "--name", "tiny@1", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["galleries"][0]["items"][0]["confidence"] > 0
+    result = json.loads(out.output)
+    assert result["experiment"] == "tiny@1" and result["galleries"][0]["items"][0]["confidence"] > 0
     numpy_only = make_submission(name="numpy_sub")
     out = runner.invoke(main, ["explain", str(numpy_only), "--testset", str(npz)])
     assert out.exit_code == 2
