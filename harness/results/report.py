@@ -260,7 +260,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = Non
         metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
         label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"] else "")
         entries.append({"label": label, "row": row, "score": score, "metrics": metrics,
-                        "forecast": forecast_fields(row, metrics),
+                        "forecast": forecast_fields(row, metrics), "history_run": None,
                         "timecheck": read_timecheck(row["experiment"], data_dir / "timechecks")})
 
     images = 0

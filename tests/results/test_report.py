@@ -73,6 +73,8 @@ def world(tmp_path_factory):
     db.add_score(dict(common, experiment="gamma", target_kind="zip", target="/x/gamma.zip",
                       accuracy=0.50, pseudo_private=0.41, clean_accuracy=0.8, f1_macro=0.45,
                       predict_s=1.0, metrics_json=_metrics(rng, profile)))
+    db.add_score(dict(common, experiment="delta", status="failed", failure_kind="model_init",
+                      failure_message="no weights.keras", target_kind="zip"))
     db.record("alpha", 0.38)
     db.record("beta", 0.47)
     (data / "timechecks").mkdir()
@@ -109,8 +111,9 @@ def built(world):
 
 def test_the_report_holds_every_section(built):
     r = built
-    assert r.experiments == ["beta", "alpha", "gamma"]  # by the forecast, high first
-    assert r.sections == {"leaderboard rows": 3, "calibration points": 2, "heat maps": 2,
+    # By the forecast, high first; a submission that only failed comes last.
+    assert r.experiments == ["beta", "alpha", "gamma", "delta"]
+    assert r.sections == {"leaderboard rows": 4, "calibration points": 2, "heat maps": 2,
                           "confusion matrices": 3, "training histories": 1, "timechecks": 1,
                           "explain galleries": 1, "hygiene reports": 1}
     html = open(r.path).read()
@@ -119,6 +122,7 @@ def test_the_report_holds_every_section(built):
     assert "http://" not in html and "https://" not in html and "<link" not in html
     assert "0.6100 – 0.7100" in html and "cal@2 (2 points)" in html
     assert "5012 (PASS)" in html and "+0.1700" in html  # alpha's margin; alpha's gap
+    assert "1 of 1 runs failed, the latest: model_init" in html
     assert r.size_bytes == os.path.getsize(r.path)
 
 
@@ -161,7 +165,7 @@ def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, run
     out = runner.invoke(main, ["report", "--out", str(tmp_path / "r.html"), "--db",
                                world.db_url, "--testset", "demo", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["sections"]["leaderboard rows"] == 3
+    assert json.loads(out.output)["sections"]["leaderboard rows"] == 4
     out = runner.invoke(main, ["report", "--out", str(tmp_path / "r2.html"), "--db",
                                world.db_url, "--testset", "dmeo"])
     assert out.exit_code == 2 and "no scores on test set 'dmeo'" in out.output
@@ -201,17 +205,17 @@ def test_the_report_renders_in_a_real_browser(built, tmp_path):
             return [row.find_element(By.TAG_NAME, "td").text for row in
                     driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table tbody tr")]
 
-        assert names() == ["beta", "alpha", "gamma"]
+        assert names() == ["beta", "alpha", "gamma", "delta"]
         header = {th.text: th for th in
                   driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table thead th")}
         header["predict s"].click()
-        assert names() == ["beta", "alpha", "gamma"]  # 9.5, 4.2, 1.0: high first
+        assert names() == ["beta", "alpha", "gamma", "delta"]  # 9.5, 4.2, 1.0, blank last
         header["predict s"].click()
-        assert names() == ["gamma", "alpha", "beta"]
+        assert names() == ["gamma", "alpha", "beta", "delta"]  # low first, blank still last
         header["Codabench"].click()
-        assert names() == ["beta", "alpha", "gamma"]  # 0.47, 0.38, then the blank
+        assert names() == ["beta", "alpha", "gamma", "delta"]  # 0.47, 0.38, then the blanks
         header["experiment"].click()
-        assert names() == ["gamma", "beta", "alpha"]
+        assert names() == ["gamma", "delta", "beta", "alpha"]
         assert driver.save_screenshot(str(tmp_path / "report.png"))
         assert (tmp_path / "report.png").stat().st_size > 10_000
     finally:
