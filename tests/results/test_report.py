@@ -202,7 +202,7 @@ def test_the_report_renders_in_a_real_browser(built, tmp_path):
         assert [alt for alt, width in images if not width > 0] == []
 
         def names():
-            return [row.find_element(By.TAG_NAME, "td").text for row in
+            return [row.find_element(By.TAG_NAME, "a").text for row in
                     driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table tbody tr")]
 
         assert names() == ["beta", "alpha", "gamma", "delta"]
