@@ -163,7 +163,8 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
 
 def _score_summary(r) -> str:
     m, pp = r.metrics, r.pseudo_private
-    parts = [f"pseudo-private {pp.accuracy:.3f}", f"clean holdout {pp.clean:.3f}"] if pp else []
+    parts = [f"pseudo-private {pp.accuracy:.3f} (95% {pp.low:.3f}-{pp.high:.3f})",
+             f"clean holdout {pp.clean:.3f}"] if pp else []
     parts.append(f"all images {m.accuracy:.3f}")
     if m.worst_group:
         parts.append(f"worst family {m.worst_group}")

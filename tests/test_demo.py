@@ -26,7 +26,9 @@ def test_demo_runs_every_step_end_to_end(tmp_path, tmp_experiments, monkeypatch,
     assert [s["name"] for s in result["steps"]] == STEPS
     steps = {s["name"]: s["result"] for s in result["steps"]}
     assert steps["clean"]["n_removed"] > 0
-    assert steps["score"]["ok"] and steps["score"]["pseudo_private"]["accuracy"] is not None
+    pp = steps["score"]["pseudo_private"]
+    assert steps["score"]["ok"] and pp["low"] <= pp["accuracy"] <= pp["high"]
+    assert pp["method"] == "compound" and "pseudo-private" in result["steps"][5]["summary"]
     assert steps["pack"]["zip"].endswith(".zip")
     assert steps["timecheck"]["results"][0]["verdict"] == "PASS"
     assert [r["experiment"] for r in result["leaderboard"]["rows"]] == ["baseline_cnn"]

@@ -50,6 +50,7 @@ def main():
 
 def _register() -> None:
     from harness.cli import (  # noqa: F401 (adds `data inspect`, `data clean`)
+        calibrate,
         data,
         data_hygiene,
         demo,
@@ -66,6 +67,7 @@ def _register() -> None:
     main.add_command(demo.demo_cmd)
     main.add_command(data.data)
     main.add_command(testset.testset)
+    main.add_command(calibrate.calibrate_cmd)
     main.add_command(train.train)
     main.add_command(train.new)
     main.add_command(train.tune)

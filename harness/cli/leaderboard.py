@@ -19,7 +19,8 @@ from harness.results.leaderboard import (ROW_COLUMNS, CodabenchRecord, Leaderboa
 # Columns a person sees (the JSON and CSV formats carry every column).
 SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
          ("accuracy", "accuracy"), ("clean_accuracy", "clean"),
-         ("codabench", "codabench"), ("gap", "gap"), ("f1_macro", "macro F1"),
+         ("codabench", "codabench"), ("gap", "gap"), ("calibration_points", "real pts"),
+         ("f1_macro", "macro F1"),
          ("worst_group", "worst group"), ("testset", "test set"), ("recipe_version", "recipe"),
          ("predict_s", "predict s"), ("peak_rss_mb", "peak MiB"), ("runs", "runs"),
          ("scored_at", "scored (UTC)"))
@@ -38,6 +39,9 @@ def cell(column: str, row: dict) -> str:
     if column == "runs" and row["failures"]:
         latest = f", latest: {row['last_failure']}" if row["last_failure"] else ""
         return f"{value} ({row['failures']} failed{latest})"
+    if column == "pseudo_private" and value is not None and row.get("pp_low") is not None:
+        tie = " ≈" if row.get("tied_with_leader") else ""
+        return f"{value:.4f} [{row['pp_low']:.2f}-{row['pp_high']:.2f}]{tie}"
     if value is None:
         return "-"
     if column == "gap":
@@ -67,6 +71,10 @@ def render_table(console_: Console, result: LeaderboardResult) -> None:
         console_ = Console(file=console_.file, width=width, no_color=console_.no_color,
                            force_terminal=console_.is_terminal)
     console_.print(table)
+    if any(r.get("pp_low") is not None for r in result.rows):
+        console_.print("pseudo-private: the forecast [95% interval]; ≈: within the test set's "
+                       "sampling noise of the leader (not a sure difference); real pts: the "
+                       "Codabench results its calibration rests on", highlight=False)
     if not result.rows:
         console_.print("no scores yet: harness score TARGET stores one")
 

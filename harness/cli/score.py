@@ -63,6 +63,17 @@ def _show_confusion(console, r: ScoreResult) -> None:
     console.print(table)
 
 
+def calibration_line(pp) -> str:
+    """What the forecast's interval rests on, in one line."""
+    if not pp.calibration:
+        return ("uncalibrated: the interval is the test set's sampling noise alone; "
+                "record real Codabench results and run harness calibrate")
+    points = pp.calibration_points
+    return (f"calibration {pp.calibration} on {points} real result{'s' * (points != 1)}; "
+            f"the interval adds its forecast error to the test set's sampling noise"
+            f" (sampling alone {_fmt(pp.sampling_low, '.3f')}-{_fmt(pp.sampling_high, '.3f')})")
+
+
 def show_score(console, r: ScoreResult) -> None:
     """Print a score for a person: headline, metrics, groups, timings, confusion matrix."""
     for warning in r.warnings:
@@ -75,10 +86,12 @@ def show_score(console, r: ScoreResult) -> None:
     pp = r.pseudo_private
     if pp is not None:
         clean = "" if pp.clean is None else f"  clean holdout {pp.clean:.4f}"
-        console.print(f"[bold green]pseudo-private {pp.accuracy:.4f}[/] ({pp.method} over "
-                      f"families, {escape(pp.recipe)}){clean}  all images {m.accuracy:.4f}  "
+        console.print(f"[bold green]pseudo-private {pp.accuracy:.4f}[/] "
+                      f"[green](95% {_fmt(pp.low, '.3f')}-{_fmt(pp.high, '.3f')})[/] "
+                      f"({pp.method}, {escape(pp.recipe)}){clean}  all images {m.accuracy:.4f}  "
                       f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
                       f"data {ts['sha256'][:12]})", highlight=False)
+        console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
     else:
         console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
@@ -115,6 +128,11 @@ def show_score(console, r: ScoreResult) -> None:
     timing.add_row(f"{r.load_s:.2f} s", f"{r.predict_s:.2f} s", f"{r.total_s:.2f} s",
                    f"{r.time_limit_s:g} s", f"{r.peak_rss_mb:.0f} MiB")
     console.print(timing)
+    if len(r.calls) > 1:
+        console.print(f"predict was called {len(r.calls)} times, at most the hidden set's size "
+                      "each: " + ", ".join(f"{c['images']} images {c['seconds']:.1f} s "
+                                           f"(peak {c['peak_rss_mb']:.0f} MiB)" for c in r.calls),
+                      highlight=False)
     versions = ", ".join(f"{k} {v}" for k, v in r.versions.items())
     console.print(f"[dim]{escape(versions)}[/]", highlight=False)
     console.print(f"confusion matrix: {escape(str(r.confusion_png))}", highlight=False)

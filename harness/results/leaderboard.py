@@ -100,7 +100,8 @@ def tables():
 
 # The columns of a leaderboard row, in display order.
 ROW_COLUMNS = (
-    "experiment", "pseudo_private", "accuracy", "clean_accuracy", "f1_macro", "worst_group",
+    "experiment", "pseudo_private", "pp_low", "pp_high", "tied_with_leader",
+    "calibration_points", "accuracy", "clean_accuracy", "f1_macro", "worst_group",
     "worst_group_accuracy",
     "codabench", "codabench_phase", "gap", "testset", "recipe_version", "predict_s",
     "total_s", "peak_rss_mb", "runs", "failures", "last_failure", "submission_sha256",
@@ -287,11 +288,40 @@ class Leaderboard:
         scored = {k[0] for k in counts}
         rows += [_row(name, None, {}, rec, 0, 0, None) for name, rec in codabench.items()
                  if name not in scored]
+        _mark_ties(rows)
         return _sorted(rows, sort)
+
+
+def _headline(score: dict) -> dict:
+    """The stored headline's interval and calibration (scores before them have none)."""
+    try:
+        return json.loads(score.get("metrics_json") or "{}").get("pseudo_private") or {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def _mark_ties(rows: list[dict]) -> None:
+    """Mark rows whose sampling interval overlaps the leader's on the same test set.
+
+    Models scored on one test set share its calibration's error, so the test set's
+    sampling noise alone says whether a lead is real.
+    """
+    by_testset: dict[Any, list[dict]] = {}
+    for r in rows:
+        if r["pseudo_private"] is not None and r.pop("_sampling", None):
+            by_testset.setdefault(r["testset"], []).append(r)
+    for group in by_testset.values():
+        leader = max(group, key=lambda r: r["pseudo_private"])
+        for r in group:
+            r["tied_with_leader"] = r is not leader and r["_high"] >= leader["_low"]
+    for r in rows:
+        for key in ("_sampling", "_low", "_high"):
+            r.pop(key, None)
 
 
 def _row(experiment, testset, score, record, runs, failures, last_failure) -> dict[str, Any]:
     accuracy = score.get("accuracy")
+    headline = _headline(score)
     # The gap measures the local forecast of the hidden score: the pseudo-private headline
     # where the test set has one, else plain accuracy.
     forecast = score.get("pseudo_private")
@@ -300,6 +330,10 @@ def _row(experiment, testset, score, record, runs, failures, last_failure) -> di
     return {
         "experiment": experiment,
         "pseudo_private": score.get("pseudo_private"),
+        "pp_low": headline.get("low"),
+        "pp_high": headline.get("high"),
+        "tied_with_leader": None,
+        "calibration_points": headline.get("calibration_points"),
         "accuracy": accuracy,
         "clean_accuracy": score.get("clean_accuracy"),
         "f1_macro": score.get("f1_macro"),
@@ -318,6 +352,9 @@ def _row(experiment, testset, score, record, runs, failures, last_failure) -> di
         "last_failure": last_failure,
         "submission_sha256": score.get("submission_sha256"),
         "scored_at": score.get("created_at"),
+        "_sampling": headline.get("sampling_low") is not None,
+        "_low": headline.get("sampling_low"),
+        "_high": headline.get("sampling_high"),
     }
 
 

@@ -3,7 +3,9 @@
 The submission is copied into a fresh temporary folder and run by a separate Python
 process (`harness/scoring/ingestion_child.py`, a standalone script) with that folder as its
 working directory and first on sys.path: `from model import Model`, `Model()`, then
-ONE `predict(X)` on the whole test set. X reaches the child through a private copy in
+`predict(X)`: one call when X is no larger than the hidden set, as on the server, else
+consecutive calls of the hidden set's size, so a submission needs the memory it would
+need there, not a multiple of it. X reaches the child through a private copy in
 a temporary folder, read-only there; the user's test set file is never handed over.
 The harness times loading and predicting, reads the child's peak memory from the
 kernel (`os.wait4`), and at the time limit kills the whole process group with the
@@ -53,7 +55,7 @@ class IngestionResult:
         ok: True when the run finished and the predictions passed the contract.
         predictions: (n,) int64 labels, or None on failure.
         load_s: seconds for `from model import Model` and `Model()`, or None.
-        predict_s: seconds for the one `predict(X)` call, or None.
+        predict_s: seconds for all `predict` calls together, or None.
         total_s: wall seconds of the whole process, start to exit.
         peak_rss_mb: the process's peak resident memory, MiB.
         failure: what went wrong, or None.
@@ -61,6 +63,8 @@ class IngestionResult:
         versions: python, numpy, tensorflow, keras versions the process ran with.
         exit_code: the process's exit status (negative: killed by that signal).
         stderr_tail: the end of the process's stderr (its logs), for a failure report.
+        calls: one record per `predict` call: images, seconds, and the process's peak
+            memory (MiB) so far.
     """
 
     ok: bool
@@ -74,6 +78,7 @@ class IngestionResult:
     versions: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None
     stderr_tail: str = ""
+    calls: list[dict] = field(default_factory=list)
 
     def raise_for_failure(self) -> "IngestionResult":
         """Raise the failure as a `SubmissionError`; return self when the run was ok."""
@@ -194,7 +199,8 @@ class IngestionRun:
     """
 
     def __init__(self, submission_dir: str | os.PathLike, images: Images, profile: Profile,
-                 time_limit_s: float | None, python: str | None, threads: int | None):
+                 time_limit_s: float | None, python: str | None, threads: int | None,
+                 chunk_size: int | None = None):
         self.profile = profile
         self.limit = profile.time_limit_s if time_limit_s is None else time_limit_s
         if isinstance(images, (str, os.PathLike)):
@@ -219,7 +225,8 @@ class IngestionRun:
         x_path.chmod(0o400)
         shutil.copy2(CHILD_SCRIPT, self.private / "ingestion_child.py")
         spec = {"submission_dir": str(self.work), "x_path": str(x_path),
-                "out_dir": str(self.private), "allowed_modules": sorted(profile.server_modules)}
+                "out_dir": str(self.private), "allowed_modules": sorted(profile.server_modules),
+                "chunk_size": int(chunk_size or profile.hidden_test_size)}
         (self.private / "spec.json").write_text(json.dumps(spec))
         self._stderr = self.private / "stderr.txt"
         with open(self.private / "stdout.txt", "wb") as out, open(self._stderr, "wb") as err:
@@ -270,7 +277,8 @@ class IngestionRun:
         def failed(failure: Failure, record: dict | None = None) -> IngestionResult:
             record = record or {}
             return IngestionResult(False, None, record.get("load_s"), record.get("predict_s"),
-                                   failure=failure, versions=record.get("versions", {}), **common)
+                                   failure=failure, versions=record.get("versions", {}),
+                                   calls=record.get("calls", []), **common)
 
         if timed_out:
             return failed(Failure("time_limit", "Execution Time Limit exceeded. Limit was "
@@ -293,12 +301,13 @@ class IngestionRun:
         except SubmissionError as e:
             return failed(e.to_failure(), record)
         return IngestionResult(True, labels, record["load_s"], record["predict_s"],
-                               failure=None, versions=record["versions"], **common)
+                               failure=None, versions=record["versions"],
+                               calls=record.get("calls", []), **common)
 
 
 def start_submission(submission_dir: str | os.PathLike, images: Images, profile: Profile,
                      time_limit_s: float | None = None, python: str | None = None,
-                     threads: int | None = None) -> IngestionRun:
+                     threads: int | None = None, chunk_size: int | None = None) -> IngestionRun:
     """Start a submission in its own process and return at once; see `run_submission`.
 
     Examples:
@@ -306,17 +315,19 @@ def start_submission(submission_dir: str | os.PathLike, images: Images, profile:
         ...     other_work()
         ...     result = run.wait()
     """
-    return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads)
+    return IngestionRun(submission_dir, images, profile, time_limit_s, python, threads,
+                        chunk_size)
 
 
 def run_submission(submission_dir: str | os.PathLike, images: Images, profile: Profile,
                    time_limit_s: float | None = None, python: str | None = None,
-                   threads: int | None = None) -> IngestionResult:
+                   threads: int | None = None, chunk_size: int | None = None) -> IngestionResult:
     """Run a submission folder on `images` in a fresh process, as the server would.
 
     Args:
         submission_dir: the folder that would be the zip's root (it is copied, not used).
-        images: (n, H, W, C) uint8, passed to `predict` in one call; or the path of
+        images: (n, H, W, C) uint8, passed to `predict` in consecutive calls of at most
+            `chunk_size` images (default the profile's hidden-set size); or the path of
             an .npz holding them under 'images' (the child loads it: the harness
             need not decompress the images itself), or of an .npy.
         profile: the competition profile (time limit, modules the server has, classes).
@@ -324,11 +335,12 @@ def run_submission(submission_dir: str | os.PathLike, images: Images, profile: P
         python: the interpreter to run with (default: this one); e.g. a virtualenv that
             holds only the server's runtime.
         threads: cap on CPU threads (intra- and inter-op) for the child, or None.
+        chunk_size: the most images one `predict` call gets.
 
     Returns:
         An `IngestionResult`; a failed run has `ok=False` and a `failure` record (call
         `raise_for_failure()` to raise it).
     """
     with start_submission(submission_dir, images, profile, time_limit_s, python,
-                          threads) as run:
+                          threads, chunk_size) as run:
         return run.wait()

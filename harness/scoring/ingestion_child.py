@@ -8,8 +8,10 @@ that holds the server's runtime and nothing else.
 It makes the submission folder its working directory and the first entry of sys.path,
 refuses imports the server lacks when they come from the submission's own code (a
 package's own transitive imports are left alone), loads X read-only, then does what
-the server does: `from model import Model`, `Model()`, one `predict(X)`. It writes
-`result.json` (timings, failure, runtime versions) and `predictions.npy` beside SPEC.
+the server does: `from model import Model`, `Model()`, then `predict` on X, in
+consecutive calls of at most `chunk_size` images (the hidden set's size). It writes
+`result.json` (timings per call, failure, runtime versions) and `predictions.npy`
+beside SPEC.
 A crash leaves no result.json; the parent reads the exit status instead.
 """
 
@@ -83,6 +85,12 @@ def _versions():
     return found
 
 
+def _peak_rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _describe(exc, blocker):
     if isinstance(exc, ModuleNotFoundError) and exc.name in blocker.blocked:
         return "forbidden_import"
@@ -134,25 +142,48 @@ def main(spec_path):
         return finish("init_error", "init", exc)
     result["load_s"] = time.perf_counter() - start
 
+    # The server hands predict the hidden set, about chunk_size images, in one call: a
+    # larger local set goes in consecutive calls of at most that size, so memory and
+    # per-call behaviour are the server's, not a multiple of them.
+    chunk = int(spec.get("chunk_size") or len(X)) or 1
+    bounds = [(i, min(i + chunk, len(X))) for i in range(0, len(X), chunk)] or [(0, 0)]
+    parts, calls = [], []
+    result["calls"] = calls
     start = time.perf_counter()
-    try:
-        pred = model.predict(X)
-    except Exception as exc:
-        return finish("predict_error", "predict", exc)
-    result["predict_s"] = time.perf_counter() - start
-
-    result["returned"] = type(pred).__module__ + "." + type(pred).__qualname__
-    if pred is None:
-        result["returned"] = "None"
-    else:
+    for k, (lo, hi) in enumerate(bounds):
+        call_start = time.perf_counter()
+        try:
+            pred = model.predict(X[lo:hi])
+        except Exception as exc:
+            result["predict_s"] = time.perf_counter() - start
+            return finish("predict_error", "predict", exc)
+        calls.append({"images": hi - lo, "seconds": time.perf_counter() - call_start,
+                      "peak_rss_mb": _peak_rss_mb()})
+        result["returned"] = type(pred).__module__ + "." + type(pred).__qualname__
+        if pred is None:
+            result["returned"] = "None"
+            result["predict_s"] = time.perf_counter() - start
+            return finish()
         try:
             arr = np.asarray(pred)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"predict returned an array of dtype {arr.dtype}")
-            np.save(os.path.join(out_dir, "predictions.npy"), arr, allow_pickle=False)
+            # One call is checked by the parent, in the contract's words; several must
+            # each answer for their own images before they can be joined.
+            if len(bounds) > 1 and (arr.ndim == 0 or len(arr) != hi - lo or
+                                    (parts and arr.shape[1:] != parts[0].shape[1:])):
+                raise ValueError(f"predict call {k + 1} of {len(bounds)} (images {lo}..{hi - 1}) "
+                                 f"returned shape {arr.shape} for {hi - lo} images")
         except Exception as exc:
             return finish("bad_output", "output", exc)
+        parts.append(arr)
         result["as_list"] = isinstance(pred, (list, tuple))
+    result["predict_s"] = time.perf_counter() - start
+    try:
+        np.save(os.path.join(out_dir, "predictions.npy"), np.concatenate(parts),
+                allow_pickle=False)
+    except Exception as exc:
+        return finish("bad_output", "output", exc)
     return finish()
 
 

@@ -36,6 +36,7 @@ from harness.scoring.contract import Failure, SubmissionError, check_source
 from harness.scoring.ingestion import images_header, start_submission
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
+from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
@@ -76,7 +77,8 @@ class TestSet:
         return None if version is None else str(version)
 
 
-def _testset_path(testset: str | os.PathLike | None) -> tuple[Path, str]:
+def testset_path(testset: str | os.PathLike | None) -> tuple[Path, str]:
+    """`--testset` as (the npz file, its name): a path, a NAME under data/testsets, or None."""
     if testset is None:
         path = TESTSETS_DIR / DEFAULT_TESTSET / "testset.npz"
         if not path.exists():
@@ -108,7 +110,7 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
     Raises:
         HarnessError: no such file or name (saying how to build one), or a malformed file.
     """
-    path, name = _testset_path(testset)
+    path, name = testset_path(testset)
     try:
         shape, dtype = images_header(path)
         with np.load(path, allow_pickle=False) as archive:
@@ -143,6 +145,8 @@ class ScoreResult:
         testset: name, path, data hash, recipe version, seed and size of the test set.
         metrics: `Metrics`, or None on failure.
         load_s, predict_s, total_s, peak_rss_mb: from the ingestion process.
+        calls: each `predict` call (images, seconds, peak memory so far); a test set larger
+            than the hidden set goes in calls of the hidden set's size.
         time_limit_s: the limit the run had.
         failure: what went wrong (server-like message, hint, the submission's traceback).
         warnings: problems that did not stop the run.
@@ -150,7 +154,8 @@ class ScoreResult:
         versions: python, numpy, tensorflow, keras of the ingestion process.
         row_id: the leaderboard row written, db_url: where.
         pseudo_private: on a test set built by `harness testset build`, the headline
-            (the recipe's aggregate over families), clean accuracy and per family; else None.
+            (the recipe's aggregate: the forecast) with its 95% interval and calibration,
+            clean accuracy and per family; else None.
         stderr_tail: the end of the ingestion process's stderr, for a crash.
     """
 
@@ -174,6 +179,7 @@ class ScoreResult:
     db_url: str | None = None
     stderr_tail: str = ""
     pseudo_private: PseudoPrivate | None = None
+    calls: list[dict] = field(default_factory=list)
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -210,6 +216,7 @@ def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str,
             row.update(pseudo_private=result.pseudo_private.accuracy,
                        clean_accuracy=result.pseudo_private.clean)
             row["metrics_json"]["pseudo_private"] = vars(result.pseudo_private)
+        row["metrics_json"]["calls"] = result.calls
     return row
 
 
@@ -279,6 +286,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         predict_s=run.predict_s if run else None, total_s=run.total_s if run else None,
         peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
         warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
+        calls=run.calls if run else [],
         stderr_tail=run.stderr_tail if run and failure else "")
     if result.ok:
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
@@ -286,8 +294,11 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                                          severity=ts.extras.get("severity"))
         recipe = recipe_for_manifest(ts.manifest)
         if recipe is not None and ts.extras.get("groups") is not None:
-            result.pseudo_private = pseudo_private(ts.labels, run.predictions, ts.extras["groups"],
-                                                   ts.extras.get("severity"), recipe)
+            calibration = ts.manifest.get("calibration")
+            result.pseudo_private = pseudo_private(
+                ts.labels, run.predictions, ts.extras["groups"], ts.extras.get("severity"),
+                recipe, source_index=ts.extras.get("source_index"),
+                calibration=calibration and ForecastCalibration.from_dict(calibration))
     result.row_id = db.add_score(_row(result, profile, commit))
     if result.ok:
         png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"

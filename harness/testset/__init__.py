@@ -1,9 +1,10 @@
 """The test-set stage: the pseudo-private test set that forecasts the hidden leaderboard.
 
 Owns the corruption families (`corruptions`, with `augment_chains` and `drawing` for the
-families that need them), the recipes that say which families at which severities make a
-test set and how its headline is computed (`recipes`), and the build itself: stratified
-holdout, leakage guard, expansion, manifest, cache (`builder`).
+families that need them), chains of them (`compound`), the recipes that say which views
+make a test set and how its headline and interval are computed (`recipes`), the fit of
+the chains' strength to real Codabench results (`calibration`), the holdout split and
+its leakage guard (`split`), and the build itself: expansion, manifest, cache (`builder`).
 
 Examples:
     >>> from harness.testset import build, get_recipe
@@ -17,5 +18,8 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "builder": ["build", "list_testsets", "TestsetResult", "TestsetInfo"],
     "corruptions": ["Family", "FAMILIES", "MAX_SEVERITY", "get_family", "corrupt"],
-    "recipes": ["Recipe", "RECIPES", "DEFAULT_RECIPE", "get_recipe", "pseudo_private", "PseudoPrivate", "headline"],
+    "recipes": ["Recipe", "RECIPES", "DEFAULT_RECIPE", "get_recipe", "pseudo_private", "PseudoPrivate", "headline", "bootstrap_interval"],
+    "compound": ["Plan", "sample_plan", "levels", "at_strength"],
+    "calibration": ["calibrate", "load_calibration", "ForecastCalibration", "CalibrateResult"],
+    "split": ["stratified_split", "leakage_guard"],
 })

@@ -38,19 +38,16 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.datasets import Dataset, load_dataset
-from harness.data.duplicates import near_duplicate_pairs, perceptual_hashes
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
-from harness.testset import corruptions
+from harness.testset import compound, corruptions
+from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
+from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_split
 
 FORMAT_VERSION = 1
-# Largest phash Hamming distance at which a training image counts as a copy of a
-# holdout image; hygiene uses 6 to find candidates it then confirms, the guard does not
-# confirm, so it takes the tighter 4.
-GUARD_DISTANCE = 4
 CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
 FILES = ("train.npz", "holdout.npz", "testset.npz", "manifest.json", "families.png")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -142,42 +139,6 @@ def resolve_source(data, data_dir: Path, profile: Profile) -> tuple[Path, str | 
     return clean_path, str(raw_path)
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int,
-                     class_names) -> tuple[np.ndarray, np.ndarray]:
-    """(train, holdout) indices, sorted: `fraction` of each class held out, at least one.
-
-    Raises:
-        HarnessError: a class present in `labels` with too few images to split (named).
-    """
-    rng = np.random.default_rng([seed, zlib.crc32(b"holdout")])
-    train, hold = [], []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) < 2:
-            raise HarnessError(
-                f"class {class_names[c]!r} (label {c}) has {len(idx)} image: too few to split "
-                f"into training and holdout. Received: holdout={fraction}",
-                hint="add images of that class, or drop it from the data")
-        k = min(max(int(round(fraction * len(idx))), 1), len(idx) - 1)
-        idx = rng.permutation(idx)
-        hold.append(idx[:k])
-        train.append(idx[k:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(hold))
-
-
-def leakage_guard(images: np.ndarray, train: np.ndarray, hold: np.ndarray,
-                  max_distance: int = GUARD_DISTANCE) -> np.ndarray:
-    """Training indices that are near copies (phash) of some holdout image."""
-    hashes = perceptual_hashes(images)
-    pairs = near_duplicate_pairs(hashes, max_distance)
-    in_hold = np.zeros(len(images), bool)
-    in_hold[hold] = True
-    a, b = pairs[:, 0], pairs[:, 1]
-    cross = in_hold[a] != in_hold[b]
-    leaked = np.where(in_hold[a[cross]], b[cross], a[cross])
-    return np.intersect1d(np.unique(leaked), train)
-
-
 def assign_severities(labels: np.ndarray, severities: tuple[int, ...], seed: int,
                       family: str) -> np.ndarray:
     """One severity per holdout image for `family`, round-robin within each class."""
@@ -193,7 +154,8 @@ def assign_severities(labels: np.ndarray, severities: tuple[int, ...], seed: int
 
 def expand(holdout: Dataset, recipe: Recipe, seed: int,
            progress: bool = False) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Corrupt the holdout through every family of `recipe`: the test set's arrays.
+    """Corrupt the holdout through every family of `recipe`, then through its chains
+    (tagged "compound", severity = chain length): the test set's arrays.
 
     Returns:
         (arrays for testset.npz, seconds per family).
@@ -211,7 +173,17 @@ def expand(holdout: Dataset, recipe: Recipe, seed: int,
             severity.append(np.full(len(idx), s, np.int8))
             source.append(idx.astype(np.int32))
         seconds[fam] = time.perf_counter() - started
-    width = max(len(f) for f in recipe.families)
+    if recipe.compound is not None:
+        started = time.perf_counter()
+        chains = compound.expand_compound(holdout.images, holdout.labels, recipe.compound,
+                                          recipe.strength, seed)
+        images.append(chains["images"])
+        labels.append(chains["labels"])
+        groups.append(chains["groups"])
+        severity.append(chains["severity"])
+        source.append(chains["source_index"])
+        seconds[compound.GROUP] = time.perf_counter() - started
+    width = max(len(f) for f in [*recipe.families, compound.GROUP])
     return {"images": np.concatenate(images),
             "labels": np.concatenate(labels).reshape(-1, 1).astype(np.uint8),
             "groups": np.concatenate(groups).astype(f"<U{width}"),
@@ -272,7 +244,7 @@ def _result_from_manifest(m: dict, path: Path, cached: bool, seconds: float) -> 
 def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default",
           recipe: str | Recipe | None = None, profile: Profile | str | None = None,
           out_root: str | os.PathLike = "data/testsets", force: bool = False,
-          progress: bool = True) -> TestsetResult:
+          progress: bool = True, strength: float | None = None) -> TestsetResult:
     """Split cleaned data and build the pseudo-private test set `out_root/NAME/`.
 
     Args:
@@ -285,6 +257,8 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         out_root: where test sets live; its parent is the data folder.
         force: rebuild even when an identical build exists.
         progress: show tqdm bars.
+        strength: the compound chain strength; default the calibration's
+            (`calibration.load_calibration`: the team's fit, else the profile's).
 
     Returns:
         A `TestsetResult` (`cached=True` when the existing build was reused).
@@ -296,8 +270,16 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     started = time.perf_counter()
     profile = get_profile(profile)
     holdout = _check_options(holdout, name)
-    recipe = get_recipe(recipe)
     out_root = Path(out_root)
+    recipe = get_recipe(recipe)
+    calibration = None
+    if recipe.compound is not None and strength is None:
+        calibration = load_calibration(profile, out_root.parent)
+        # A calibration holds for the recipe version it was fitted on, no other.
+        if calibration is not None and calibration.recipe != f"{recipe.name}@{recipe.version}":
+            calibration = None
+        strength = None if calibration is None else calibration.strength
+    recipe = get_recipe(recipe, strength=strength)
     if isinstance(data, Dataset):
         ds, source, cleaned_from = data, str(data.path or "<arrays>"), None
     else:
@@ -330,11 +312,15 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         # Corrupted pixels deflate to about two thirds at ~20 MB/s here: not worth it.
         save_npz_deterministic(tmp / "testset.npz", compress=False, **arrays)
         family_sheet(hold, recipe, int(seed), tmp / "families.png")
+        views = [*recipe.families.items()]
+        if recipe.compound is not None:
+            views.append((compound.GROUP, range(recipe.compound["max_links"] + 1)))
         cells = {}
-        for fam in recipe.families:
-            for s in recipe.families[fam]:
+        for fam, levels in views:
+            for s in levels:
                 n = int(np.sum((arrays["groups"] == fam) & (arrays["severity"] == s)))
-                cells[f"{fam}/{s}"] = n
+                if n or fam != compound.GROUP:
+                    cells[f"{fam}/{s}"] = n
         manifest = {
             "name": name, "recipe": recipe.name, "recipe_version": recipe.id,
             "recipe_spec": recipe.as_dict(), "aggregate": recipe.aggregate, "seed": int(seed),
@@ -343,7 +329,10 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
             "counts": {"source": len(ds), "train": int(len(train_idx)),
                        "holdout": int(len(hold_idx)), "testset": int(len(arrays["images"]))},
             "leakage_removed": int(len(leaked)), "guard_distance": GUARD_DISTANCE,
-            "per_family": {f: int(np.sum(arrays["groups"] == f)) for f in recipe.families},
+            "per_family": {f: int(np.sum(arrays["groups"] == f))
+                           for f in [*recipe.families, compound.GROUP]
+                           if np.any(arrays["groups"] == f)},
+            "calibration": None if calibration is None else calibration.as_dict(),
             "per_severity": cells,
             "per_class_holdout": {profile.class_names[c]: int(np.sum(hold.labels == c))
                                   for c in np.unique(hold.labels)},

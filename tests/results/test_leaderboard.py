@@ -136,9 +136,34 @@ def test_cli_record_and_formats(db_url, runner):
     md = runner.invoke(main, ["leaderboard", "--format", "markdown", "--db", db_url]).output
     assert md.splitlines()[2].startswith("| cnn | - | - | - | 0.5300 |")
     csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
-    assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,accuracy,")
+    assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,pp_low,pp_high,")
     data = json.loads(runner.invoke(main, ["leaderboard", "--format", "json",
                                            "--db", db_url]).output)
     assert data["rows"][0]["codabench"] == 0.53
     bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
     assert bad.exit_code == 2 and "0.53" in bad.output
+
+
+def _headline(pp, low, high, s_low, s_high, points=1):
+    return {"pseudo_private": {"accuracy": pp, "low": low, "high": high, "sampling_low": s_low,
+                               "sampling_high": s_high, "calibration_points": points}}
+
+
+def test_forecast_interval_real_points_and_ties_with_the_leader(db_url, runner):
+    db = Leaderboard(db_url)
+    db.add_score(_score_row("lead", 0.9, pseudo_private=0.50,
+                            metrics_json=_headline(0.50, 0.40, 0.60, 0.47, 0.53)))
+    db.add_score(_score_row("close", 0.9, pseudo_private=0.48,
+                            metrics_json=_headline(0.48, 0.38, 0.58, 0.45, 0.51)))
+    db.add_score(_score_row("behind", 0.9, pseudo_private=0.40,
+                            metrics_json=_headline(0.40, 0.30, 0.50, 0.37, 0.43)))
+    db.add_score(_score_row("old", 0.9, pseudo_private=0.45))  # scored before intervals
+    db.record("lead", 0.52)
+    rows = {r["experiment"]: r for r in read_leaderboard(db_url=db_url).rows}
+    assert [rows[e]["tied_with_leader"] for e in ("lead", "close", "behind", "old")] == \
+        [False, True, False, None]
+    assert (rows["lead"]["pp_low"], rows["lead"]["pp_high"]) == (0.40, 0.60)
+    assert rows["lead"]["calibration_points"] == 1 and rows["old"]["pp_low"] is None
+    table = runner.invoke(main, ["leaderboard", "--db", db_url]).output
+    assert "0.4800 [0.38-0.58] ≈" in table and "0.5000 [0.40-0.60]" in table
+    assert "≈: within the test set's sampling noise of the leader" in table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 
 import numpy as np
@@ -122,3 +123,39 @@ def test_images_from_an_npz_path_are_loaded_by_the_child(make_submission, tiny_n
     result = _run(make_submission(), tiny_npz, profile)
     assert result.ok and result.n_images == 24
     assert np.array_equal(result.predictions, tiny_arrays[0][:, 0, 0, 0].astype(np.int64) % 8)
+
+
+SERVER_SIZED_MODEL_PY = """
+import numpy as np
+
+
+class Model:
+    def __init__(self):
+        pass
+
+    def predict(self, X):
+        if len(X) > 10:
+            raise MemoryError(f"{len(X)} images at once: more than the server ever sends")
+        return X[:, 0, 0, 0].astype(np.int64) % 8
+"""
+
+
+def test_a_set_larger_than_the_hidden_set_goes_in_server_sized_calls(make_submission,
+                                                                    tiny_arrays, profile):
+    small = dataclasses.replace(profile, hidden_test_size=10)
+    images = tiny_arrays[0]  # 24 images
+    result = _run(make_submission(SERVER_SIZED_MODEL_PY), images, small)
+    assert result.ok, result.failure
+    np.testing.assert_array_equal(result.predictions, images[:, 0, 0, 0].astype(np.int64) % 8)
+    assert [c["images"] for c in result.calls] == [10, 10, 4]
+    assert all(c["peak_rss_mb"] > 0 and c["seconds"] >= 0 for c in result.calls)
+    assert result.predict_s >= sum(c["seconds"] for c in result.calls) - 1e-6
+
+
+def test_a_call_returning_the_wrong_number_of_labels_is_named(make_submission, tiny_arrays,
+                                                              profile):
+    body = _model("return X[:3, 0, 0, 0].astype(np.int64) % 8")
+    small = dataclasses.replace(profile, hidden_test_size=10)
+    result = _run(make_submission(body), tiny_arrays[0], small)
+    assert not result.ok and result.failure.kind == "bad_output"
+    assert "predict call 1 of 3" in result.failure.message

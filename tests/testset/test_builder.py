@@ -52,7 +52,7 @@ def test_build_writes_every_file_and_a_consistent_manifest(built):
     folder = root / "t"
     assert sorted(p.name for p in folder.iterdir()) == sorted(testset.FILES)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["recipe_version"] == "pp-small@1.0" and manifest["seed"] == 1
+    assert manifest["recipe_version"] == "pp-small@2.0+s1.00" and manifest["seed"] == 1
     train, hold = load_dataset(folder / "train.npz"), load_dataset(folder / "holdout.npz")
     assert len(train) + len(hold) + result.leakage_removed == 84
     assert np.bincount(hold.labels).min() >= 1
@@ -64,15 +64,19 @@ def test_every_image_is_tagged_from_the_recipe_and_counts_match(built):
     hold = load_dataset(root / "t" / "holdout.npz")
     manifest = json.loads((root / "t" / "manifest.json").read_text())
     recipe = manifest["recipe_spec"]["families"]
+    chains = manifest["recipe_spec"]["compound"]
     groups, severity = ts.extras["groups"], ts.extras["severity"]
     for fam, sev in zip(groups, severity):
-        assert int(sev) in recipe[str(fam)]
+        if fam == "compound":  # its severity is the chain length
+            assert 0 <= int(sev) <= chains["max_links"]
+        else:
+            assert int(sev) in recipe[str(fam)]
     fams, counts = np.unique(groups, return_counts=True)
     assert dict(zip(fams.tolist(), counts.tolist())) == manifest["per_family"]
     for cell, n in manifest["per_severity"].items():
         fam, s = cell.split("/")
         assert np.sum((groups == fam) & (severity == int(s))) == n
-    assert len(ts) == manifest["counts"]["testset"] == len(hold) * len(recipe)
+    assert len(ts) == manifest["counts"]["testset"] == len(hold) * (len(recipe) + chains["copies"])
     # Labels follow the source image; clean images are the holdout's bytes.
     src = ts.extras["source_index"]
     assert np.array_equal(ts.labels, hold.labels[src])
@@ -150,7 +154,7 @@ def test_cli_build_json_and_list(runner, data_npz, tmp_path, monkeypatch):
                                "--recipe", RECIPE, "--name", "cli", "--json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
-    assert doc["recipe"] == "pp-small@1.0" and doc["n_testset"] > 0 and not doc["cached"]
+    assert doc["recipe"] == "pp-small@2.0+s1.00" and doc["n_testset"] > 0 and not doc["cached"]
     listed = runner.invoke(main, ["testset", "list", "--json"])
     assert [r["name"] for r in json.loads(listed.output)] == ["cli"]
     bad = runner.invoke(main, ["testset", "build", "--data", str(data_npz), "--holdout", "1"])
@@ -169,10 +173,16 @@ def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, mon
     result = score(make_submission(), testset="t", time_limit_s=60)
     pp = result.pseudo_private
     m = result.metrics
-    assert pp.recipe == "pp-small@1.0" and pp.clean == m.group_accuracy["clean"]
+    assert pp.recipe == "pp-small@2.0+s1.00" and pp.clean == m.group_accuracy["clean"]
     assert pp.per_family == pytest.approx(m.group_accuracy)
-    assert pp.accuracy == pytest.approx(recipes.aggregate(
-        m.group_accuracy, m.group_counts, recipe=RECIPE))
+    assert pp.accuracy == pytest.approx(m.group_accuracy["compound"]) and pp.method == "compound"
+    assert pp.low <= pp.accuracy <= pp.high and pp.calibration is None
+    single = testset.build(data_npz, holdout=0.3, seed=1, name="single", recipe="pp-small@1",
+                           out_root="data/testsets", progress=False)
+    assert single.recipe == "pp-small@1.0" and "compound" not in single.per_family
+    pp1 = score(make_submission(name="old"), testset="single", time_limit_s=60).pseudo_private
+    assert pp1.accuracy == pytest.approx(recipes.aggregate(
+        pp1.per_family, recipe="pp-small@1"))
     out = runner.invoke(main, ["score", str(make_submission(name="again")), "--testset", "t"])
     assert out.exit_code == 0 and out.output.lstrip().startswith("pseudo-private"), out.output
 

@@ -11,10 +11,10 @@ from harness.testset import recipes
 
 def test_default_recipe_covers_every_family_with_valid_severities():
     r = recipes.get_recipe()
-    assert r.id == f"{r.name}@{r.version}" and r.aggregate in recipes.AGGREGATES
+    assert r.id.startswith(f"{r.name}@{r.version}") and r.aggregate in recipes.AGGREGATES
     from harness.testset.corruptions import FAMILIES
 
-    assert set(r.families) == set(FAMILIES)
+    assert set(r.families) == set(FAMILIES) and set(r.compound["families"]) == set(FAMILIES) - {"clean"}
 
 
 def test_aggregates_on_known_cells():
@@ -44,3 +44,66 @@ def test_unknown_aggregate_says_did_you_mean():
     with pytest.raises(HarnessError, match="unknown aggregate") as e:
         recipes.aggregate({"clean": 1.0}, method="kind_maen")
     assert "kind_mean" in e.value.hint
+
+
+def test_versions_by_name_newest_first():
+    assert recipes.get_recipe("pp").version == "2.0"
+    assert recipes.get_recipe("pp@1").id == "pp@1.0"
+    assert recipes.get_recipe("pp@2.0", strength=3.25).id == "pp@2.0+s3.25"
+    assert recipes.get_recipe("pp@1").aggregate == "mean_corrupted"
+    with pytest.raises(HarnessError, match="no version 7") as e:
+        recipes.get_recipe("pp@7")
+    assert "1.0" in e.value.hint
+
+
+def test_strength_must_fit_the_chain():
+    with pytest.raises(HarnessError, match="strength must lie in 0..8"):
+        recipes.get_recipe("pp", strength=9)
+
+
+def test_a_manifest_keeps_its_own_version_and_strength():
+    built = recipes.get_recipe("pp@1")
+    assert recipes.recipe_for_manifest({"recipe": "pp", "recipe_spec": built.as_dict()}).id == \
+        "pp@1.0"
+    compound = recipes.get_recipe("pp", strength=2.5)
+    assert recipes.recipe_for_manifest({"recipe_spec": compound.as_dict()}).id == "pp@2.0+s2.50"
+
+
+def test_compound_headline_is_the_accuracy_on_the_chains():
+    y = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    p = np.array([0, 1, 2, 3, 0, 0, 0, 3])
+    groups = np.array(["clean"] * 2 + ["jpeg"] * 2 + ["compound"] * 4)
+    pp = recipes.pseudo_private(y, p, groups, np.array([0, 0, 1, 1, 2, 2, 3, 3]),
+                                recipes.get_recipe("pp", strength=2.0))
+    assert pp.accuracy == pytest.approx(0.5) and pp.method == "compound"
+    assert pp.per_family["jpeg"] == 1.0 and pp.clean == 1.0
+    assert pp.low <= 0.5 <= pp.high
+
+
+def test_bootstrap_interval_covers_and_narrows():
+    rng = np.random.default_rng(0)
+    small = rng.random(200) < 0.6
+    large = rng.random(5000) < 0.6
+    lo_s, hi_s = recipes.bootstrap_interval(small)
+    lo_l, hi_l = recipes.bootstrap_interval(large)
+    assert lo_s < 0.6 < hi_s and lo_l < 0.6 < hi_l
+    assert hi_l - lo_l < (hi_s - lo_s) / 3
+    # Two identical copies of each image are one observation, not two.
+    assert recipes.bootstrap_interval(np.repeat(small, 2), np.repeat(np.arange(200), 2)) == \
+        pytest.approx((lo_s, hi_s), abs=0.01)
+
+
+def test_a_calibration_widens_the_interval_by_its_forecast_error():
+    from harness.testset.calibration import ForecastCalibration
+
+    y = np.zeros(2000, int)
+    p = (np.random.default_rng(1).random(2000) < 0.4).astype(int)
+    groups = np.full(2000, "compound")
+    recipe = recipes.get_recipe("pp", strength=4.0)
+    bare = recipes.pseudo_private(y, p, groups, recipe=recipe)
+    cal = ForecastCalibration("c1", "an2dl-2024-hw1", "pp@2.0", 4.0, sd=0.05,
+                              points=({"experiment": "x", "codabench": 0.6, "forecast": 0.6},))
+    wide = recipes.pseudo_private(y, p, groups, recipe=recipe, calibration=cal)
+    assert bare.calibration is None and wide.calibration == "c1" and wide.calibration_points == 1
+    assert (wide.sampling_low, wide.sampling_high) == (bare.sampling_low, bare.sampling_high)
+    assert wide.high - wide.low > bare.high - bare.low + 2 * 1.96 * 0.05 * 0.8

@@ -1,0 +1,50 @@
+"""`harness calibrate`: fit the forecast's strength to the Codabench results you recorded."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from harness.cli.leaderboard import db_option
+from harness.cli.options import common
+from harness.cli.output import emit
+from harness.testset.calibration import CalibrateResult, calibrate
+
+
+def _show(console, r: CalibrateResult) -> None:
+    c = r.calibration
+    before = "" if not r.previous else f" (was {r.previous['strength']:.2f}, {r.previous['id']})"
+    console.print(f"[bold green]strength {c.strength:.2f}[/]{before}: about {c.strength:.1f} "
+                  f"corruptions per image in {escape(c.recipe)} test sets; calibration "
+                  f"{escape(c.id)}, forecast error sd {c.sd:.3f}", highlight=False)
+    table = Table(title=f"The {c.n_points} real result(s) it rests on (test set {c.testset})",
+                  title_justify="left")
+    for col in ("experiment", "codabench", "forecast", "gap"):
+        table.add_column(col, justify="left" if col == "experiment" else "right")
+    for p in c.points:
+        table.add_row(escape(p["experiment"]), f"{p['codabench']:.4f}", f"{p['forecast']:.4f}",
+                      f"{p['forecast'] - p['codabench']:+.4f}")
+    console.print(table)
+    for experiment, why in r.skipped.items():
+        console.print(f"[yellow]skipped[/] {escape(experiment)}: {escape(why)}", highlight=False)
+    console.print(f"written to {escape(r.path)}; rebuild the test set to use it: "
+                  f"harness testset build --name {escape(str(c.testset))}", highlight=False)
+
+
+@click.command("calibrate")
+@click.option("--testset", default=None,
+              help="NAME or folder of a built test set [default: data/testsets/default].")
+@click.option("--phase", type=int, default=None,
+              help="Only Codabench records of this phase [default: the latest per experiment].")
+@db_option
+@common
+def calibrate_cmd(testset, phase, db_url, profile, as_json):
+    """Fit the pseudo-private recipe's strength to your recorded Codabench scores.
+
+    Every experiment with a `harness record` is run again on the test set's holdout at
+    every chain length; the strength whose accuracies land nearest the recorded scores
+    (least squares) is written to data/calibration.json, which `testset build` and
+    `score` use from then on.
+    """
+    emit(calibrate(testset=testset, db_url=db_url, profile=profile, phase=phase), as_json, _show)
