@@ -124,8 +124,14 @@ def calibration(points: list[dict], line: tuple[float, float] | None, title: str
         xs = np.array([0.0, 1.0])
         ax.plot(xs, slope * xs + intercept, "-", color="C1",
                 label=f"fit: Codabench = {slope:.2f} x forecast {intercept:+.2f}")
+    styles = {"calibration": ("C0", "o", "the calibration's real points"),
+              "leaderboard": ("C2", "s", "recorded on the leaderboard")}
+    for source, (colour, marker, label) in styles.items():
+        mine = [p for p in points if p.get("source", "leaderboard") == source]
+        if mine:
+            ax.scatter([p["forecast"] for p in mine], [p["codabench"] for p in mine],
+                       color=colour, marker=marker, zorder=3, label=label)
     for p in points:
-        ax.scatter([p["forecast"]], [p["codabench"]], color="C0", zorder=3)
         ax.annotate(str(p["experiment"])[:24], (p["forecast"], p["codabench"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=7)
     if not points:

@@ -62,8 +62,9 @@ class ReportResult:
 def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
     """The forecast, its 95% interval and its calibration, wherever the score stored them.
 
-    Scoring is gaining an interval and a calibration (issue 10): read them from the
-    leaderboard row, else `metrics_json`, else its `pseudo_private` entry; None when absent.
+    The leaderboard row carries `pp_low`, `pp_high`, `calibration_points` and
+    `tied_with_leader`; the calibration's id lives in `metrics_json["pseudo_private"]`.
+    Scores made before intervals existed have none of them: None, shown as a dash.
     """
     pp = metrics.get("pseudo_private") if isinstance(metrics.get("pseudo_private"), dict) else {}
 
@@ -76,47 +77,48 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
 
     value = row.get("pseudo_private")
     return {"value": value if value is not None else row.get("accuracy"),
-            "low": first("pseudo_private_low", "low"),
-            "high": first("pseudo_private_high", "high"),
+            "low": first("pp_low", "low"), "high": first("pp_high", "high"),
             "calibration": first("calibration"),
-            "calibration_points": first("calibration_points")}
+            "calibration_points": first("calibration_points"),
+            "tied": bool(row.get("tied_with_leader"))}
 
 
-def _calibration_file() -> Path | None:
-    import harness.testset
+def calibration_view(entries: list[dict], profile: Profile | str | None = None,
+                     data_dir: str | os.PathLike = DATA_DIR) -> dict[str, Any]:
+    """The points to plot (experiment, forecast, codabench, source) and the fitted line.
 
-    path_fn = getattr(harness.testset, "calibration_path", None)
+    Two sources: the forecast calibration's own real points (`harness calibrate`, else
+    the profile's default), and every leaderboard row with a recorded Codabench score;
+    an experiment in both shows once, with its current forecast.
+    """
+    from harness.testset.calibration import load_calibration
+
     try:
-        path = Path(path_fn()) if callable(path_fn) else None
-    except Exception:  # noqa: BLE001 -- a calibration that cannot be found is just absent
-        return None
-    return path if path is not None and path.is_file() else None
-
-
-def calibration_view(entries: list[dict]) -> dict[str, Any]:
-    """Points (experiment, forecast, codabench), the fitted line, and where they come from:
-    the calibration file when there is one, else the leaderboard's recorded scores."""
-    path, points, params = _calibration_file(), [], None
-    if path is not None:
-        try:
-            data = json.loads(path.read_text())
-            points = [p for p in data.get("points", []) if
-                      p.get("forecast") is not None and p.get("codabench") is not None]
-            params = {k: v for k, v in data.items() if k != "points"}
-        except (OSError, ValueError, AttributeError):
-            path = None
-    if path is None:
-        points = [{"experiment": e["label"], "forecast": e["forecast"]["value"],
-                   "codabench": e["row"]["codabench"]} for e in entries
-                  if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None]
-    points = sorted(points, key=lambda p: (str(p["experiment"]), p["forecast"]))
+        calibration = load_calibration(profile, data_dir)
+    except HarnessError as e:  # a broken file: say so on the page rather than fail it
+        calibration, note = None, e.message
+    else:
+        note = None
+    points = {e["row"]["experiment"]: {"experiment": e["label"], "source": "leaderboard",
+                                       "forecast": e["forecast"]["value"],
+                                       "codabench": e["row"]["codabench"]}
+              for e in entries
+              if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
+    for p in (calibration.points if calibration else ()):
+        if p.get("forecast") is not None and p.get("codabench") is not None:
+            points.setdefault(p["experiment"], {**p, "source": "calibration"})
+    points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
     xs = np.array([p["forecast"] for p in points], float)
     line = None
     if len(points) >= 2 and np.ptp(xs) > 1e-9:
         slope, intercept = np.polyfit(xs, [p["codabench"] for p in points], 1)
         line = (float(slope), float(intercept))
-    return {"points": points, "line": line, "source": str(path) if path else "leaderboard",
-            "params": json.dumps(params, sort_keys=True) if params else None}
+    about = None
+    if calibration is not None:
+        about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
+                 f"{calibration.sd:.3f}, {calibration.n_points} real point(s), "
+                 f"{calibration.recipe} ({calibration.source})")
+    return {"points": points, "line": line, "about": about, "note": note}
 
 
 def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
@@ -264,7 +266,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = Non
                         "timecheck": read_timecheck(row["experiment"], data_dir / "timechecks")})
 
     images = 0
-    calibration = calibration_view(entries)
+    calibration = calibration_view(entries, profile, data_dir)
     calibration["src"] = figures.data_uri(figures.calibration(
         calibration["points"], calibration["line"],
         f"forecast against Codabench ({len(calibration['points'])} recorded)"))

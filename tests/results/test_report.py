@@ -61,15 +61,19 @@ def world(tmp_path_factory):
     db = Leaderboard(db_url)
     common = dict(status="ok", testset="demo", testset_path="/x/demo/testset.npz", n_images=400,
                   predict_s=4.2, peak_rss_mb=900.0, created_at="2026-11-20T10:00:00+00:00")
+    # The headline as scoring stores it: interval, sampling interval, calibration.
     db.add_score(dict(common, experiment="alpha", target_kind="experiment", target=str(exp),
                       accuracy=0.62, pseudo_private=0.55, clean_accuracy=0.9, f1_macro=0.6,
-                      metrics_json=_metrics(rng, profile)))
+                      metrics_json=_metrics(rng, profile, pseudo_private={
+                          "accuracy": 0.55, "low": 0.45, "high": 0.66, "sampling_low": 0.47,
+                          "sampling_high": 0.64, "calibration": "cal@2",
+                          "calibration_points": 2})))
     db.add_score(dict(common, experiment="beta", target_kind="zip", target="/x/beta.zip",
                       accuracy=0.70, pseudo_private=0.66, clean_accuracy=0.93, f1_macro=0.68,
-                      predict_s=9.5, metrics_json=_metrics(
-                          rng, profile, pseudo_private={"accuracy": 0.66, "low": 0.61,
-                                                        "high": 0.71},
-                          calibration="cal@2", calibration_points=2)))
+                      predict_s=9.5, metrics_json=_metrics(rng, profile, pseudo_private={
+                          "accuracy": 0.66, "low": 0.61, "high": 0.71, "sampling_low": 0.63,
+                          "sampling_high": 0.69, "calibration": "cal@2",
+                          "calibration_points": 2})))
     db.add_score(dict(common, experiment="gamma", target_kind="zip", target="/x/gamma.zip",
                       accuracy=0.50, pseudo_private=0.41, clean_accuracy=0.8, f1_macro=0.45,
                       predict_s=1.0, metrics_json=_metrics(rng, profile)))
@@ -113,7 +117,8 @@ def test_the_report_holds_every_section(built):
     r = built
     # By the forecast, high first; a submission that only failed comes last.
     assert r.experiments == ["beta", "alpha", "gamma", "delta"]
-    assert r.sections == {"leaderboard rows": 4, "calibration points": 2, "heat maps": 2,
+    # Calibration points: alpha's and beta's records, and the profile's public pair.
+    assert r.sections == {"leaderboard rows": 4, "calibration points": 3, "heat maps": 2,
                           "confusion matrices": 3, "training histories": 1, "timechecks": 1,
                           "explain galleries": 1, "hygiene reports": 1}
     html = open(r.path).read()
@@ -121,6 +126,7 @@ def test_the_report_holds_every_section(built):
     assert html.count('src="data:image/png;base64,') == r.images
     assert "http://" not in html and "https://" not in html and "<link" not in html
     assert "0.6100 – 0.7100" in html and "cal@2 (2 points)" in html
+    assert html.count("≈ </span>") == 1  # alpha's sampling interval reaches beta's
     assert "5012 (PASS)" in html and "+0.1700" in html  # alpha's margin; alpha's gap
     assert "1 of 1 runs failed, the latest: model_init" in html
     assert r.size_bytes == os.path.getsize(r.path)
@@ -138,27 +144,38 @@ def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built
 def test_forecast_fields_read_the_interval_wherever_scoring_stores_it():
     row = {"pseudo_private": 0.6, "accuracy": 0.7}
     assert forecast_fields(row, {}) == {"value": 0.6, "low": None, "high": None,
-                                        "calibration": None, "calibration_points": None}
-    on_row = dict(row, pseudo_private_low=0.5, pseudo_private_high=0.7, calibration="c1",
-                  calibration_points=3)
-    assert forecast_fields(on_row, {})["low"] == 0.5
-    in_metrics = forecast_fields(row, {"pseudo_private_high": 0.8, "calibration": "c2"})
-    assert in_metrics["high"] == 0.8 and in_metrics["calibration"] == "c2"
+                                        "calibration": None, "calibration_points": None,
+                                        "tied": False}
+    on_row = dict(row, pp_low=0.5, pp_high=0.7, calibration_points=3, tied_with_leader=True)
+    assert forecast_fields(on_row, {}) == {"value": 0.6, "low": 0.5, "high": 0.7,
+                                           "calibration": None, "calibration_points": 3,
+                                           "tied": True}
+    stored = {"pseudo_private": {"low": 0.4, "high": 0.8, "calibration": "default-1pt"}}
+    assert forecast_fields(row, stored)["calibration"] == "default-1pt"
+    assert forecast_fields(row, stored)["high"] == 0.8
     assert forecast_fields({"pseudo_private": None, "accuracy": 0.7}, {})["value"] == 0.7
 
 
-def test_a_calibration_file_gives_the_points_and_its_parameters(tmp_path, monkeypatch):
-    import harness.testset
+def test_the_calibration_plot_joins_its_real_points_and_the_recorded_ones(world, tmp_path):
+    from harness.testset.calibration import CALIBRATION_FILE
 
-    path = tmp_path / "calibration.json"
-    path.write_text(json.dumps({"id": "cal@3", "strength": 1.7, "points": [
-        {"experiment": "z1", "forecast": 0.7, "codabench": 0.4},
-        {"experiment": "z2", "forecast": 0.5, "codabench": 0.3}]}))
-    monkeypatch.setattr(harness.testset, "calibration_path", lambda: path, raising=False)
-    view = calibration_view([])
-    assert [p["experiment"] for p in view["points"]] == ["z1", "z2"]
-    assert view["line"] == pytest.approx((0.5, 0.05)) and "cal@3" in view["params"]
-    assert view["source"] == str(path)
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({
+        "id": "team-2pt-abc", "profile": world.profile.name, "recipe": "pp@2.0",
+        "strength": 1.7, "sd": 0.04, "points": [
+            {"experiment": "z1", "forecast": 0.7, "codabench": 0.4},
+            {"experiment": "alpha", "forecast": 0.1, "codabench": 0.38}]}))
+    entries = [{"label": "alpha", "forecast": {"value": 0.55},
+                "row": {"experiment": "alpha", "codabench": 0.38}},
+               {"label": "gamma", "forecast": {"value": 0.41},
+                "row": {"experiment": "gamma", "codabench": None}}]
+    view = calibration_view(entries, world.profile, tmp_path)
+    # alpha once, with its current forecast; gamma has no Codabench score.
+    assert [(p["experiment"], p["forecast"], p["source"]) for p in view["points"]] == [
+        ("alpha", 0.55, "leaderboard"), ("z1", 0.7, "calibration")]
+    assert view["line"] == pytest.approx((0.02 / 0.15, 0.38 - 0.55 * 0.02 / 0.15))
+    assert view["about"].startswith("team-2pt-abc: strength 1.7") and view["note"] is None
+    (tmp_path / CALIBRATION_FILE).write_text("{ broken")
+    assert "not a calibration file" in calibration_view(entries, world.profile, tmp_path)["note"]
 
 
 def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, runner):
