@@ -165,3 +165,31 @@ def load_submission(folder):
 def submission_model():
     """`load(folder) -> Model`: a staged submission's Model, loaded in this process."""
     return load_submission
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for this test session (each xdist worker starts its own),
+    stopped and deleted afterwards. Skipped where none can be started; under CI=true
+    that is a failure, so CI never passes without having run the PostgreSQL tests."""
+    from pg_server import PostgresServer, PostgresUnavailable
+
+    server, reason = None, None
+    try:
+        import psycopg  # noqa: F401 (the driver the harness uses for postgresql:// URLs)
+
+        server = PostgresServer().start()
+    except (ImportError, PostgresUnavailable) as e:
+        reason = f"no PostgreSQL server could be started: {e}"
+    if server is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL (with its password) of a fresh, empty database on the session's server."""
+    return pg_server.create_database()

@@ -1,4 +1,8 @@
-"""`harness leaderboard` and `harness record`: local scores beside Codabench's."""
+"""`harness leaderboard [push]` and `harness record`: local scores beside Codabench's.
+
+`harness leaderboard` is a group so that `push` can live under it, but with no
+subcommand it is the table it always was, with the same options.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from harness.cli.options import common
 from harness.cli.output import console, emit, to_jsonable
 from harness.results.leaderboard import (ROW_COLUMNS, CodabenchRecord, LeaderboardResult,
                                          read_leaderboard, record)
+from harness.results.push import PushResult, push
 
 # Columns a person sees (the JSON and CSV formats carry every column).
 SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
@@ -94,7 +99,7 @@ def render_csv(result: LeaderboardResult) -> str:
     return out.getvalue().rstrip("\n")
 
 
-@click.command("leaderboard")
+@click.group("leaderboard", invoke_without_command=True)
 @click.option("--testset", default=None, help="Only scores on this test set (name or path).")
 @click.option("--sort", default="pseudo_private", show_default=True,
               help=f"Column to sort by: {', '.join(ROW_COLUMNS)}.")
@@ -102,8 +107,15 @@ def render_csv(result: LeaderboardResult) -> str:
               default="table", show_default=True)
 @db_option
 @common
-def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
-    """The latest local score of each experiment beside what Codabench said."""
+@click.pass_context
+def leaderboard_cmd(ctx, testset, sort, fmt, db_url, profile, as_json):
+    """The latest local score of each experiment beside what Codabench said.
+
+    A team shares one database: --db postgresql://user@host/harness (or HARNESS_DB_URL)
+    reads it, and `harness leaderboard push --db URL` copies local rows into it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     result = read_leaderboard(testset=testset, sort=sort, db_url=db_url)
     if as_json or fmt == "json":
         print(json.dumps(to_jsonable(result), indent=2))
@@ -113,6 +125,24 @@ def leaderboard_cmd(testset, sort, fmt, db_url, profile, as_json):
         click.echo(render_csv(result))
     else:
         render_table(console, result)
+
+
+def _show_push(console_, r: PushResult) -> None:
+    console_.print(f"pushed {r.scores_copied} score(s) and {r.codabench_copied} Codabench "
+                   f"record(s) from {r.source} to {r.target}; {r.scores_present} score(s) "
+                   f"and {r.codabench_present} record(s) were already there",
+                   highlight=False)
+
+
+@leaderboard_cmd.command("push")
+@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL", metavar="URL",
+              help="The team's database to copy into [env HARNESS_DB_URL].")
+@click.option("--from", "source", default=None, metavar="PATH|URL",
+              help="The local database to copy from [default: data/leaderboard.sqlite].")
+@common
+def push_cmd(db_url, source, profile, as_json):
+    """Copy local scores and Codabench records the team's database lacks (idempotent)."""
+    emit(push(db_url, source), as_json, _show_push)
 
 
 def _show_record(console_, r: CodabenchRecord) -> None:

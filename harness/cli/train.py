@@ -96,16 +96,22 @@ def _show_tune(console, r) -> None:
                            for k, v in t["params"].items())
         table.add_row(str(t["number"]), _fmt(t["value"]), params)
     console.print(table)
+    if r.restarts:
+        console.print(f"{r.restarts} worker(s) died and were replaced; their trials were "
+                      f"failed by the heartbeat and retried")
     console.print(f"best {_fmt(r.best_value)} in {r.best_run}; "
                   f"stage it with `harness pack {r.experiment} --run {r.best_run}`")
 
 
 @click.command()
 @click.argument("experiment")
-@click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to run now.")
-@click.option("--storage", default=None, metavar="URL",
-              help="Optuna storage (default sqlite under data/); share one database URL "
-                   "between machines to tune one study together.")
+@click.option("--trials", type=click.IntRange(min=1), required=True,
+              help="Trials to run now (over all the workers).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine sharing the study.")
+@click.option("--storage", default=None, metavar="URL", envvar="HARNESS_TUNE_STORAGE",
+              help="Optuna storage (default sqlite under data/); the same database URL on "
+                   "several machines tunes one study together [env HARNESS_TUNE_STORAGE].")
 @click.option("--study", default=None, help="Study name (default: the experiment's name).")
 @click.option("--testset", default=None, metavar="NAME|PATH",
               help="Score each trial on this test set [default: data/testsets/default if "
@@ -115,13 +121,18 @@ def _show_tune(console, r) -> None:
 @set_option
 @db_option
 @common
-def tune(experiment, trials, storage, study, testset, data, epochs, sets, db_url, profile,
-         as_json):
-    """Search EXPERIMENT's SEARCH_SPACE with Optuna, each trial a training run."""
+def tune(experiment, trials, workers, storage, study, testset, data, epochs, sets, db_url,
+         profile, as_json):
+    """Search EXPERIMENT's SEARCH_SPACE with Optuna, each trial a training run.
+
+    More machines join the same study by running the same command with the same
+    --storage URL; a worker that dies mid-trial has its trial retried.
+    """
     from harness import training
     from harness.training import tuning
 
     result = tuning.tune(experiment, trials, storage=storage, study=study, data=data,
                          epochs=epochs, overrides=training.parse_overrides(sets) or None,
-                         profile=profile, testset=testset, db_url=db_url, progress=not as_json)
+                         profile=profile, testset=testset, db_url=db_url, progress=not as_json,
+                         workers=workers)
     emit(result, as_json, _show_tune)

@@ -1,11 +1,13 @@
 """The results stage: every score and every real Codabench result, side by side.
 
 Owns the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
-records of what Codabench really said (`leaderboard`); the one-page HTML report of all
-of it (`report`, drawing with `figures`, template under `templates/`); and `explain`,
-the most confident mistakes of a Keras submission with their Grad-CAM maps (`gradcam`).
-`report` and `explain` come last in the pipeline: they read what the other stages leave
-(run folders, hygiene reports, test sets, submissions), importing them on first use.
+records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
+and copying one person's rows into a team's database (`push`); the one-page HTML report
+of all of it (`report`, drawing with `figures`, template under `templates/`); and
+`explain`, the most confident mistakes of a Keras submission with their Grad-CAM maps
+(`gradcam`). `report` and `explain` come last in the pipeline: they read what the other
+stages leave (run folders, hygiene reports, test sets, submissions), importing them on
+first use.
 
 Examples:
     >>> from harness.results import read_leaderboard, record
@@ -20,6 +22,7 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "leaderboard": ["Leaderboard", "read_leaderboard", "record", "LeaderboardResult", "CodabenchRecord"],
+    "push": ["push", "PushResult"],
     "report": ["build_report", "ReportResult", "forecast_fields"],
     "explain": ["explain", "ExplainResult", "read_explanations"],
     "gradcam": ["grad_cam", "find_conv_layer", "overlay"],

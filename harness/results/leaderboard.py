@@ -11,7 +11,9 @@ SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlch
 - `codabench`: what the real leaderboard said (`harness record`).
 
 SQLite runs in WAL mode with a busy timeout, so two scores written at the same moment
-both land. A column added to the schema later is added to an existing database on open.
+both land; PostgreSQL (the psycopg driver; `postgresql://` URLs get it) is what a team
+shares. The schema is versioned (`schema`): an older database is upgraded on open, a
+newer one refused. The URL is only ever shown masked (`Leaderboard.url`).
 SQLAlchemy is imported on first use: `harness score` starts the submission's process
 before it pays for that import.
 
@@ -24,7 +26,6 @@ Examples:
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import os
 import time
@@ -32,70 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
+from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
+                                    new_uid, tables)
 
 DATA_DIR = Path("data")
 DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000
-
-
-@functools.cache
-def tables():
-    """(metadata, scores, codabench): the schema, built on first use."""
-    import sqlalchemy as sa
-
-    metadata = sa.MetaData()
-    scores = sa.Table(
-        "scores", metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("created_at", sa.String(32), nullable=False, index=True),
-        sa.Column("experiment", sa.String(200), nullable=False, index=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("failure_kind", sa.String(40)),
-        sa.Column("failure_message", sa.Text),
-        sa.Column("target_kind", sa.String(16)),
-        sa.Column("target", sa.Text),
-        sa.Column("submission_sha256", sa.String(64)),
-        sa.Column("profile", sa.String(64)),
-        sa.Column("testset", sa.String(200), index=True),
-        sa.Column("testset_path", sa.Text),
-        sa.Column("testset_sha256", sa.String(64)),
-        sa.Column("recipe_version", sa.String(32)),
-        sa.Column("testset_seed", sa.Integer),
-        sa.Column("n_images", sa.Integer),
-        sa.Column("pseudo_private", sa.Float),
-        sa.Column("clean_accuracy", sa.Float),
-        sa.Column("accuracy", sa.Float),
-        sa.Column("precision_macro", sa.Float),
-        sa.Column("recall_macro", sa.Float),
-        sa.Column("f1_macro", sa.Float),
-        sa.Column("worst_group", sa.String(100)),
-        sa.Column("worst_group_accuracy", sa.Float),
-        sa.Column("metrics_json", sa.Text),
-        sa.Column("load_s", sa.Float),
-        sa.Column("predict_s", sa.Float),
-        sa.Column("total_s", sa.Float),
-        sa.Column("peak_rss_mb", sa.Float),
-        sa.Column("time_limit_s", sa.Float),
-        sa.Column("python_version", sa.String(32)),
-        sa.Column("tensorflow_version", sa.String(32)),
-        sa.Column("keras_version", sa.String(32)),
-        sa.Column("numpy_version", sa.String(32)),
-        sa.Column("harness_version", sa.String(32)),
-        sa.Column("git_commit", sa.String(64)),
-    )
-
-    codabench = sa.Table(
-        "codabench", metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("created_at", sa.String(32), nullable=False),
-        sa.Column("experiment", sa.String(200), nullable=False, index=True),
-        sa.Column("score", sa.Float, nullable=False),
-        sa.Column("phase", sa.Integer),
-        sa.Column("duration_s", sa.Float),
-    )
-    return metadata, scores, codabench
 
 
 # The columns of a leaderboard row, in display order.
@@ -117,7 +63,7 @@ def resolve_url(db_url: str | None = None) -> str:
     """The database URL: the argument, else $HARNESS_DB_URL, else data/leaderboard.sqlite."""
     url = db_url or os.environ.get(DB_ENV)
     if url:
-        return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+        return normalize_url(url) if "://" in url else f"sqlite:///{Path(url).resolve()}"
     return f"sqlite:///{DEFAULT_DB.resolve()}"
 
 
@@ -150,54 +96,67 @@ class Leaderboard:
     def __init__(self, db_url: str | None = None):
         import sqlalchemy as sa
 
-        self.url = resolve_url(db_url)
+        self._url = resolve_url(db_url)
+        # What results, messages and logs show: never the password.
+        self.url = mask_url(self._url)
         try:
-            url = sa.engine.make_url(self.url)
+            url = sa.engine.make_url(self._url)
         except sa.exc.ArgumentError:
             raise HarnessError(f"not a database URL. Received: {self.url!r}",
                                hint="e.g. sqlite:///data/leaderboard.sqlite or "
                                     "postgresql://user@host/harness") from None
-        if url.get_backend_name() == "sqlite" and url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self.dialect = url.get_backend_name()
+        try:
+            if self.dialect == "sqlite" and url.database:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine = sa.create_engine(url, connect_args={
+                    "timeout": SQLITE_BUSY_MS / 1000})
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = sa.create_engine(url, pool_pre_ping=True)
+        except ImportError as e:
+            raise HarnessError(f"no driver for {self.url}: {e}",
+                               hint="pip install 'psycopg[binary]' for postgresql:// URLs"
+                               ) from None
         self._create()
 
     def _create(self) -> None:
         import sqlalchemy as sa
 
-        # Two processes opening a fresh database race to create it: the loser retries.
+        # Two processes opening a fresh SQLite file race to create it: the loser retries
+        # (PostgreSQL serialises them with an advisory lock instead).
         for attempt in range(5):
             try:
-                tables()[0].create_all(self.engine)
-                self._add_missing_columns()
+                with self.engine.begin() as conn:
+                    ensure_schema(conn)
                 return
-            except sa.exc.OperationalError as e:
-                if attempt == 4:
-                    raise HarnessError(f"cannot open the leaderboard database {self.url}: "
-                                       f"{e.orig}", hint="check the path or --db URL") from None
+            except NewerSchema as e:
+                raise HarnessError(
+                    f"the leaderboard database {self.url} has schema version {e.args[0]}, "
+                    f"newer than this harness knows ({SCHEMA_VERSION})",
+                    hint="update the harness on this machine (git pull, then make "
+                         "install) before writing to it") from None
+            except NotALeaderboard as e:
+                raise HarnessError(f"{self.url} has a scores table that is not a harness "
+                                   f"leaderboard (no column {e.args[0]})",
+                                   hint="point --db at another database") from None
+            except sa.exc.DBAPIError as e:
+                if attempt == 4 or not isinstance(e, (sa.exc.OperationalError,
+                                                      sa.exc.IntegrityError,
+                                                      sa.exc.ProgrammingError)):
+                    raise HarnessError(
+                        f"cannot open the leaderboard database {self.url}: "
+                        f"{mask_secrets(str(e.orig).strip().splitlines()[0], self._url)}",
+                        hint="check the path or --db URL, and that the server is up"
+                    ) from None
                 time.sleep(0.1 * (attempt + 1))
-
-    def _add_missing_columns(self) -> None:
-        import sqlalchemy as sa
-
-        inspector = sa.inspect(self.engine)
-        for table in tables()[1:]:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            with self.engine.begin() as conn:
-                for column in table.columns:
-                    if column.name not in have:
-                        kind = column.type.compile(dialect=self.engine.dialect)
-                        conn.execute(sa.text(f'ALTER TABLE {table.name} '
-                                             f'ADD COLUMN "{column.name}" {kind}'))
 
     def add_score(self, row: dict[str, Any]) -> int:
         """Store one run (ok or failed) as a flat row; return its id."""
         scores = tables()[1]
         values = {k: v for k, v in row.items() if k in scores.c}
         values.setdefault("created_at", now_iso())
+        values.setdefault("uid", new_uid())
         for key in ("metrics_json",):
             if values.get(key) is not None and not isinstance(values[key], str):
                 values[key] = json.dumps(values[key], sort_keys=True)
@@ -221,7 +180,8 @@ class Leaderboard:
         values = dict(created_at=now_iso(), experiment=experiment,
                       score=float(codabench_score), phase=phase, duration_s=duration_s)
         with self.engine.begin() as conn:
-            new_id = conn.execute(tables()[2].insert().values(**values)).inserted_primary_key[0]
+            new_id = conn.execute(tables()[2].insert().values(uid=new_uid(), **values)
+                                  ).inserted_primary_key[0]
         return CodabenchRecord(id=new_id, **values)
 
     def scores(self, experiment: str | None = None) -> list[dict[str, Any]]:

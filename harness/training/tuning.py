@@ -5,10 +5,13 @@ Each trial samples CONFIG overrides from SEARCH_SPACE, trains one model with
 pseudo-private accuracy: the trial is scored by `harness.scoring.score` on the
 pseudo-private test set (`--testset`, else data/testsets/default when it is built), so
 every trial also lands on the leaderboard as EXPERIMENT@trial_NNN. Without a test set
-the objective falls back to validation accuracy, and the result says so. Studies live in an Optuna storage: by default a SQLite file
-under data/, or any database URL, which lets several machines add trials to one
-study at once (Optuna's own mechanism: each worker runs `harness tune` with the same
-`--storage` and study name).
+the objective falls back to validation accuracy, and the result says so.
+
+Studies live in an Optuna storage: by default a SQLite file under data/, or any database
+URL. `--workers K` runs K worker processes on this machine, and other machines add
+trials to the same study by running the same command with the same `--storage`
+(`tune_workers`: Optuna's relational storage coordinates them, its heartbeat fails and
+re-queues the trial of a worker that died).
 
 SEARCH_SPACE entries:
 - `(low, high)` floats: uniform, or log-uniform when both are positive and
@@ -29,12 +32,16 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.profile import Profile, get_profile
 from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
 from harness.training.runs import data_root
+from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
+                                           run_workers, still_running)
 
 
 @dataclass
@@ -44,9 +51,11 @@ class TuneResult:
     Args:
         experiment: the experiment's name.
         study: the Optuna study name.
-        storage: the storage URL.
+        storage: the storage URL (password masked).
         objective: what each trial maximises.
         trials_run: trials this call ran.
+        workers: worker processes this call used; restarts: workers that died and were
+            replaced (their trials failed through the heartbeat and were retried).
         best_value: the best objective over the whole study (all machines).
         best_params: its sampled parameters.
         best_run: its run folder.
@@ -58,6 +67,8 @@ class TuneResult:
     storage: str
     objective: str
     trials_run: int
+    workers: int
+    restarts: int
     best_value: float | None
     best_params: dict
     best_run: str | None
@@ -108,67 +119,46 @@ def objective_testset(testset: str | os.PathLike | None = None) -> str | None:
     return str(default) if default.exists() else None
 
 
-def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
-         study: str | None = None, data=None, epochs: int | None = None,
-         overrides: dict | None = None, profile: Profile | str | None = None,
-         testset: str | os.PathLike | None = None, db_url: str | None = None,
-         progress: bool = True) -> TuneResult:
-    """Run `trials` Optuna trials of `experiment`, adding to its study.
+@dataclass
+class TrialObjective:
+    """One trial: train with sampled overrides, then score on the test set (or take the
+    validation accuracy). A plain object, so spawned worker processes can receive it."""
 
-    Args:
-        experiment: a name under experiments/ or a package folder.
-        trials: how many trials this call runs.
-        storage: an Optuna storage URL (default `default_storage()`).
-        study: the study name (default: the experiment's name).
-        data: training data, as for `train`.
-        epochs: epochs per trial (default: the experiment's).
-        overrides: fixed CONFIG overrides for every trial (the search space wins).
-        profile: the competition profile.
-        testset: the test set each trial is scored on (see `objective_testset`).
-        db_url: the leaderboard database the trials' scores go to.
-        progress: progress bars while training.
+    exp: Experiment
+    space: dict
+    data: Any
+    epochs: int | None
+    overrides: dict | None
+    profile: Profile
+    scored_on: str | None
+    db_url: str | None
+    progress: bool
 
-    Returns:
-        A `TuneResult` over the whole study, this call's trials included.
-    """
-    import optuna
+    def __call__(self, trial) -> float:
+        from harness.scoring.scorer import score
 
-    from harness.scoring.scorer import score
-
-    profile = get_profile(profile)
-    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
-    space = exp.search_space()
-    if not space:
-        raise HarnessError(f"{exp.name} declares no SEARCH_SPACE in its config.py",
-                           hint="add e.g. SEARCH_SPACE = {'learning_rate': (1e-4, 1e-2)}")
-    if trials < 1:
-        raise HarnessError(f"trials must be at least 1. Received: trials={trials}")
-    storage = storage or default_storage()
-    study_name = study or exp.name
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        optuna_study = optuna.create_study(study_name=study_name, storage=storage,
-                                           direction="maximize", load_if_exists=True)
-    except (ValueError, ImportError, optuna.exceptions.StorageInternalError) as e:
-        raise HarnessError(f"cannot open the Optuna storage. Received: storage={storage!r} "
-                           f"({e})", hint="give a URL such as sqlite:///path/to/file.sqlite "
-                                          "or postgresql://user@host/db") from None
-    runs = exp.runs_dir / f"tune_{study_name}"
-    scored_on = objective_testset(testset)
-    objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
-
-    def objective(trial):
-        params = suggest(trial, space)
+        exp = self.exp
+        params = suggest(trial, self.space)
+        runs = exp.runs_dir / f"tune_{trial.study.study_name}"
         run_dir = runs / f"trial_{trial.number:03d}"
         if run_dir.exists():  # another machine sharing the folder took this number
             run_dir = runs / f"trial_{trial.number:03d}_{os.getpid()}"
-        result = train(exp, data=data, epochs=epochs, overrides={**(overrides or {}), **params},
-                       profile=profile, run_dir=run_dir, progress=progress)
+        result = train(exp, data=self.data, epochs=self.epochs,
+                       overrides={**(self.overrides or {}), **params}, profile=self.profile,
+                       run_dir=run_dir, progress=self.progress)
         trial.set_user_attr("run_dir", result.run_dir)
-        if scored_on:
+        if self.scored_on and not still_running(trial):
+            # Stalled past the grace period: the trial was failed and re-queued while it
+            # trained, so its retry, not this run, puts the trial on the leaderboard.
+            import optuna
+
+            raise optuna.exceptions.UpdateFinishedTrialError(
+                f"trial {trial.number} was declared dead while it ran")
+        if self.scored_on:
             with tempfile.TemporaryDirectory() as tmp:
                 staged = exp.stage(Path(tmp) / "submission", run=result.run_dir)
-                scored = score(staged, testset=scored_on, profile=profile, db_url=db_url,
+                scored = score(staged, testset=self.scored_on, profile=self.profile,
+                               db_url=self.db_url,
                                experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
             scored.raise_for_failure()
             pp = scored.pseudo_private
@@ -179,12 +169,73 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
                                     "or score trials on a test set with --testset")
         return result.val_accuracy
 
-    optuna_study.optimize(objective, n_trials=trials, catch=())
+
+def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
+         study: str | None = None, data=None, epochs: int | None = None,
+         overrides: dict | None = None, profile: Profile | str | None = None,
+         testset: str | os.PathLike | None = None, db_url: str | None = None,
+         progress: bool = True, workers: int = 1, heartbeat_s: int = HEARTBEAT_S,
+         grace_s: int = GRACE_S) -> TuneResult:
+    """Run `trials` Optuna trials of `experiment`, adding to its study.
+
+    Args:
+        experiment: a name under experiments/ or a package folder.
+        trials: how many trials this call runs (over all its workers).
+        storage: an Optuna storage URL (default `default_storage()`); the same URL on
+            several machines makes one study.
+        study: the study name (default: the experiment's name).
+        data: training data, as for `train`.
+        epochs: epochs per trial (default: the experiment's).
+        overrides: fixed CONFIG overrides for every trial (the search space wins).
+        profile: the competition profile.
+        testset: the test set each trial is scored on (see `objective_testset`).
+        db_url: the leaderboard database the trials' scores go to.
+        progress: progress bars while training (one worker only).
+        workers: worker processes on this machine.
+        heartbeat_s, grace_s: a running trial's heartbeat period, and how long without
+            one before it counts as dead, is failed and retried.
+
+    Returns:
+        A `TuneResult` over the whole study, this call's trials included.
+    """
+    import optuna
+
+    profile = get_profile(profile)
+    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    space = exp.search_space()
+    if not space:
+        raise HarnessError(f"{exp.name} declares no SEARCH_SPACE in its config.py",
+                           hint="add e.g. SEARCH_SPACE = {'learning_rate': (1e-4, 1e-2)}")
+    if trials < 1:
+        raise HarnessError(f"trials must be at least 1. Received: trials={trials}")
+    if workers < 1:
+        raise HarnessError(f"workers must be at least 1. Received: workers={workers}")
+    storage = normalize_url(storage or default_storage())
+    study_name = study or exp.name
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rdb = open_storage(storage, heartbeat_s, grace_s)
+    try:
+        optuna_study = optuna.create_study(study_name=study_name, storage=rdb,
+                                           direction="maximize", load_if_exists=True)
+    except optuna.exceptions.StorageInternalError as e:
+        raise HarnessError(f"cannot open the Optuna storage {mask_url(storage)} "
+                           f"({type(e).__name__})", hint="check the server is up") from None
+    scored_on = objective_testset(testset)
+    objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
+    objective = TrialObjective(exp, space, data, epochs, overrides, profile, scored_on,
+                               db_url, progress and workers == 1)
+    restarts = 0
+    if workers == 1:
+        run_in_process(rdb, study_name, objective, trials)
+    else:
+        restarts = run_workers(storage, study_name, objective, trials, workers,
+                               heartbeat_s, grace_s)
     done = [t for t in optuna_study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = max(done, key=lambda t: t.value) if done else None
     return TuneResult(
-        experiment=exp.name, study=study_name, storage=storage, objective=objective_name,
-        trials_run=trials, best_value=best.value if best else None,
+        experiment=exp.name, study=study_name, storage=mask_url(storage),
+        objective=objective_name, trials_run=trials, workers=workers, restarts=restarts,
+        best_value=best.value if best else None,
         best_params=dict(best.params) if best else {},
         best_run=best.user_attrs.get("run_dir") if best else None,
         trials=[{"number": t.number, "value": t.value, "params": dict(t.params),

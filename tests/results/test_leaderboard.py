@@ -1,4 +1,8 @@
-"""The leaderboard database, Codabench records, and the printed table."""
+"""The leaderboard database, Codabench records, and the printed table.
+
+Every test that takes `db_url` runs twice: on a SQLite file and on a fresh database of
+the session's real PostgreSQL server (tests/pg_server.py).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ from rich.console import Console
 
 from harness.cli import main
 from harness.cli.leaderboard import render_table
+from harness.dburl import normalize_url
 from harness.errors import HarnessError
 from harness.results.leaderboard import Leaderboard, read_leaderboard, record
+from harness.results.push import push
+from harness.results.schema import SCHEMA_VERSION
 
 GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
 
@@ -31,9 +38,25 @@ def _score_row(experiment, accuracy, testset="mini", status="ok", **extra):
     return row
 
 
-@pytest.fixture
-def db_url(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path / 'lb.sqlite'}"
+
+
+def _create_old_scores_table(url):
+    """What the harness before schema versions made: no uid, no version table."""
+    old = sa.Table("scores", sa.MetaData(),
+                   sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                   *(sa.Column(c, sa.String(32)) for c in ("created_at", "experiment", "status")),
+                   sa.Column("accuracy", sa.Float))
+    engine = sa.create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        old.create(conn)
+        conn.execute(old.insert(), [dict(created_at="2026-01-01", experiment="old", status="ok",
+                                         accuracy=0.4)] * 2)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -53,22 +76,39 @@ def filled(db_url):
 
 
 def _write_many(args):
-    url, worker = args
+    url, worker, start = args
+    start.wait()  # every process opens the fresh database at the same moment
     db = Leaderboard(url)
     for i in range(15):
-        db.add_score(_score_row(f"w{worker}", i / 100, metrics_json={"i": i, "w": worker}))
+        db.add_score(_score_row(f"w{worker}", i / 100, metrics_json={"i": i, "w": worker},
+                                submission_sha256=f"{worker:02d}{i:02d}" * 16))
+        if i % 5 == 0:
+            db.record(f"w{worker}", (worker * 15 + i) / 1000, phase=i)
     return worker
 
 
-def test_scores_written_at_the_same_moment_all_land_whole(db_url):
-    # Two processes open a fresh database together and write interleaved.
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        assert sorted(pool.map(_write_many, [(db_url, 0), (db_url, 1)])) == [0, 1]
-    rows = Leaderboard(db_url).scores()
-    assert len(rows) == 30
+def test_eight_processes_at_once_lose_no_row_and_mix_none(db_url):
+    # Eight processes create a fresh database together and write interleaved scores and
+    # records: every row must land once, each with its own content.
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Manager().Barrier(8)
+    with ctx.Pool(8) as pool:
+        assert sorted(pool.map(_write_many, [(db_url, w, start) for w in range(8)])) == \
+            list(range(8))
+    db = Leaderboard(db_url)
+    rows = db.scores()
+    assert len(rows) == 8 * 15 and len({r["uid"] for r in rows}) == 8 * 15
+    seen = set()
     for row in rows:
         data = json.loads(row["metrics_json"])
-        assert row["experiment"] == f"w{data['w']}" and row["accuracy"] == data["i"] / 100
+        w, i = data["w"], data["i"]
+        assert row["experiment"] == f"w{w}" and row["accuracy"] == i / 100
+        assert row["submission_sha256"] == f"{w:02d}{i:02d}" * 16
+        seen.add((w, i))
+    assert seen == {(w, i) for w in range(8) for i in range(15)}
+    records = db.codabench_records()
+    assert sorted((r["experiment"], r["score"], r["phase"]) for r in records) == sorted(
+        (f"w{w}", (w * 15 + i) / 1000, i) for w in range(8) for i in (0, 5, 10))
 
 
 def test_latest_ok_score_joins_latest_codabench_record(filled):
@@ -94,14 +134,60 @@ def test_bad_sort_column_and_bad_record(db_url):
         record("x", 71.3, db_url=db_url)
 
 
-def test_database_from_before_a_new_column_gains_it(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = sa.create_engine(url)
+def test_database_of_an_older_harness_is_upgraded(db_url):
+    _create_old_scores_table(db_url)
+    Leaderboard(db_url).add_score(_score_row("new", 0.5, f1_macro=0.4))
+    rows = Leaderboard(db_url).scores()
+    assert [(r["experiment"], r["accuracy"]) for r in rows] == [
+        ("old", 0.4), ("old", 0.4), ("new", 0.5)]
+    assert rows[2]["f1_macro"] == 0.4
+    # The two identical old rows are still two rows, each with its own identity.
+    assert len({r["uid"] for r in rows}) == 3 and all(rows[i]["uid"] for i in range(3))
+    engine = sa.create_engine(normalize_url(db_url))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == \
+            SCHEMA_VERSION
+    engine.dispose()
+
+
+def test_database_of_a_newer_harness_is_refused_in_one_line(db_url, runner):
+    Leaderboard(db_url).record("x", 0.5)
+    engine = sa.create_engine(normalize_url(db_url))
     with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE scores (id INTEGER PRIMARY KEY, created_at TEXT, "
-                             "experiment TEXT, status TEXT)"))
-    Leaderboard(url).add_score(_score_row("old", 0.5))
-    assert Leaderboard(url).scores()[0]["accuracy"] == 0.5
+        conn.execute(sa.text("UPDATE harness_schema SET version = :v"),
+                     {"v": SCHEMA_VERSION + 1})
+    engine.dispose()
+    with pytest.raises(HarnessError, match="newer than this harness knows") as info:
+        Leaderboard(db_url)
+    assert "update the harness" in info.value.hint
+    out = runner.invoke(main, ["leaderboard", "--db", db_url])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert out.output.splitlines()[0].startswith("error: the leaderboard database ")
+
+
+def test_push_copies_local_rows_once(db_url, tmp_path, runner):
+    local = f"sqlite:///{tmp_path / 'local.sqlite'}"
+    mine = Leaderboard(local)
+    mine.add_score(_score_row("cnn_small", 0.61))
+    mine.add_score(_score_row("cnn_small", None, status="failed", failure_kind="crash"))
+    mine.record("cnn_small", 0.47, phase=1)
+    Leaderboard(db_url).add_score(_score_row("teammate", 0.70))
+    first = push(db_url, local)
+    assert (first.scores_copied, first.scores_present, first.codabench_copied) == (2, 0, 1)
+    out = runner.invoke(main, ["leaderboard", "push", "--db", db_url, "--from", local,
+                               "--json"])
+    assert out.exit_code == 0, out.output
+    again = json.loads(out.output)
+    assert (again["scores_copied"], again["scores_present"], again["codabench_copied"],
+            again["codabench_present"]) == (0, 2, 0, 1)
+    team = Leaderboard(db_url)
+    assert sorted(r["experiment"] for r in team.scores()) == [
+        "cnn_small", "cnn_small", "teammate"]
+    assert [r["score"] for r in team.codabench_records()] == [0.47]
+    rows = {r["experiment"]: r for r in read_leaderboard(db_url=db_url).rows}
+    assert rows["cnn_small"]["runs"] == 2 and rows["cnn_small"]["codabench"] == 0.47
+    with pytest.raises(HarnessError, match="both are"):
+        push(local, local)
 
 
 def test_headline_first_and_gap_measures_the_forecast(filled):
@@ -142,6 +228,31 @@ def test_cli_record_and_formats(db_url, runner):
     assert data["rows"][0]["codabench"] == 0.53
     bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
     assert bad.exit_code == 2 and "0.53" in bad.output
+    # A group now (for `push`), `leaderboard` alone is still the table.
+    table = runner.invoke(main, ["leaderboard", "--db", db_url])
+    assert table.exit_code == 0 and "Leaderboard (sorted by pseudo_private)" in table.output
+
+
+def test_the_password_never_shows(pg_url, runner, caplog, tmp_path, monkeypatch):
+    from harness.dburl import passwords
+
+    monkeypatch.chdir(tmp_path)  # push's default source: data/leaderboard.sqlite
+    secret = passwords(pg_url)[0]
+    masked = pg_url.replace(secret, "***").replace("postgresql:", "postgresql+psycopg:")
+    outputs = [runner.invoke(main, ["record", "cnn", "--codabench", "0.5", "--db", pg_url,
+                                    "--json"]).output,
+               runner.invoke(main, ["leaderboard", "--db", pg_url, "--json"]).output,
+               runner.invoke(main, ["leaderboard", "push", "--db", pg_url, "--json"]).output]
+    assert json.loads(outputs[1])["db_url"] == masked
+    assert masked in outputs[2]
+    wrong = pg_url.replace(secret, secret + "x")
+    outputs.append(runner.invoke(main, ["leaderboard", "--db", wrong]).output)
+    assert "cannot open the leaderboard database" in outputs[-1]
+    down = pg_url.rsplit(":", 1)[0] + ":1/none"
+    outputs.append(runner.invoke(main, ["leaderboard", "--db", down]).output)
+    assert "cannot open the leaderboard database" in outputs[-1]
+    for text in outputs + [caplog.text]:
+        assert secret not in text
 
 
 def _headline(pp, low, high, s_low, s_high, points=1):

@@ -1,8 +1,13 @@
-"""harness.training.tuning: Optuna trials over SEARCH_SPACE, stored where several machines can share."""
+"""harness.training.tuning: Optuna trials over SEARCH_SPACE, stored where several machines
+can share; worker processes, a killed worker's trial retried through the heartbeat."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 
 import optuna
 import pytest
@@ -42,8 +47,9 @@ def test_search_space_forms():
         suggest(trial, {"lr": "fast"})
 
 
-def test_trials_are_scored_on_the_pseudo_private_set(tmp_experiments, tmp_path, small_arrays,
-                                                     runner):
+def test_two_workers_on_postgresql_score_each_trial_once(tmp_experiments, tmp_path,
+                                                         small_arrays, runner, pg_url,
+                                                         monkeypatch):
     from harness.data.datasets import save_dataset
     from harness.results.leaderboard import read_leaderboard
     from harness.testset.builder import build
@@ -51,17 +57,122 @@ def test_trials_are_scored_on_the_pseudo_private_set(tmp_experiments, tmp_path, 
     data = save_dataset(tmp_path / "small.npz", *small_arrays)
     built = build(data=data, holdout=0.25, recipe="pp-small", name="t",
                   out_root=tmp_path / "testsets", progress=False)
-    db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    monkeypatch.chdir(tmp_path)  # the scores' pictures go to ./data/scores
+    # The study and the leaderboard share the team's one PostgreSQL database, as the
+    # README tells a team to do; two worker processes run one trial each.
+    db = pg_url
     out = runner.invoke(main, ["tune", "baseline_cnn", "--trials", "2", "--epochs", "1",
-                               "--storage", f"sqlite:///{tmp_path / 'study.sqlite'}",
+                               "--workers", "2", "--storage", pg_url,
                                "--data", str(data), "--set", "filters=[4]", "--db", db,
                                "--testset", str(tmp_path / "testsets" / "t" / "testset.npz"),
                                "--json"])
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["objective"].startswith("pseudo-private accuracy on")
+    assert result["workers"] == 2 and result["restarts"] == 0
+    assert ":***@" in result["storage"] and pg_url.split(":")[2].split("@")[0] not in out.output
     rows = read_leaderboard(db_url=db).rows
     assert sorted(r["experiment"] for r in rows) == ["baseline_cnn@trial_000",
                                                       "baseline_cnn@trial_001"]
     assert {r["pseudo_private"] for r in rows} == {t["value"] for t in result["trials"]}
     assert built.n_testset > 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request, tmp_path):
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'study.sqlite'}"
+
+
+def _running_trial(storage, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        study = optuna.load_study(study_name="s", storage=storage)
+        for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+            if "worker" in t.user_attrs and t.params:  # mid-trial: sampled, not finished
+                return t
+        time.sleep(0.2)
+    raise AssertionError("no worker started a trial")
+
+
+def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url):
+    from tune_objectives import SleepyObjective
+
+    from harness.dburl import normalize_url
+    from harness.results.leaderboard import Leaderboard
+    from harness.training.tune_workers import open_storage, run_workers
+
+    # A short grace period keeps the test fast; 4 s, not 2, so that a live worker on a
+    # loaded machine is not taken for dead.
+    storage = open_storage(storage_url, heartbeat_s=1, grace_s=4)
+    optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    result = {}
+
+    def tune():
+        result["restarts"] = run_workers(normalize_url(storage_url), "s",
+                                         SleepyObjective(storage_url, 2.0), trials=4,
+                                         workers=2, heartbeat_s=1, grace_s=4)
+
+    thread = threading.Thread(target=tune)
+    thread.start()
+    victim = _running_trial(storage)
+    os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    thread.join(timeout=180)
+    assert not thread.is_alive() and result["restarts"] == 1
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert [t.number for t in failed] == [victim.number] and len(done) == 4
+    retry = [t for t in done if t.system_attrs.get("failed_trial") == victim.number]
+    assert len(retry) == 1 and retry[0].params == failed[0].params == victim.params
+    # Every finished trial is on the leaderboard once; the killed one, unfinished, is not.
+    rows = Leaderboard(storage_url).scores()
+    assert sorted(r["experiment"] for r in rows) == sorted(
+        f"fake@trial_{t.number:03d}" for t in done)
+
+
+def test_unreachable_storage_is_one_line_without_the_password(tmp_experiments, runner):
+    out = runner.invoke(main, ["tune", "baseline_cnn", "--trials", "1", "--storage",
+                               "postgresql://team:hunter2@127.0.0.1:1/harness"])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert "cannot open the Optuna storage postgresql+psycopg://team:***@127.0.0.1:1" in \
+        " ".join(out.output.split())
+    assert "hunter2" not in out.output
+
+
+def test_a_stalled_worker_s_trial_is_retried_and_the_worker_carries_on(pg_url):
+    from tune_objectives import SleepyObjective
+
+    from harness.dburl import normalize_url
+    from harness.results.leaderboard import Leaderboard
+    from harness.training.tune_workers import open_storage, run_workers
+
+    storage = open_storage(pg_url, heartbeat_s=1, grace_s=4)
+    optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(restarts=run_workers(
+        normalize_url(pg_url), "s", SleepyObjective(pg_url, 2.0), trials=3, workers=2,
+        heartbeat_s=1, grace_s=4)))
+    thread.start()
+    victim = _running_trial(storage)
+    pid = int(victim.user_attrs["worker"].rsplit(":", 1)[1])
+    os.kill(pid, signal.SIGSTOP)  # alive but silent: a suspended laptop
+    try:
+        deadline = time.monotonic() + 60
+        while storage.get_trial(victim._trial_id).state == optuna.trial.TrialState.RUNNING:
+            assert time.monotonic() < deadline, "the stalled trial was never failed"
+            time.sleep(0.3)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    thread.join(timeout=180)
+    assert not thread.is_alive() and result["restarts"] == 0
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert [t.number for t in failed] == [victim.number] and len(done) == 3
+    assert [t.params for t in done if t.system_attrs.get("failed_trial") == victim.number] \
+        == [failed[0].params]
+    # The stalled run woke up after its trial was retried: it wrote no row of its own.
+    assert sorted(r["experiment"] for r in Leaderboard(pg_url).scores()) == sorted(
+        f"fake@trial_{t.number:03d}" for t in done)
