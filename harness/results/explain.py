@@ -113,7 +113,7 @@ def load_keras_models(folder: Path) -> list:
     for path in paths:
         try:
             models.append(keras.models.load_model(path, compile=False))
-        except Exception as e:  # any loading failure is the submission's, said in one line
+        except Exception as e:  # noqa: BLE001 -- any failure to load is the submission's
             raise HarnessError(f"{path.name}: cannot be loaded as a Keras model "
                                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})",
                                hint="explain loads .keras files with keras.models."
@@ -245,21 +245,23 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     picks: list[tuple[str, str, str, np.ndarray, int, int]] = []
     for family in sorted(set(groups.tolist()), key=lambda f: (f != "clean", f)):
         in_family = groups == family
-        if (wrong & in_family).any():
-            picks.append(("family", family, f"{family}: the {{k}} most confident of "
-                          f"{int((wrong & in_family).sum())} mistakes in {int(in_family.sum())} "
-                          f"images", _most_confident(wrong & in_family, confidence, n),
-                          int(in_family.sum()), int((wrong & in_family).sum())))
+        n_wrong = int((wrong & in_family).sum())
+        if n_wrong:
+            title = (f"{family}: the {{k}} most confident of {n_wrong} mistakes in "
+                     f"{int(in_family.sum())} images")
+            picks.append(("family", family, title,
+                          _most_confident(wrong & in_family, confidence, n),
+                          int(in_family.sum()), n_wrong))
     k = profile.num_classes
     counts = np.bincount(labels[wrong] * k + pred[wrong], minlength=k * k)
     for code in [c for c in np.lexsort((np.arange(k * k), -counts)) if counts[c]][:pairs]:
         t, p = divmod(int(code), k)
         mask = wrong & (labels == t) & (pred == p)
         names = profile.class_names
-        picks.append(("pair", f"{t}-{p}", f"{names[t]} taken for {names[p]}: the {{k}} most "
-                      f"confident of {int(counts[code])} such mistakes",
-                      _most_confident(mask, confidence, n), int((labels == t).sum()),
-                      int(counts[code])))
+        title = (f"{names[t]} taken for {names[p]}: the {{k}} most confident of "
+                 f"{int(counts[code])} such mistakes")
+        picks.append(("pair", f"{t}-{p}", title, _most_confident(mask, confidence, n),
+                      int((labels == t).sum()), int(counts[code])))
 
     needed = np.unique(np.concatenate([p[3] for p in picks])) if picks else np.zeros(0, int)
     maps = np.zeros((len(needed), *images.shape[1:3]), np.float32)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,8 +60,9 @@ def world(tmp_path_factory):
                                                   "val_accuracy": [0.6, 0.65, 0.7]}))
     db_url = f"sqlite:///{data / 'lb.sqlite'}"
     db = Leaderboard(db_url)
-    common = dict(status="ok", testset="demo", testset_path="/x/demo/testset.npz", n_images=400,
-                  predict_s=4.2, peak_rss_mb=900.0, created_at="2026-11-20T10:00:00+00:00")
+    common = {"status": "ok", "testset": "demo", "testset_path": "/x/demo/testset.npz",
+              "n_images": 400, "predict_s": 4.2, "peak_rss_mb": 900.0,
+              "created_at": "2026-11-20T10:00:00+00:00"}
     # The headline as scoring stores it: interval, sampling interval, calibration.
     db.add_score(dict(common, experiment="alpha", target_kind="experiment", target=str(exp),
                       accuracy=0.62, pseudo_private=0.55, clean_accuracy=0.9, f1_macro=0.6,
@@ -121,7 +123,7 @@ def test_the_report_holds_every_section(built):
     assert r.sections == {"leaderboard rows": 4, "calibration points": 3, "heat maps": 2,
                           "confusion matrices": 3, "training histories": 1, "timechecks": 1,
                           "explain galleries": 1, "hygiene reports": 1}
-    html = open(r.path).read()
+    html = Path(r.path).read_text()
     assert html.count("<img") == r.images == 1 + 2 + 3 + 1 + 1 + 1
     assert html.count('src="data:image/png;base64,') == r.images
     assert "http://" not in html and "https://" not in html and "<link" not in html
@@ -135,7 +137,7 @@ def test_the_report_holds_every_section(built):
 def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built, tmp_path):
     again = _build(world, tmp_path / "again.html", testset="demo",
                    generated_at="2030-01-01T00:00:00+00:00")
-    a, b = open(built.path, "rb").read(), (tmp_path / "again.html").read_bytes()
+    a, b = Path(built.path).read_bytes(), (tmp_path / "again.html").read_bytes()
     assert a != b and built.generated_at in a.decode() and again.generated_at in b.decode()
     assert STAMP.sub("", a.decode()) == STAMP.sub("", b.decode())
     assert [p.name for p in tmp_path.iterdir()] == ["again.html"]  # no .part file left
@@ -195,8 +197,6 @@ def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, run
                            "chromium-driver; .ci/run installs them)")
 def test_the_report_renders_in_a_real_browser(built, tmp_path):
     webdriver = pytest.importorskip("selenium.webdriver")
-    from pathlib import Path
-
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
