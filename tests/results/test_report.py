@@ -143,6 +143,14 @@ def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built
     assert [p.name for p in tmp_path.iterdir()] == ["again.html"]  # no .part file left
 
 
+def test_an_empty_leaderboard_gives_a_page_that_says_so(tmp_path):
+    r = build_report(tmp_path / "r.html", db_url=f"sqlite:///{tmp_path / 'empty.sqlite'}",
+                     data_dir=tmp_path)
+    html = (tmp_path / "r.html").read_text()
+    assert r.experiments == [] and r.images == 1  # the calibration plot, the profile's point
+    assert "No scores yet" in html and "None yet: <code>harness explain" in html
+
+
 def test_forecast_fields_read_the_interval_wherever_scoring_stores_it():
     row = {"pseudo_private": 0.6, "accuracy": 0.7}
     assert forecast_fields(row, {}) == {"value": 0.6, "low": None, "high": None,
@@ -195,7 +203,7 @@ def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, run
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                     reason="needs chromium and chromedriver (apt-get install chromium "
                            "chromium-driver; .ci/run installs them)")
-def test_the_report_renders_in_a_real_browser(built, tmp_path):
+def test_the_report_renders_in_a_real_browser(built, tmp_path, monkeypatch):
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -206,7 +214,7 @@ def test_the_report_renders_in_a_real_browser(built, tmp_path):
     options.binary_location = CHROMIUM
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
-    os.environ.setdefault("SE_AVOID_STATS", "true")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")  # selenium phones home otherwise
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:
         driver.get(Path(r.path).resolve().as_uri())
