@@ -1,14 +1,13 @@
 """Inference helpers that ship inside every submission zip.
 
-Imports only what the scoring server has (numpy, keras). Loads every `.keras` file in
-the submission folder, feeds uint8 images to the models as float32 0-255 (every model
-built by the harness carries its own preprocessing), predicts in chunks so memory
-stays bounded on the whole hidden set, averages optional test-time augmentation views
-(flips and 90-degree rotations), and combines an ensemble by averaging probabilities
-or by majority vote.
+Imports only what the scoring server has (numpy, keras). Loads every `.keras` file and
+SavedModel folder in the submission folder, feeds uint8 images to the models as float32
+0-255 (every model built by the harness carries its own preprocessing), predicts in
+chunks so memory stays bounded on the whole hidden set, averages optional test-time
+augmentation views (flips and 90-degree rotations), and combines an ensemble by
+averaging probabilities or by majority vote.
 """
 
-import glob
 import json
 import os
 
@@ -49,14 +48,37 @@ def read_config(folder):
     return config
 
 
+class ServedModel:
+    """A SavedModel (`saved_model.pb` in a folder) behind the one method predictions use.
+
+    `harness pack` ships one instead of a .keras file when it packs under a Keras newer
+    than the server's: TensorFlow graphs load across those versions, .keras files do not.
+    """
+
+    def __init__(self, path):
+        import keras
+
+        self.layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
+
+    def predict_on_batch(self, x):
+        return np.asarray(self.layer(x))
+
+
 def load_models(folder):
-    """Every `.keras` file in `folder`, sorted by name, loaded without compiling."""
+    """Every model in `folder`, sorted by name: `.keras` files loaded without compiling,
+    SavedModel folders served through keras.layers.TFSMLayer."""
     import keras
 
-    paths = sorted(glob.glob(os.path.join(folder, "*.keras")))
-    if not paths:
-        raise FileNotFoundError(f"no .keras weights next to model.py in {folder}")
-    return [keras.models.load_model(p, compile=False) for p in paths]
+    models = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.endswith(".keras") and os.path.isfile(path):
+            models.append(keras.models.load_model(path, compile=False))
+        elif os.path.isfile(os.path.join(path, "saved_model.pb")):
+            models.append(ServedModel(path))
+    if not models:
+        raise FileNotFoundError(f"no .keras weights or SavedModel next to model.py in {folder}")
+    return models
 
 
 def predict_proba(model, X, tta=1, chunk_size=256):

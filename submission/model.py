@@ -2,8 +2,9 @@
 
 The server imports this file from the submission folder, builds `Model()` with no
 arguments and calls `predict(X)` once with every test image, uint8 (n, 96, 96, 3).
-It loads every `.keras` file beside it (several make an ensemble) and reads its
-settings (TTA passes, ensemble mode, chunk size) from `submission.json`.
+It loads every `.keras` file and SavedModel folder beside it (several make an
+ensemble) and reads its settings (TTA passes, ensemble mode, chunk size) from
+`submission.json`.
 """
 
 import os

@@ -21,5 +21,6 @@ def build_model(config, profile):
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(config["dense"], activation="relu")(x)
     x = layers.Dropout(config["dropout"])(x)
-    outputs = layers.Dense(profile.num_classes, activation="softmax")(x)
+    # float32 softmax: stable probabilities under mixed precision on a GPU.
+    outputs = layers.Dense(profile.num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="baseline_cnn")

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
+from harness.shipping.crossversion import FORMATS
 from harness.shipping.packing import PackResult, pack
 
 
@@ -19,6 +20,7 @@ def show_pack(console, r: PackResult) -> None:
         console.print(f"optimize {escape(o['file'])}: {escape(o['reason'])}{diff}",
                       highlight=False)
     console.print(f"{escape(r.experiment)}, run {escape(r.run)}", highlight=False)
+    console.print(f"models ship as {r.format}: {escape(r.format_why)}", highlight=False)
     table = Table(title=str(r.zip), title_justify="left")
     table.add_column("file")
     table.add_column("bytes", justify="right")
@@ -46,8 +48,11 @@ def show_pack(console, r: PackResult) -> None:
               help="Keep grouped Conv2D layers as they are (no DepthwiseConv2D rewrite).")
 @click.option("--data", "data", default=None, type=click.Path(dir_okay=False),
               help="An npz to smoke-test on [default: random pixels].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Models as .keras files, or SavedModel folders; auto picks SavedModel "
+                   "under a Keras newer than the server's, which cannot load its .keras.")
 @common
-def pack_cmd(experiment, out, run, tta, no_optimize, data, profile, as_json):
+def pack_cmd(experiment, out, run, tta, no_optimize, data, fmt, profile, as_json):
     """Pack EXPERIMENT's trained run into a submission zip, checked and smoke-tested.
 
     The zip holds model.py, its helpers, the weights and submission.json at its root,
@@ -55,4 +60,4 @@ def pack_cmd(experiment, out, run, tta, no_optimize, data, profile, as_json):
     """
     status = (lambda msg: None) if as_json else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
     emit(pack(experiment, profile, out=out, run=run, tta=tta, optimize=not no_optimize,
-              data=data, status=status), as_json, show_pack)
+              data=data, format=fmt, status=status), as_json, show_pack)

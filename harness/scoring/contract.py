@@ -27,6 +27,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.profile import Profile
+from harness.scoring.kerasfiles import version_warnings
 
 # The slugs a failed run is filed under, with what each means.
 FAILURE_KINDS = {
@@ -42,6 +43,7 @@ FAILURE_KINDS = {
     "time_limit": "the run exceeded the time limit",
     "crashed": "the process died (exit code or signal)",
     "bad_zip": "the zip cannot be used as it is",
+    "keras_version": "a model file saved by a newer Keras than the one that loads it",
 }
 
 # Names a model.py can give its weight files; used to warn about a missing one.
@@ -312,7 +314,8 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
         profile: the competition profile (which modules the server has).
 
     Returns:
-        Warnings that do not stop a run (e.g. a weight file model.py names is missing).
+        Warnings that do not stop a run (e.g. a weight file model.py names is missing,
+        a .keras file saved by a Keras newer than the server's).
 
     Raises:
         SubmissionError: no model.py at the root, a syntax error, no `class Model`, no
@@ -340,4 +343,4 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
     tree = _parse(model_py, root)
     _check_model_class(tree)
     _check_imports(root, profile)
-    return _missing_files(tree, root)
+    return _missing_files(tree, root) + version_warnings(root, profile)

@@ -37,6 +37,7 @@ import numpy as np
 
 from harness.profile import Profile
 from harness.scoring.contract import Failure, SubmissionError, check_predictions
+from harness.scoring.kerasfiles import explain_failure
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000
@@ -290,7 +291,8 @@ class IngestionRun:
             return failed(_crash_failure(proc.returncode, common["stderr_tail"]))
         record = json.loads(result_path.read_text())
         if record["failure"]:
-            return failed(_child_failure(record["failure"]), record)
+            return failed(explain_failure(_child_failure(record["failure"]), self.work,
+                                          record["versions"].get("keras")), record)
         if record["returned"] == "None":
             pred = None
         else:

@@ -1,6 +1,7 @@
 """The shipping stage: from a trained run to a zip the server accepts, on time.
 
-Owns packing the zip (`packing`), the CPU rewrite of slow layers (`optimize`), checking a
+Owns packing the zip (`packing`), the CPU rewrite of slow layers (`optimize`), the format
+that a server with an older Keras loads (`crossversion`), checking a
 zip on the server's exact runtime (`verify`), the time forecast against the limit
 (`timing`), and the sample images these smoke-run on (`samples`).
 
@@ -16,7 +17,8 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "packing": ["pack", "PackResult", "write_zip"],
     "optimize": ["optimize_model", "optimize_file", "OptimizeReport"],
-    "verify": ["verify_zip", "VerifyResult", "server_python"],
+    "verify": ["verify_zip", "VerifyResult", "server_python", "cached_venv"],
     "timing": ["timecheck", "TimecheckReport", "TimecheckResult", "measure", "Measurement"],
     "samples": ["sample_images"],
+    "crossversion": ["choose_format", "FormatChoice"],
 })

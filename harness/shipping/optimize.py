@@ -30,6 +30,8 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path
+from harness.scoring.kerasfiles import (WAY_OUT, mismatch, newer, root_exception,
+                                        saved_keras_version)
 
 # Largest absolute difference of probabilities at which a rewrite counts as equal.
 MAX_ABS_DIFF = 1e-4
@@ -179,6 +181,10 @@ def optimize_file(src: str | os.PathLike, dst: str | os.PathLike,
     try:
         model = keras.models.load_model(src, compile=False)
     except Exception as e:  # a file keras cannot read is the user's to fix
+        saved = saved_keras_version(src)
+        if newer(saved, keras.__version__):
+            raise HarnessError(mismatch([(src.name, saved)], keras.__version__,
+                                        root_exception(e)), hint=WAY_OUT) from None
         raise HarnessError(f"{src}: cannot load this .keras file ({type(e).__name__}: {e})",
                            hint="save it with model.save('weights.keras') on Keras 3") from None
     new_model, report = optimize_model(model)

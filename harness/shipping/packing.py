@@ -1,15 +1,18 @@
 """`harness pack`: an experiment's trained run made into the zip a team uploads.
 
 `pack` stages the experiment (template model.py and helpers, the experiment's own
-overrides, the run's weights, `submission.json` with the settings), checks the code
-against the contract, rewrites slow grouped convolutions (`harness.shipping.optimize`), writes
-the zip, then extracts it into a fresh folder and runs it through the same ingestion
-as `score` on a small sample. Only a zip that passed lands in the output folder,
+overrides, the run's weights, `submission.json` with the settings), rewrites slow
+grouped convolutions (`harness.shipping.optimize`), under a Keras newer than the
+server's exports each model as a SavedModel the server's Keras loads
+(`harness.shipping.crossversion`, which says why), checks the code against the
+contract, writes the zip, then extracts it into a fresh folder and runs it through the
+same ingestion as `score` on a small sample. Only a zip that passed lands in the output folder,
 atomically; a failing one is never left behind.
 
-The zip holds the submission's root-level files and nothing else, at its root, in
-sorted order, with fixed timestamps and permissions: the same run and settings pack
-to the same sha256.
+The zip holds the submission's root-level files (and SavedModel folders) and nothing
+else, at its root, in sorted order, with fixed timestamps and permissions: the same run
+and settings pack to the same sha256 (as .keras files; a SavedModel's export carries
+names TensorFlow generates, so its bytes differ from pack to pack, its outputs do not).
 
 Examples:
     >>> result = pack("baseline_cnn", get_profile(), out="dist", tta=3)
@@ -35,6 +38,7 @@ from harness.profile import Profile
 from harness.scoring.contract import check_source
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
+from harness.shipping.crossversion import choose_format, to_savedmodel
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.training.experiments import WEIGHT_SUFFIX, get_experiment
@@ -61,6 +65,8 @@ class PackResult:
             "kept", "reason"}; empty with --no-optimize.
         warnings: the contract's non-fatal warnings.
         smoke: the smoke run: {"n_images", "load_s", "predict_s", "peak_rss_mb"}.
+        format: what the models ship as: "keras" files or "savedmodel" folders.
+        format_why: why that format, in words (`crossversion.choose_format`).
     """
 
     zip: Path
@@ -73,17 +79,24 @@ class PackResult:
     optimized: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     smoke: dict = field(default_factory=dict)
+    format: str = "keras"
+    format_why: str = ""
 
 
 def submission_files(folder: Path) -> list[Path]:
-    """The files of a staged submission that belong in its zip, sorted by name."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and not p.name.endswith(EXCLUDED_SUFFIXES))
+    """The files of a staged submission that belong in its zip, sorted by path: those at
+    its root, and every file of a SavedModel folder there (`crossversion`)."""
+    files = [p for p in folder.iterdir()
+             if p.is_file() and not p.name.startswith(".")
+             and not p.name.endswith(EXCLUDED_SUFFIXES)]
+    for sub in folder.iterdir():
+        if (sub / "saved_model.pb").is_file():
+            files += [p for p in sub.rglob("*") if p.is_file()]
+    return sorted(files)
 
 
 def write_zip(folder: Path, dest: Path) -> list[dict]:
-    """Zip `folder`'s submission files at the zip's root, reproducibly.
+    """Zip `folder`'s submission files under their paths from its root, reproducibly.
 
     Returns:
         {"name", "size", "sha256"} of every entry, in zip order.
@@ -91,12 +104,13 @@ def write_zip(folder: Path, dest: Path) -> list[dict]:
     entries = []
     with zipfile.ZipFile(dest, "w") as z:
         for path in submission_files(folder):
-            info = zipfile.ZipInfo(path.name, ZIP_EPOCH)
+            name = path.relative_to(folder).as_posix()
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3  # unix, whatever the machine, for the same bytes
             z.writestr(info, path.read_bytes())
-            entries.append({"name": path.name, "size": path.stat().st_size,
+            entries.append({"name": name, "size": path.stat().st_size,
                             "sha256": sha256_file(path)})
     return entries
 
@@ -109,7 +123,7 @@ def zip_name(now: _dt.datetime | None = None) -> str:
 def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike = ".",
          run: str | os.PathLike | None = None, tta: int | None = None, optimize: bool = True,
          data: str | os.PathLike | None = None, n_smoke: int = SMOKE_IMAGES,
-         name: str | None = None,
+         name: str | None = None, format: str = "auto",
          status: Callable[[str], None] = lambda msg: None) -> PackResult:
     """Pack an experiment's run into a checked, smoke-tested submission zip.
 
@@ -124,6 +138,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         data: an npz for the smoke run and the optimizer's check (default: random pixels).
         n_smoke: images in the smoke run.
         name: the zip's file name (default `zip_name()`).
+        format: "auto" ships .keras files, or SavedModel folders when the Keras here is
+            newer than the server's; "keras" or "savedmodel" forces one
+            (`crossversion.choose_format`).
         status: called with progress lines for people.
 
     Returns:
@@ -132,7 +149,8 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     Raises:
         SubmissionError: the code breaks the contract, or the smoke run failed (no zip
             is written).
-        HarnessError: unknown experiment, no trained run, the zip already exists.
+        HarnessError: unknown experiment, no trained run, the zip already exists, an
+            unknown format.
     """
     exp = get_experiment(experiment)
     run_dir = Path(run) if run else exp.latest_run()
@@ -140,9 +158,9 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     if dest.exists():
         raise HarnessError(f"{dest} already exists", hint="pass another --out, or wait a second")
     sample = sample_images(profile, n_smoke, data)
+    choice = choose_format(profile, format)
     with tempfile.TemporaryDirectory(prefix="harness-pack-") as tmp:
         stage = exp.stage(Path(tmp) / "stage", run=run_dir, tta=tta)
-        warnings = check_source(stage, profile)
         optimized = []
         if optimize:
             for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
@@ -151,6 +169,11 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
                 optimized.append({"file": weights.name, "rewritten": report.rewritten,
                                   "max_abs_diff": report.max_abs_diff, "kept": report.kept,
                                   "reason": report.reason})
+        if choice.format == "savedmodel":
+            for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
+                status(f"exporting {weights.name} as a SavedModel: {choice.why}")
+                to_savedmodel(weights)
+        warnings = check_source(stage, profile)
         built = Path(tmp) / dest.name
         files = write_zip(stage, built)
         status(f"smoke run: {len(sample)} images through the ingestion")
@@ -164,4 +187,5 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         experiment=exp.name, run=str(run_dir), settings=settings, optimized=optimized,
         warnings=warnings,
         smoke={"n_images": smoke.n_images, "load_s": smoke.load_s,
-               "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb})
+               "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb},
+        format=choice.format, format_why=choice.why)

@@ -6,7 +6,7 @@ load on the server (a .keras file saved by Keras 3.15 fails on 3.4.1, course mat
 (`profile.server_requirements()`), cached under `$HARNESS_CACHE/venvs/<key>` (default
 `~/.cache/harness`), where the key hashes the requirements and the Python version;
 then it runs the zip through the same ingestion as `score` in that virtualenv and in
-the current environment, on the same sample, and compares the labels.
+the current environment, both at once on the same sample, and compares the labels.
 
 The virtualenv is built in a temporary folder beside the cache entry and renamed into
 place only when pip succeeded, so an interrupted build is never taken for a cached one.
@@ -34,7 +34,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.ingestion import run_submission
+from harness.scoring.ingestion import start_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images
 
@@ -62,7 +62,7 @@ def pip_builder(dest: Path, requirements: list[str]) -> None:
     def run(cmd):
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise HarnessError(f"building the server runtime failed: {' '.join(cmd[:4])} ... "
+            raise HarnessError(f"building a virtualenv failed: {' '.join(cmd[:4])} ... "
                                f"exited {done.returncode}: {done.stderr.strip()[-800:]}",
                                hint="pip needs a package index (PyPI or a mirror via "
                                     "PIP_INDEX_URL); or point HARNESS_SERVER_PYTHON at an "
@@ -77,26 +77,27 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def server_python(profile: Profile, builder: Builder = pip_builder, root: Path | None = None,
-                  status: Callable[[str], None] = lambda msg: None) -> tuple[Path, float | None]:
-    """The interpreter of the cached server-runtime virtualenv, built on first use.
+def cached_venv(requirements: list[str], builder: Builder = pip_builder,
+                root: Path | None = None, status: Callable[[str], None] = lambda msg: None,
+                what: str = "the server runtime") -> tuple[Path, float | None]:
+    """The interpreter of a virtualenv holding `requirements`, cached, built on first use.
 
     Args:
-        profile: whose `server_requirements()` the virtualenv holds.
+        requirements: what the virtualenv holds; with the Python version, its cache key.
         builder: makes a virtualenv at a path with requirements (default: venv + pip).
         root: the cache root (default `cache_root()`).
         status: called with a line of progress for people (the build takes minutes).
+        what: the virtualenv's name in those lines.
 
     Returns:
         (path of its python, seconds spent building, or None when it was cached).
     """
-    requirements = profile.server_requirements()
     venvs = (root or cache_root()) / "venvs"
     final = venvs / venv_key(requirements)
     if venv_python(final).exists():
         return venv_python(final), None
     venvs.mkdir(parents=True, exist_ok=True)
-    status(f"building the server runtime ({', '.join(requirements)}) in {final}; "
+    status(f"building {what} ({', '.join(requirements)}) in {final}; "
            f"once only, it takes a minute or two")
     start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".building", dir=venvs))
@@ -112,8 +113,15 @@ def server_python(profile: Profile, builder: Builder = pip_builder, root: Path |
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    status(f"server runtime ready in {time.monotonic() - start:.0f} s")
+    status(f"{what} ready in {time.monotonic() - start:.0f} s")
     return venv_python(final), time.monotonic() - start
+
+
+def server_python(profile: Profile, builder: Builder = pip_builder, root: Path | None = None,
+                  status: Callable[[str], None] = lambda msg: None) -> tuple[Path, float | None]:
+    """The interpreter of the cached virtualenv holding the profile's
+    `server_requirements()`, built on first use (see `cached_venv`)."""
+    return cached_venv(profile.server_requirements(), builder, root, status)
 
 
 @dataclass
@@ -160,7 +168,9 @@ def _why(result) -> str | None:
     if result.ok:
         return None
     f = result.failure
-    return f"[{f.kind}] {f.message}" + (f"\n{f.traceback.strip()[-1500:]}" if f.traceback else "")
+    hint = f" (hint: {f.hint})" if f.hint else ""
+    return f"[{f.kind}] {f.message}{hint}" + (
+        f"\n{f.traceback.strip()[-1500:]}" if f.traceback else "")
 
 
 def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
@@ -190,11 +200,14 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="harness-verify-") as tmp:
         staged = resolve_target(target, Path(tmp) / "submission", profile)
-        status(f"running {Path(str(target)).name} on the server runtime")
-        there = run_submission(staged.path, images, profile, python=str(python),
-                               threads=profile.server_threads)
-        status("running it in the current environment")
-        here = run_submission(staged.path, images, profile, threads=profile.server_threads)
+        status(f"running {Path(str(target)).name} on the server runtime and here, at once")
+        # Both processes at once: each spends most of its time importing TensorFlow, so
+        # the pair takes little more than one.
+        with start_submission(staged.path, images, profile, python=str(python),
+                              threads=profile.server_threads) as on_server, \
+                start_submission(staged.path, images, profile,
+                                 threads=profile.server_threads) as on_here:
+            there, here = on_server.wait(), on_here.wait()
     both = there.ok and here.ok
     diff = np.flatnonzero(there.predictions != here.predictions) if both else np.array([], int)
     return VerifyResult(

@@ -25,6 +25,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -169,23 +170,41 @@ def class_weights(config: dict, labels: np.ndarray, num_classes: int) -> dict | 
     return {k: (len(labels) / (num_classes * c) if c else 1.0) for k, c in enumerate(counts)}
 
 
-def _strategy():
-    """MirroredStrategy with mixed precision on several GPUs, mixed precision on one,
-    the default (float32) on a CPU."""
-    import keras
+def _strategy(devices: list[str] | None = None, policy: str | None = None):
+    """(distribution strategy, precision policy) for training.
+
+    By default from the GPUs TensorFlow sees: MirroredStrategy across several, mixed
+    precision (float16 compute, float32 variables) on any, the default strategy and
+    float32 on a CPU. Given `devices`, it mirrors over exactly those and uses `policy`
+    (default float32): the tests run the GPU paths on a CPU that way, since TensorFlow
+    builds a MirroredStrategy over "/cpu:0" and computes mixed_float16 there.
+    """
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    if devices is not None:
+        return tf.distribute.MirroredStrategy(devices), policy or "float32"
+    gpus = tf.config.list_logical_devices("GPU")
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    return strategy, policy or ("mixed_float16" if gpus else "float32")
+
+
+@contextlib.contextmanager
+def _precision(policy: str):
+    """Keras' global precision policy set to `policy` inside the block, restored after:
+    a library call must not leave the caller's process computing in float16."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def _build(exp: Experiment, config: dict, profile: Profile):
     try:
-        return exp.builder().build_model(config, profile)
+        model = exp.builder().build_model(config, profile)
     except Exception as e:
         if "imagenet" in repr(config.get("weights")) and \
                 ("URL" in str(e) or "fetch" in str(e).lower() or isinstance(e, OSError)):
@@ -193,6 +212,22 @@ def _build(exp: Experiment, config: dict, profile: Profile):
                                hint="connect to the internet once, or train from scratch "
                                     "with --set weights=None") from e
         raise
+    return _float32_output(model)
+
+
+def _float32_output(model):
+    """`model` with its output cast to float32 when mixed precision left it float16: Keras'
+    mixed-precision guide asks for a float32 last layer (the harness's experiments give
+    their softmax dtype="float32"). The cast has no weights, so `_plain_copy`'s float32
+    rebuild takes the trained weights unchanged."""
+    import keras
+
+    if getattr(model, "inputs", None) is None or \
+            all(keras.backend.standardize_dtype(t.dtype) == "float32" for t in model.outputs):
+        return model
+    outputs = [keras.layers.Activation("linear", dtype="float32")(t) for t in model.outputs]
+    return keras.Model(model.inputs, outputs[0] if len(outputs) == 1 else outputs,
+                       name=model.name)
 
 
 def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
@@ -207,11 +242,8 @@ def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
     policy = keras.mixed_precision.global_policy()
     if policy.name == "float32" and getattr(model, "inputs", None) is not None:
         return keras.Model(model.inputs, model.outputs, name=model.name)
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with _precision("float32"):
         clean = _build(exp, config, profile)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
     clean.set_weights(model.get_weights())
     return clean
 
@@ -318,25 +350,26 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                       profile=profile.name, experiment=exp.name)
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
         write_text_atomic(run_dir / "commit.txt", commit_text())
-    strategy = _strategy()
+    strategy, policy = _strategy()
     names = weight_names(folds)
     backup = run_dir / "backup"
     backup.mkdir(exist_ok=True)
     log = EpochLog(backup / "epochs.json")
     vals, seen, fit_seconds = [], 0, 0.0
-    for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
-        key = Path(name).stem
-        done = backup / name
-        if done.exists():  # this fold finished before an interruption
-            vals.append(tuple(json.loads((backup / f"{key}.val.json").read_text())))
-            continue
-        model, val, n, secs = _fit_one(exp, config, profile, strategy, images, labels,
-                                       train_idx, val_idx, key, backup, log, progress,
-                                       callbacks, int(config["seed"]) + k)
-        seen, fit_seconds = seen + n, fit_seconds + secs
-        vals.append(val)
-        write_text_atomic(backup / f"{key}.val.json", json.dumps(val))
-        _plain_copy(exp, config, profile, model).save(done)
+    with _precision(policy):
+        for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
+            key = Path(name).stem
+            done = backup / name
+            if done.exists():  # this fold finished before an interruption
+                vals.append(tuple(json.loads((backup / f"{key}.val.json").read_text())))
+                continue
+            model, val, n, secs = _fit_one(exp, config, profile, strategy, images, labels,
+                                           train_idx, val_idx, key, backup, log, progress,
+                                           callbacks, int(config["seed"]) + k)
+            seen, fit_seconds = seen + n, fit_seconds + secs
+            vals.append(val)
+            write_text_atomic(backup / f"{key}.val.json", json.dumps(val))
+            _plain_copy(exp, config, profile, model).save(done)
 
     histories = [log.history(Path(n).stem) for n in names]
     write_text_atomic(run_dir / "history.json", json.dumps(

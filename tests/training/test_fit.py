@@ -12,6 +12,7 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.training.augmentation import AUGMENTATIONS, build_augmenter
 from harness.training.experiments import get_experiment
+from harness.training.fit import _strategy as _real_strategy
 from harness.training import default_data, resolve_config, train, unfinished_run
 from harness.training.scaffold import new_experiment
 
@@ -172,3 +173,83 @@ def test_new_scaffolds_from_template_or_another_experiment(tmp_experiments, runn
     for name, message in (("my_cnn", "already exists"), ("2fast", "Python identifier")):
         out = runner.invoke(main, ["new", name])
         assert out.exit_code == 2 and message in out.output
+
+
+# The GPU paths of `train`, run on the CPU: TensorFlow computes mixed_float16 there and
+# builds a MirroredStrategy over "/cpu:0", so `_strategy` is told to do what it does on
+# one GPU (mixed precision) and on several (mirroring).
+def _forced_strategy(monkeypatch, devices=None, policy="float32"):
+    import tensorflow as tf
+
+    from harness.training import fit
+
+    def strategy():
+        if devices is None:
+            return tf.distribute.get_strategy(), policy
+        return _real_strategy(devices=devices, policy=policy)
+    monkeypatch.setattr(fit, "_strategy", strategy)
+
+
+class _Capture(keras.callbacks.Callback):
+    """Keeps the model `fit` trains, to look at its layers' precision."""
+
+    def on_train_begin(self, logs=None):
+        self.trained = self.model
+
+
+def test_mixed_precision_keeps_the_last_layer_and_the_saved_weights_float32(
+        tmp_path, small_arrays, monkeypatch):
+    _forced_strategy(monkeypatch, policy="mixed_float16")
+    capture = _Capture()
+    train("baseline_cnn", data=small_arrays, epochs=1, seed=0, overrides=TINY,
+          run_dir=tmp_path / "run", progress=False, callbacks=[capture])
+    trained = capture.trained
+    assert trained.get_layer(index=2).compute_dtype == "float16"  # the conv: mixed for real
+    assert trained.layers[-1].compute_dtype == "float32"
+    assert keras.backend.standardize_dtype(trained.outputs[0].dtype) == "float32"
+    # train() gives the caller's process its float32 policy back.
+    assert keras.mixed_precision.global_policy().name == "float32"
+    saved = keras.models.load_model(tmp_path / "run" / "weights.keras", compile=False)
+    assert {layer.compute_dtype for layer in saved.layers} == {"float32"}
+    assert {w.dtype for w in saved.get_weights()} == {np.dtype("float32")}
+
+
+def test_a_float16_softmax_gets_a_float32_output_under_mixed_precision():
+    from harness.training import fit
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inputs = keras.Input(shape=(4,))
+        half = keras.Model(inputs, keras.layers.Dense(8, activation="softmax")(inputs))
+        assert half.outputs[0].dtype == "float16"
+        cast = fit._float32_output(half)
+        assert keras.backend.standardize_dtype(cast.outputs[0].dtype) == "float32"
+        assert len(cast.get_weights()) == len(half.get_weights())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_one_device_mirrored_strategy_trains_as_without_it(tmp_path, small_arrays,
+                                                              monkeypatch):
+    """Within the noise of CPU training itself: two plain runs with one seed differ by
+    about 3e-4 in loss and 0.008 in the largest weight (threaded reductions), and a
+    mirrored run differs from a plain one by as much (bench/RESULTS.md)."""
+    results, strategies = {}, {}
+    for name, devices in (("default", None), ("mirrored", ["/cpu:0"])):
+        _forced_strategy(monkeypatch, devices=devices)
+        capture = _Capture()
+        # No dropout: its random masks come from another generator under a strategy.
+        results[name] = train("baseline_cnn", data=small_arrays, epochs=1, seed=0,
+                              overrides={**TINY, "dropout": 0.0}, run_dir=tmp_path / name,
+                              progress=False, callbacks=[capture])
+        strategies[name] = type(capture.trained.distribute_strategy).__name__
+    assert strategies["mirrored"] == "MirroredStrategy" != strategies["default"]
+    plain, mirrored = results["default"], results["mirrored"]
+    assert sorted(p.name for p in (tmp_path / "mirrored").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "default").iterdir())
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(mirrored.history[0][key], plain.history[0][key], rtol=2e-3)
+    a, b = (keras.models.load_model(r.weights[0], compile=False).get_weights()
+            for r in (plain, mirrored))
+    for x, y in zip(a, b):
+        assert np.linalg.norm(x - y) <= 0.02 * np.linalg.norm(x) + 1e-6

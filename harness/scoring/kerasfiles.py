@@ -1,0 +1,131 @@
+"""Which Keras saved a submission's `.keras` files, and what to do when it is too new.
+
+A `.keras` file is a zip whose `metadata.json` records the `keras_version` that wrote
+it. One saved by a Keras newer than the loader's may not load: Keras 3.15 files fail on
+the server's 3.4.1 with `GlorotUniform.__init__() got an unexpected keyword argument
+'input_axes'` or "could not be deserialized properly" (course material; files from
+3.5 and 3.6 did load). `version_warnings` flags such files before a run (`check_source`
+calls it); `explain_failure` turns the loader's traceback into one line that names the
+two versions and the way out, wherever a run fails (`score`, `verify`, `pack`).
+
+Examples:
+    >>> saved_keras_version("weights.keras")
+    '3.15.1'
+    >>> newer("3.15.1", "3.4.1")
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+from harness.profile import Profile
+
+# How to get a model saved by a newer Keras onto the server's older one.
+WAY_OUT = ("pack it with `harness pack` (from a newer Keras it ships a SavedModel, which "
+           "the server loads through keras.layers.TFSMLayer), or model.export('model."
+           "savedmodel') and load that with TFSMLayer in model.py; check with `harness verify`")
+# Failures a model file that does not deserialize ends in.
+_LOAD_KINDS = ("init_error", "import_error")
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """(3, 15, 1) from "3.15.1" (leading numbers only: "3.10.0.dev2024" -> (3, 10, 0))."""
+    numbers = re.match(r"\d+(\.\d+)*", version or "")
+    return tuple(int(n) for n in numbers.group(0).split(".")) if numbers else ()
+
+
+def newer(version: str | None, than: str | None) -> bool:
+    """Whether `version` is a later release than `than` (False when either is unknown)."""
+    return bool(version and than) and version_tuple(version) > version_tuple(than)
+
+
+def server_keras(profile: Profile) -> str | None:
+    """The server's Keras version when the profile pins it exactly ("==3.4.1"), else None."""
+    spec = profile.server_runtime.get("keras", "")
+    return spec[2:] if spec.startswith("==") else None
+
+
+def saved_keras_version(path: str | os.PathLike) -> str | None:
+    """The `keras_version` in a .keras file's metadata.json, or None if unreadable."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return json.loads(z.read("metadata.json")).get("keras_version")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def newer_files(folder: str | os.PathLike, than: str | None) -> list[tuple[str, str]]:
+    """(name, keras_version) of each .keras file in `folder` saved by a Keras newer than `than`."""
+    found = []
+    for path in sorted(Path(folder).rglob("*.keras")):
+        version = saved_keras_version(path)
+        if newer(version, than):
+            found.append((path.relative_to(folder).as_posix(), version))
+    return found
+
+
+def _names(files: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} (Keras {version})" for name, version in files)
+
+
+def version_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
+    """One warning when the submission holds .keras files newer than the server's Keras."""
+    server = server_keras(profile)
+    files = newer_files(folder, server)
+    if not files:
+        return []
+    return [f"{_names(files)} saved by a Keras newer than the server's {server}, which may "
+            f"not load it; {WAY_OUT}"]
+
+
+def mismatch(files: list[tuple[str, str]], keras_there: str, cause: str) -> str:
+    """The one line: which files, which Keras saved them, which failed to load them, why."""
+    return (f"{_names(files)} saved by a Keras newer than the {keras_there} that ran it, "
+            f"which cannot load it ({cause})")
+
+
+def _root_cause(failure) -> str:
+    """The first exception a chained traceback shows (the loader's own, e.g. "TypeError:
+    GlorotUniform.__init__() got an unexpected keyword argument 'input_axes'"), else the
+    failure's first line, cut short."""
+    for line in (failure.traceback or "").splitlines():
+        if re.match(r"\w+(Error|Exception): ", line):
+            return line.strip()[:200]
+    first = failure.message.splitlines()[0]
+    return first if len(first) <= 200 else first[:200] + "..."
+
+
+def root_exception(exc: BaseException) -> str:
+    """"Type: message" of the innermost exception in `exc`'s chain, first line only."""
+    while (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+
+
+def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None):
+    """The failure of a run whose loader could not read a newer Keras's file, in one line.
+
+    Args:
+        failure: the run's `Failure`.
+        folder: the submission folder the run used.
+        keras_there: the Keras version the run had.
+
+    Returns:
+        A `Failure` of kind "keras_version" naming the files, both versions and the way
+        out (the loader's own traceback kept), or `failure` unchanged when the run did
+        not fail loading or no file is newer than `keras_there`.
+    """
+    if failure is None or failure.kind not in _LOAD_KINDS:
+        return failure
+    files = newer_files(folder, keras_there)
+    if not files:
+        return failure
+    from harness.scoring.contract import Failure
+
+    return Failure("keras_version", mismatch(files, keras_there, _root_cause(failure)),
+                   WAY_OUT, failure.traceback)

@@ -1,0 +1,71 @@
+"""harness.scoring.kerasfiles: the Keras version a .keras file was saved by, and the one
+line a run that could not load it ends in.
+
+Fast: the .keras files here are zips holding only a metadata.json, which is all the
+version check reads. A real file from a real newer Keras is in
+tests/shipping/test_crossversion.py.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+from harness.scoring.contract import Failure, check_source
+from harness.scoring.kerasfiles import (WAY_OUT, explain_failure, newer, saved_keras_version,
+                                        server_keras, version_tuple, version_warnings)
+
+
+def fake_keras_file(path, version):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": version,
+                                                "date_saved": "2026-11-30@02:00:49"}))
+    return path
+
+
+def test_versions_compare_as_releases_not_strings():
+    assert version_tuple("3.15.1") == (3, 15, 1)
+    assert version_tuple("3.10.0.dev2024") == (3, 10, 0)
+    assert newer("3.15.1", "3.4.1") and not newer("3.4.1", "3.4.1")
+    assert not newer("3.4.0", "3.4.1") and not newer(None, "3.4.1") and not newer("3.5", None)
+
+
+def test_the_server_keras_is_the_profiles_exact_pin(profile):
+    assert server_keras(profile) == "3.4.1"
+
+
+def test_metadata_gives_the_saving_version(tmp_path):
+    assert saved_keras_version(fake_keras_file(tmp_path / "w.keras", "3.15.1")) == "3.15.1"
+    (tmp_path / "broken.keras").write_text("not a zip")
+    assert saved_keras_version(tmp_path / "broken.keras") is None
+
+
+def test_check_source_warns_about_a_newer_keras_file_in_one_line(make_submission, profile):
+    folder = make_submission()
+    fake_keras_file(folder / "weights.keras", "3.15.1")
+    fake_keras_file(folder / "old.keras", "3.4.1")
+    warnings = check_source(folder, profile)
+    assert len(warnings) == 1 and "\n" not in warnings[0]
+    assert "weights.keras (Keras 3.15.1)" in warnings[0] and "old.keras" not in warnings[0]
+    assert "3.4.1" in warnings[0] and WAY_OUT in warnings[0]
+    assert version_warnings(make_submission(name="plain"), profile) == []
+
+
+def test_a_load_failure_becomes_the_version_mismatch_with_the_way_out(tmp_path):
+    fake_keras_file(tmp_path / "weights.keras", "3.15.1")
+    traceback = ("Traceback (most recent call last):\n  File ...\nTypeError: GlorotUniform."
+                 "__init__() got an unexpected keyword argument 'input_axes'\n\nDuring "
+                 "handling of the above exception, another exception occurred:\n...")
+    failure = Failure("init_error", "Model() failed: TypeError: <class 'Functional'> could "
+                      "not be deserialized properly.\nconfig={...}", "hint", traceback)
+    explained = explain_failure(failure, tmp_path, "3.4.1")
+    assert explained.kind == "keras_version" and explained.traceback == traceback
+    assert explained.message == (
+        "weights.keras (Keras 3.15.1) saved by a Keras newer than the 3.4.1 that ran it, "
+        "which cannot load it (TypeError: GlorotUniform.__init__() got an unexpected "
+        "keyword argument 'input_axes')")
+    assert "\n" not in explained.message and explained.hint == WAY_OUT
+    # Another failure, or a file the runtime's Keras can read, is left as it was.
+    assert explain_failure(failure, tmp_path, "3.15.1") is failure
+    predict = Failure("predict_error", "predict(X) failed: ValueError")
+    assert explain_failure(predict, tmp_path, "3.4.1") is predict
