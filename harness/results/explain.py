@@ -104,20 +104,32 @@ def load_keras_models(folder: Path) -> list:
     """
     paths = sorted(folder.glob("*.keras"))
     if not paths:
+        if any(folder.glob("*/saved_model.pb")):
+            # What `harness pack` ships from a newer Keras: a graph, no layers to look into.
+            raise HarnessError(f"{folder.name}: its model is a SavedModel, whose layers "
+                               f"Grad-CAM cannot reach", hint="explain the experiment it was "
+                                                          "packed from: harness explain NAME")
         raise HarnessError(f"{folder.name}: not a Keras submission (no .keras file beside "
                            f"model.py)", hint="explain needs the model's .keras weights; "
                                               "it cannot look inside other model.py code")
     import keras
+
+    from harness.scoring.kerasfiles import newer, saved_keras_version
 
     models = []
     for path in paths:
         try:
             models.append(keras.models.load_model(path, compile=False))
         except Exception as e:  # noqa: BLE001 -- any failure to load is the submission's
-            raise HarnessError(f"{path.name}: cannot be loaded as a Keras model "
-                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]})",
-                               hint="explain loads .keras files with keras.models."
-                                    "load_model, as the template does") from None
+            saved = saved_keras_version(path)
+            raise HarnessError(
+                f"{path.name}: cannot be loaded as a Keras model "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})",
+                hint=f"it was saved by Keras {saved}, this is {keras.__version__}: run "
+                     f"explain under a Keras at least that new"
+                if newer(saved, keras.__version__) else
+                "explain loads .keras files with keras.models.load_model, as the "
+                "template does") from None
     return models
 
 

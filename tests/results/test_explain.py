@@ -186,6 +186,12 @@ def test_cli_explain_json_and_a_numpy_submission_is_one_line(explain_case, tmp_p
     out = runner.invoke(main, ["explain", str(numpy_only), "--testset", str(npz)])
     assert out.exit_code == 2
     assert "not a Keras submission" in out.output and "Traceback" not in out.output
+    # What pack ships from a newer Keras: a SavedModel, a graph with no layers.
+    served = make_submission(name="served_sub")
+    (served / "model.savedmodel").mkdir()
+    (served / "model.savedmodel" / "saved_model.pb").write_bytes(b"")
+    out = runner.invoke(main, ["explain", str(served), "--testset", str(npz)])
+    assert out.exit_code == 2 and "SavedModel" in out.output and "Traceback" not in out.output
 
 
 def test_a_course_zip_that_divides_by_255_is_fed_as_its_model_py_feeds_it(tmp_path, runner):
