@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -153,20 +154,16 @@ class CalibrateResult:
     seconds: float = 0.0
 
 
-def _records(db_url: str | None, phase: int | None) -> dict[str, float]:
-    from harness.results.leaderboard import Leaderboard
-
+def _records(db, phase: int | None) -> dict[str, float]:
     latest = {}
-    for r in Leaderboard(db_url).codabench_records():
+    for r in db.codabench_records():
         if phase is None or r.get("phase") == phase:
             latest[r["experiment"]] = float(r["score"])
     return latest
 
 
-def _target(db_url: str | None, experiment: str) -> str | None:
-    from harness.results.leaderboard import Leaderboard
-
-    ok = [r for r in Leaderboard(db_url).scores(experiment) if r["status"] == "ok" and r["target"]]
+def _target(db, experiment: str) -> str | None:
+    ok = [r for r in db.scores(experiment) if r["status"] == "ok" and r["target"]]
     return ok[-1]["target"] if ok else None
 
 
@@ -193,8 +190,9 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         HarnessError: no recorded result whose submission can be run again, or a test
             set without a holdout.
     """
-    import time
-
+    # Only fitting runs submissions: every test-set build loads a calibration and must
+    # not pay for importing the scoring stage.
+    from harness.results.leaderboard import Leaderboard
     from harness.scoring.ingestion import run_submission
     from harness.scoring.scorer import testset_path
     from harness.scoring.targets import resolve_target
@@ -218,11 +216,12 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     spec = recipe.compound
     plans = [compound.sample_plan(len(holdout), spec, compound.copy_seed(manifest["seed"], c))
              for c in range(int(spec.get("copies", 1)))]
-    records = _records(db_url, phase)
+    db = Leaderboard(db_url)
+    records = _records(db, phase)
     correct, skipped = {}, {}
     images = None
     for experiment, score in records.items():
-        target = _target(db_url, experiment)
+        target = _target(db, experiment)
         if target is None:
             skipped[experiment] = "no scored submission to run again: harness score it first"
             continue
