@@ -102,6 +102,7 @@ def _register() -> None:
         demo,
         leaderboard,
         pack,
+        report,
         score,
         testset,
         timecheck,
@@ -122,6 +123,8 @@ def _register() -> None:
     main.add_command(pack.pack_cmd)
     main.add_command(verify.verify_cmd)
     main.add_command(timecheck.timecheck_cmd)
+    main.add_command(report.report_cmd)
+    main.add_command(report.explain_cmd)
 
 
 _register()
