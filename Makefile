@@ -18,4 +18,4 @@ demo: install
 	$(BIN)/harness demo
 
 test: install
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal

@@ -3,7 +3,8 @@
 Data (data/training_set.npz when present, else synthetic blood smears with the
 course file's dirt) -> inspect and clean -> the pseudo-private test set -> train
 baseline_cnn for about a minute -> score it as the server would -> pack the zip ->
-timecheck it against the limit -> the leaderboard. Each step is one call into the
+timecheck it against the limit -> the leaderboard -> Grad-CAM on its most confident
+mistakes -> the one-page HTML report of all of it. Each step is one call into the
 library, the same call its own command makes.
 """
 
@@ -42,6 +43,7 @@ class DemoResult:
     synthetic: bool
     steps: list[DemoStep] = field(default_factory=list)
     leaderboard: Any = None
+    report: str | None = None
 
     @property
     def seconds(self) -> float:
@@ -70,9 +72,10 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
         status: called with a line before each step.
     """
     from harness.data import clean, inspect, write_synthetic
-    from harness.results import read_leaderboard
+    from harness.results import build_report, explain, read_leaderboard
     from harness.scoring import score
     from harness.shipping import pack, timecheck
+    from harness.shipping.timing import TIMECHECK_DIR
     from harness.testset import build
     from harness.training import get_experiment, train
 
@@ -132,8 +135,10 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
                                        data=clean_npz),
                   lambda r: f"{r.zip} ({r.size_bytes / 1e6:.1f} MB, sha256 {r.sha256[:12]})")
 
+    # Kept under the experiment's name, so the report shows its margin beside its score.
     step("timecheck", f"harness timecheck {packed.zip}",
-         lambda: timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url),
+         lambda: timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url,
+                           keep_dir=TIMECHECK_DIR, names=[DEMO_EXPERIMENT]),
          lambda r: "; ".join(f"{t.verdict}: {t.estimate_s:.0f} s estimated for {t.test_size} "
                              f"images vs the {t.limit_s:.0f} s limit, up to {t.max_tta} TTA "
                              f"passes fit" for t in r.results))
@@ -141,6 +146,18 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
     result.leaderboard = step("leaderboard", "harness leaderboard --testset demo",
                               lambda: read_leaderboard(testset="demo", db_url=db_url),
                               lambda r: f"{len(r.rows)} experiment(s) on test set demo")
+
+    step("explain", f"harness explain {DEMO_EXPERIMENT} --testset demo",
+         lambda: explain(DEMO_EXPERIMENT, testset="demo", profile=profile),
+         lambda r: f"{r.n_mistakes} mistakes in {r.n_images} images, {len(r.galleries)} "
+                   f"Grad-CAM galleries in {r.out_dir}")
+
+    report = step("report", f"harness report --testset demo --out {work / 'report.html'}",
+                  lambda: build_report(work / "report.html", testset="demo", db_url=db_url,
+                                       profile=profile),
+                  lambda r: f"{r.path} ({r.size_bytes / 1e6:.1f} MB, {r.images} images "
+                            f"inline): open it in a browser")
+    result.report = report.path
     return result
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy.signal import fftconvolve
 
 # ITU-R 601 luma weights, the ones PIL uses for "L" and hence for colour degeneration.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -166,6 +165,9 @@ def warp(x: np.ndarray, matrices: np.ndarray) -> np.ndarray:
 
 def convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Convolve every image and channel with one 2-D kernel, mirroring at the border."""
+    # scipy.signal takes a second to import: every command would pay it, blur or not.
+    from scipy.signal import fftconvolve
+
     kh, kw = kernel.shape
     ph, pw = kh // 2, kw // 2
     padded = np.pad(x, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)), mode="reflect")

@@ -8,7 +8,7 @@ from harness.cli import main
 from harness.demo import demo_epochs
 
 STEPS = ["synthesize", "inspect", "clean", "testset", "train", "score", "pack", "timecheck",
-         "leaderboard"]
+         "leaderboard", "explain", "report"]
 
 
 def test_demo_epochs_shrink_with_data():
@@ -33,3 +33,7 @@ def test_demo_runs_every_step_end_to_end(tmp_path, tmp_experiments, monkeypatch,
     assert steps["timecheck"]["results"][0]["verdict"] == "PASS"
     assert [r["experiment"] for r in result["leaderboard"]["rows"]] == ["baseline_cnn"]
     assert (tmp_path / "data" / "leaderboard.sqlite").exists()
+    report = steps["report"]
+    assert result["report"] == report["path"] and (tmp_path / report["path"]).is_file()
+    assert report["sections"]["timechecks"] == 1 and report["sections"]["hygiene reports"] >= 1
+    assert report["sections"]["training histories"] == 1

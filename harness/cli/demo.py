@@ -26,6 +26,9 @@ def _show(console, r: DemoResult) -> None:
         console.print(f"  [dim]$[/] {escape(s.command)}", highlight=False)
     if r.leaderboard is not None:
         render_table(console, r.leaderboard)
+    if r.report is not None:
+        console.print(f"[bold]report:[/] {escape(r.report)} (open it in a browser)",
+                      highlight=False)
 
 
 @click.command("demo")
@@ -38,7 +41,8 @@ def _show(console, r: DemoResult) -> None:
 @click.option("--epochs", type=int, default=None, help="Training epochs [default: about a minute's worth].")
 @common
 def demo_cmd(workdir, data, n, seed, epochs, profile, as_json):
-    """Run the whole loop: inspect, clean, test set, train, score, pack, timecheck, leaderboard."""
+    """Run the whole loop: inspect, clean, test set, train, score, pack, timecheck,
+    leaderboard, explain, report."""
     status = (lambda msg: None) if as_json else (
         lambda msg: err_console.print(f"[bold cyan]>[/] {escape(msg)}", highlight=False))
     result = run_demo(workdir=workdir, data=data, n=n, seed=seed, epochs=epochs,

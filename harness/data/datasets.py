@@ -17,7 +17,9 @@ Examples:
 from __future__ import annotations
 
 import os
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -112,6 +114,48 @@ def validate_arrays(images, labels, profile: Profile | str | None = None,
     return images, labels
 
 
+# What numpy and zipfile raise on a damaged npz: truncated, bit-flipped, misdeclared.
+UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, struct.error,
+              NotImplementedError, MemoryError, KeyError)
+
+
+HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                  (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse an npz whose arrays declare more bytes than the file holds, before numpy
+    allocates them (a header saying (10**12, 96, 96, 3) over a few bytes)."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                read = HEADER_READERS.get(np.lib.format.read_magic(f))
+                if read is None:
+                    continue  # a format version numpy's own load judges
+                shape, _, dtype = read(f)
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > info.file_size:
+                raise ValueError(f"{info.filename} declares shape {shape} ({declared:,} "
+                                 f"bytes) but holds {info.file_size:,}")
+
+
+def check_intact(path: str | os.PathLike, hint: str) -> None:
+    """Raise a `HarnessError` naming the member of an npz whose bytes fail its checksum.
+
+    Reads the whole file without building an array: for a caller that hands the file to
+    another process (the ingestion), so that a damaged file is not blamed on that process.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except UNREADABLE as e:
+        bad = f"the archive ({e.__class__.__name__}: {str(e)[:120]})"
+    if bad is not None:
+        raise HarnessError(f"{path}: damaged: {bad} fails its checksum", hint=hint)
+
+
 def load_dataset(path: str | os.PathLike, profile: Profile | str | None = None,
                  require_labels: bool = True) -> Dataset:
     """Load and validate an npz in the competition's format.
@@ -133,10 +177,11 @@ def load_dataset(path: str | os.PathLike, profile: Profile | str | None = None,
                            hint="to turn a folder of class subfolders into an npz, "
                                 "use `harness data import`")
     try:
+        _check_declared_sizes(path)
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
             arrays = {k: z[k] for k in keys}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+    except UNREADABLE as e:
         raise HarnessError(f"{path}: not a readable .npz file ({e.__class__.__name__}: {e})",
                            hint=_expected(profile)) from None
     if "images" not in keys:

@@ -49,7 +49,8 @@ from harness.data.findings import (CONFLICTING, DUPLICATE, PLANTED, REASONS, Fin
 from harness.data.hygiene_sheets import write_sheets
 from harness.data.planted import planted_sets, standardised
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import transaction, write_text_atomic
+from harness.interrupt import checkpoint
 from harness.jsonable import to_jsonable
 from harness.profile import Profile, get_profile
 
@@ -210,9 +211,11 @@ def inspect(dataset: Dataset | str | os.PathLike, profile: Profile | str | None 
         n_removed=int(removed.sum()), n_kept=int((~removed).sum()),
         settings=vars(settings).copy(), seconds={k: round(v, 3) for k, v in seconds.items()})
     if report_dir is not None:
-        report.sheets = write_sheets(report, ds, Path(report_dir))
-        report.report_dir = str(report_dir)
-        write_report_json(report, Path(report_dir) / "report.json")
+        # The sheets and the report that lists them land together, or not at all.
+        with transaction():
+            report.sheets = write_sheets(report, ds, Path(report_dir))
+            report.report_dir = str(report_dir)
+            write_report_json(report, Path(report_dir) / "report.json")
     return report
 
 
@@ -260,7 +263,7 @@ def clean(source: str | os.PathLike, out: str | os.PathLike,
 
     Planted pictures and copies with conflicting labels are removed entirely; copies
     with one label keep their first image. Extra per-image keys are kept, subset alike.
-    Both files are written atomically; `source` is only read.
+    Both files are committed together (or neither); `source` is only read.
 
     Raises:
         HarnessError: `source` cannot be loaded, or `out` is `source`.
@@ -276,8 +279,11 @@ def clean(source: str | os.PathLike, out: str | os.PathLike,
     report_path = out.with_suffix(".report.json")
     doc = report_json(report)
     doc["source_sha256_data"] = ds.fingerprint()
-    write_text_atomic(report_path, json.dumps(doc, indent=1))
-    save_dataset(out, kept.images, kept.labels, **kept.extras)
+    checkpoint("clean:inspected")
+    # Data first, then the report about it, committed together: never a report alone.
+    with transaction():
+        save_dataset(out, kept.images, kept.labels, **kept.extras)
+        write_text_atomic(report_path, json.dumps(doc, indent=1))
     return CleanResult(source=str(source), out=str(out), report=str(report_path),
                        n_images=len(ds), n_removed=report.n_removed, n_kept=report.n_kept,
                        removed_by_rule=report.removed_by_rule, reasons=REASONS,

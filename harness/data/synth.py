@@ -40,7 +40,8 @@ from harness.contactsheet import contact_sheet
 from harness.data import smear
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import transaction, write_text_atomic
+from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
 
 # Clean per-class counts of the course file, in its label order (course material).
@@ -263,12 +264,16 @@ def write_synthetic(out: str | os.PathLike, n: int = 2400, seed: int = 0,
     start = time.perf_counter()
     data = synthesize(n, seed, profile, contaminate, progress)
     seconds = time.perf_counter() - start
-    save_dataset(out, data.images, data.labels)
+    checkpoint("synth:drawn")
     truth_path = None
-    if contaminate:
-        truth_path = write_text_atomic(out.with_suffix(".truth.json"),
-                                       json.dumps(data.truth, indent=1))
-    sheet_path = _write_sheet(data, Path(sheet) if sheet else out.with_suffix(".png"), profile)
+    # The dataset, its truth and its sheet are committed together, the data first.
+    with transaction():
+        save_dataset(out, data.images, data.labels)
+        if contaminate:
+            truth_path = write_text_atomic(out.with_suffix(".truth.json"),
+                                           json.dumps(data.truth, indent=1))
+        sheet_path = _write_sheet(data, Path(sheet) if sheet else out.with_suffix(".png"),
+                                  profile)
     counts = np.bincount(data.labels, minlength=profile.num_classes)
     return SynthResult(
         out=str(out), n_images=len(data.images), n_clean=n, seed=seed,

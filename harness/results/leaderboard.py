@@ -35,6 +35,7 @@ from typing import Any
 
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
+from harness.results.dbfaults import check_sqlite, create_engine
 from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
                                     new_uid, tables)
 
@@ -106,18 +107,13 @@ class Leaderboard:
                                hint="e.g. sqlite:///data/leaderboard.sqlite or "
                                     "postgresql://user@host/harness") from None
         self.dialect = url.get_backend_name()
-        try:
-            if self.dialect == "sqlite" and url.database:
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = sa.create_engine(url, connect_args={
-                    "timeout": SQLITE_BUSY_MS / 1000})
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            else:
-                self.engine = sa.create_engine(url, pool_pre_ping=True)
-        except ImportError as e:
-            raise HarnessError(f"no driver for {self.url}: {e}",
-                               hint="pip install 'psycopg[binary]' for postgresql:// URLs"
-                               ) from None
+        check_sqlite(url)
+        if self.dialect == "sqlite" and url.database:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
         self._create()
 
     def _create(self) -> None:

@@ -35,6 +35,11 @@ class NewerSchema(Exception):
     """The database was written by a newer harness (args: its version)."""
 
 
+# Columns every `scores` table of a harness leaderboard has had: without them, it is
+# another program's table.
+KEY_COLUMNS = frozenset({"experiment", "status", "created_at"})
+
+
 class NotALeaderboard(Exception):
     """A `scores` table is there but is not the harness's (args: what is missing)."""
 
@@ -151,7 +156,7 @@ def ensure_schema(conn) -> None:
     inspector = sa.inspect(conn)
     if "scores" in inspector.get_table_names():
         have = {c["name"] for c in inspector.get_columns("scores")}
-        missing = {"experiment", "status", "created_at"} - have
+        missing = KEY_COLUMNS - have
         if missing:
             raise NotALeaderboard(", ".join(sorted(missing)))
     metadata.create_all(conn)

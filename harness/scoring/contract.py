@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ FAILURE_KINDS = {
     "crashed": "the process died (exit code or signal)",
     "bad_zip": "the zip cannot be used as it is",
     "keras_version": "a model file saved by a newer Keras than the one that loads it",
+    "bad_settings": "submission.json is not a JSON object the template can read",
 }
 
 # Names a model.py can give its weight files; used to warn about a missing one.
@@ -343,4 +345,23 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
     tree = _parse(model_py, root)
     _check_model_class(tree)
     _check_imports(root, profile)
+    _check_settings(root)
     return _missing_files(tree, root) + version_warnings(root, profile)
+
+
+def _check_settings(root: Path) -> None:
+    """The template's runtime reads submission.json at start-up: bad JSON fails there."""
+    path = root / "submission.json"
+    if not (root / "harness_runtime.py").is_file() or not path.is_file():
+        return
+    try:
+        settings = json.loads(path.read_bytes())
+    except ValueError as e:
+        raise SubmissionError(f"submission.json is not valid JSON ({str(e)[:100]}); the "
+                              f"template's harness_runtime.py would fail reading it",
+                              "bad_settings",
+                              hint='fix it: a JSON object such as {"tta": 2}, or delete '
+                                   'it for the defaults') from None
+    if not isinstance(settings, dict):
+        raise SubmissionError("submission.json is not a JSON object", "bad_settings",
+                              hint='fix it: a JSON object such as {"tta": 2}')

@@ -69,6 +69,8 @@ def _accuracy_by(tags: np.ndarray, correct: np.ndarray) -> tuple[dict[str, float
     accuracy, counts = {}, {}
     for tag in np.unique(tags):
         mask = tags == tag
+        if not mask.any():
+            continue  # a NaN tag equals nothing, itself included: no group to report
         key = str(tag.item() if hasattr(tag, "item") else tag)
         accuracy[key] = float(correct[mask].mean())
         counts[key] = int(mask.sum())

@@ -14,11 +14,9 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,10 +24,11 @@ from typing import Any, Callable
 import numpy as np
 
 from harness import __version__
-from harness.data.datasets import load_dataset, validate_arrays
+from harness.data.datasets import UNREADABLE, check_intact, load_dataset, validate_arrays
 from harness.errors import HarnessError
-from harness.fsutil import sha256_file
+from harness.fsutil import read_json, sha256_file
 from harness.gitinfo import git_commit
+from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source
@@ -115,7 +114,7 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
         shape, dtype = images_header(path)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files if k != "images"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except UNREADABLE:
         # Let the dataset loader name the problem in its own words.
         load_dataset(path, profile)
         raise
@@ -129,9 +128,29 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
             raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
                                f"Received: shape={value.shape}, {len(labels)} images",
                                hint="tags such as 'groups' need one entry per image")
+    name, manifest = _manifest(path, name, len(labels))
+    return TestSet(name, path, labels, arrays, manifest)
+
+
+def _manifest(path: Path, name: str, n: int) -> tuple[str, dict[str, Any]]:
+    """(name, manifest) of a test set; a built one's manifest must be there and match."""
     manifest_path = path.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    return TestSet(manifest.get("name", name), path, labels, arrays, manifest)
+    rebuild = (f"rebuild it: harness testset build --name {path.parent.name} --force"
+               if path.parent.parent == TESTSETS_DIR else "rebuild the test set")
+    if not manifest_path.exists():
+        if path.parent.parent == TESTSETS_DIR:
+            raise HarnessError(f"{manifest_path}: the test set's manifest is missing, so its "
+                               f"recipe, seed and source are unknown", hint=rebuild)
+        return name, {}
+    manifest = read_json(manifest_path, "the test set's manifest", hint=rebuild)
+    counts = manifest.get("counts") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or (isinstance(counts, dict) and
+                                          counts.get("testset", n) != n):
+        raise HarnessError(f"{manifest_path}: the manifest does not match {path.name} "
+                           f"({n} images; the manifest says "
+                           f"{counts.get('testset') if isinstance(counts, dict) else '?'})",
+                           hint=rebuild)
+    return manifest.get("name", name), manifest
 
 
 @dataclass
@@ -299,17 +318,24 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                 ts.labels, run.predictions, ts.extras["groups"], ts.extras.get("severity"),
                 recipe, source_index=ts.extras.get("source_index"),
                 calibration=calibration and ForecastCalibration.from_dict(calibration))
-    result.row_id = db.add_score(_row(result, profile, commit))
-    if result.ok:
-        png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
-        result.confusion_png = str(confusion_png(
-            result.metrics, png, f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
+    checkpoint("score:ran")
+    with deferred():  # the row and its report land together: Ctrl-C waits for both
+        result.row_id = db.add_score(_row(result, profile, commit))
+        kept(f"leaderboard row {result.row_id}")
+        checkpoint("score:stored")
+        if result.ok:
+            png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
+            result.confusion_png = str(confusion_png(
+                result.metrics, png,
+                f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
     return result
 
 
 def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, Any], str | None]:
     """The database, the test set's identity (its file's hash: the images are never
-    decompressed here) and the git commit."""
+    decompressed here) and the git commit. A damaged file is refused here, not blamed on
+    the submission whose process fails to read it."""
+    check_intact(ts.path, hint="rebuild it: harness testset build --force, or restore it")
     info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
                 recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
     return Leaderboard(db_url), info, git_commit()

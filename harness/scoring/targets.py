@@ -21,6 +21,7 @@ import hashlib
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -123,9 +124,16 @@ def check_zip(path: Path, max_bytes: int = MAX_UNPACKED_BYTES) -> list[zipfile.Z
 def _extract(path: Path, dest: Path, max_bytes: int) -> None:
     infos = check_zip(path, max_bytes)
     dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path) as zf:
-        for info in infos:
-            zf.extract(info, dest)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in infos:
+                zf.extract(info, dest)
+    # A damaged entry (CRC, bad compression data or method, a lying header) or a name
+    # this file system refuses (too long, a NUL): the server could not unpack it either.
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            ValueError, RuntimeError) as e:
+        raise _bad_zip(path, f"cannot be extracted ({e.__class__.__name__}: "
+                             f"{str(e)[:160]})") from None
 
 
 def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: Profile,

@@ -36,6 +36,7 @@ from typing import Callable
 
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, sha256_file
+from harness.interrupt import checkpoint
 from harness.profile import Profile
 from harness.scoring.contract import check_source
 from harness.scoring.ingestion import run_submission
@@ -232,6 +233,7 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         extracted = resolve_target(built, Path(tmp) / "extracted", profile)
         smoke = run_submission(extracted.path, sample, profile).raise_for_failure()
         settings = json.loads((stage / "submission.json").read_text())
+        checkpoint("pack:smoke-ran")
         with atomic_path(dest) as part:
             shutil.copyfile(built, part)
     return PackResult(

@@ -31,21 +31,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import read_json, write_text_atomic
 from harness.profile import Profile
-from harness.results.leaderboard import DATA_DIR, Leaderboard
+from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images
 
 # Where the server-speed factor is kept; $HARNESS_CALIBRATION overrides.
 CALIBRATION_ENV = "HARNESS_CALIBRATION"
+# Each checked submission's latest verdict, NAME.json, for `harness report`'s margin column.
+TIMECHECK_DIR = DATA_DIR / "timechecks"
 # The template's test-time views (harness_runtime.VIEWS): the most passes there are.
 MAX_TTA = 8
 # Three of the template's default chunks: the small run is one chunk, the large three.
@@ -140,7 +143,8 @@ def _settings(folder: Path) -> dict:
     path = folder / "submission.json"
     if not path.exists():
         return {"passes": 1, "chunk_size": None}
-    settings = json.loads(path.read_text())
+    settings = read_json(path, "submission settings",
+                         hint='fix or delete it; it holds a JSON object such as {"tta": 2}')
     # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
     runtime = settings.get("runtime", "keras")
     return {"passes": int(settings.get("tta", 1)),
@@ -297,7 +301,9 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
               limit_s: float | None = None, tta: int | None = None,
               sample: int = DEFAULT_SAMPLE, data: str | os.PathLike | None = None,
               records: list[dict] | None = None, db_url: str | None = None,
-              measure_fn: Callable[..., Measurement] = measure) -> TimecheckReport:
+              measure_fn: Callable[..., Measurement] = measure,
+              keep_dir: str | os.PathLike | None = None,
+              names: list[str] | None = None) -> TimecheckReport:
     """Estimate each target's full hidden-set run against the limit.
 
     Args:
@@ -310,6 +316,9 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         data: an npz to sample from (default: random pixels).
         records: Codabench records (default: read from the leaderboard at `db_url`).
         measure_fn: `measure`, or a stand-in with its signature.
+        keep_dir: write each verdict to keep_dir/NAME.json (the CLI: `TIMECHECK_DIR`).
+        names: the name each target's verdict is kept and shown under (default: the
+            target's own, e.g. a zip's stem); the demo names its zip's experiment.
 
     Returns:
         TimecheckReport, one result per target, in order.
@@ -320,8 +329,11 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         raise HarnessError(f"--sample must be at least 8 images. Received: sample={sample}")
     if records is None:
         records = Leaderboard(db_url).codabench_records()
+    if names is not None and len(names) != len(targets):
+        raise HarnessError(f"one name per target. Received: {len(names)} names, "
+                           f"{len(targets)} targets")
     report = TimecheckReport()
-    for target in targets:
+    for i, target in enumerate(targets):
         with tempfile.TemporaryDirectory(prefix="harness-timecheck-") as tmp:
             staged = resolve_target(target, Path(tmp) / "submission", profile)
             m = measure_fn(staged.path, profile, sample=sample, data=data)
@@ -336,7 +348,16 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
                          "as much; time it again on a quiet machine")
         note = "; ".join(notes)
         report.results.append(TimecheckResult(
-            target=str(target), name=staged.name, sha256=staged.sha256, measurement=m,
-            note=note, **check_measurement(m, profile, calibration, test_size, limit_s, tta)))
+            target=str(target), name=names[i] if names else staged.name, sha256=staged.sha256,
+            measurement=m, note=note,
+            **check_measurement(m, profile, calibration, test_size, limit_s, tta)))
+        if keep_dir is not None:
+            kept = dict(asdict(report.results[-1]), checked_at=now_iso())
+            write_text_atomic(Path(keep_dir) / f"{_slug(kept['name'])}.json",
+                              json.dumps(kept, indent=2, sort_keys=True))
     return report
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
 

@@ -9,7 +9,8 @@ then it runs the zip through the same ingestion as `score` in that virtualenv an
 the current environment, both at once on the same sample, and compares the labels.
 
 The virtualenv is built in a temporary folder beside the cache entry and renamed into
-place only when pip succeeded, so an interrupted build is never taken for a cached one.
+place only when pip succeeded, so an interrupted build is never taken for a cached one;
+a cached one that no longer starts is reported, with how to rebuild it.
 
 Examples:
     >>> result = verify_zip("submission_250101_120000.zip", get_profile())
@@ -33,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.fsutil import temp_beside
 from harness.profile import Profile
 from harness.scoring.ingestion import start_submission
 from harness.scoring.targets import resolve_target
@@ -77,6 +79,25 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def _check_cached(venv: Path, what: str) -> Path:
+    """The cached virtualenv's interpreter, if it still starts (Python moved or upgraded,
+    a half-deleted folder: it does not); else one line saying how to rebuild it."""
+    python = venv_python(venv)
+    why = None
+    try:
+        done = subprocess.run([str(python), "-c", "import sys"], capture_output=True,
+                              text=True, timeout=120)
+        if done.returncode != 0:
+            why = f"exited {done.returncode}: {done.stderr.strip()[-200:]}"
+    except (OSError, subprocess.TimeoutExpired) as e:
+        why = str(e)[:200]
+    if why is None:
+        return python
+    raise HarnessError(f"{venv}: the cached virtualenv of {what} no longer runs "
+                       f"({python} {why})",
+                       hint=f"delete it and the next verify rebuilds it: rm -rf {venv}")
+
+
 def cached_venv(requirements: list[str], builder: Builder = pip_builder,
                 root: Path | None = None, status: Callable[[str], None] = lambda msg: None,
                 what: str = "the server runtime") -> tuple[Path, float | None]:
@@ -94,13 +115,13 @@ def cached_venv(requirements: list[str], builder: Builder = pip_builder,
     """
     venvs = (root or cache_root()) / "venvs"
     final = venvs / venv_key(requirements)
-    if venv_python(final).exists():
-        return venv_python(final), None
-    venvs.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        return _check_cached(final, what), None
     status(f"building {what} ({', '.join(requirements)}) in {final}; "
            f"once only, it takes a minute or two")
     start = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".building", dir=venvs))
+    # Beside the entry, named for this process: a build killed outright is swept later.
+    tmp = temp_beside(final, directory=True)
     try:
         builder(tmp, requirements)
         if not venv_python(tmp).exists():

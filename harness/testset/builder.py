@@ -28,7 +28,6 @@ import datetime as _dt
 import json
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 import zlib
@@ -39,7 +38,8 @@ import numpy as np
 
 from harness.data.datasets import Dataset, load_dataset
 from harness.errors import HarnessError
-from harness.fsutil import atomic_path, write_text_atomic
+from harness.fsutil import atomic_path, read_json, temp_beside, write_text_atomic
+from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
 from harness.testset import compound, corruptions
@@ -221,10 +221,12 @@ def _cache_key(source_sha: str, seed: int, holdout: float, recipe: Recipe) -> di
 def _swap_in(tmp: Path, target: Path) -> None:
     """Replace folder `target` by `tmp` (two renames: never a half-written test set)."""
     old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
+    with deferred():  # both renames, or neither
+        if target.exists():
+            old = target.with_name(f".{target.name}.{os.getpid()}.old.part")
+            os.replace(target, old)
+        os.replace(tmp, target)
+        kept(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -290,7 +292,10 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     target = out_root / name
     manifest_path = target / "manifest.json"
     if not force and manifest_path.is_file() and all((target / f).is_file() for f in FILES):
-        manifest = json.loads(manifest_path.read_text())
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except ValueError:
+            manifest = {}  # damaged: rebuilt below
         if manifest.get("key") == key:
             return _result_from_manifest(manifest, target, True, time.perf_counter() - started)
 
@@ -300,8 +305,10 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     hold = ds.subset(hold_idx)
     arrays, corrupt_seconds = expand(hold, recipe, int(seed), progress)
 
-    out_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=out_root))
+    checkpoint("testset:expanded")
+    # Built beside the target under this process's name; a build killed outright is
+    # swept by the next one.
+    tmp = temp_beside(target, directory=True)
     try:
         train = ds.subset(train_idx)
         save_npz_deterministic(tmp / "train.npz", images=train.images,
@@ -367,7 +374,9 @@ def list_testsets(out_root: str | os.PathLike = "data/testsets") -> list[Testset
     """Every built test set under `out_root` (folders with a manifest), by name."""
     rows = []
     for manifest_path in sorted(Path(out_root).glob("*/manifest.json")):
-        m = json.loads(manifest_path.read_text())
+        m = read_json(manifest_path, "the test set's manifest",
+                      hint=f"rebuild it: harness testset build --name "
+                           f"{manifest_path.parent.name} --force")
         size = sum(f.stat().st_size for f in manifest_path.parent.iterdir() if f.is_file())
         rows.append(TestsetInfo(name=m["name"], recipe=m["recipe_version"], seed=m["seed"],
                                 n_testset=m["counts"]["testset"], n_holdout=m["counts"]["holdout"],

@@ -35,7 +35,7 @@ import numpy as np
 
 from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import read_json, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
@@ -205,7 +205,8 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         raise HarnessError(f"{folder}: not a test set built by harness testset build "
                            "(no manifest.json or holdout.npz)",
                            hint="calibrate on a built test set: harness testset build")
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_json(folder / "manifest.json", "the test set's manifest",
+                         hint=f"rebuild it: harness testset build --name {folder.name} --force")
     spec = manifest["recipe_spec"]
     recipe = get_recipe(f"{spec['name']}@{spec['version']}")
     if recipe.compound is None:

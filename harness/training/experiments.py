@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.errors import HarnessError
+from harness.fsutil import read_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "submission"
@@ -131,13 +132,22 @@ class Experiment:
                         shutil.copy2(f, dest / f.name)
         weights = sorted(run.glob(f"*{WEIGHT_SUFFIX}"))
         if not weights:
-            raise HarnessError(f"{run}: no {WEIGHT_SUFFIX} weights in this run")
+            raise HarnessError(
+                f"{run}: no {WEIGHT_SUFFIX} weights in this run folder (an unfinished or "
+                f"damaged run)",
+                hint=f"finish it: harness train {self.name} --resume {run.name}; or pack "
+                     f"another run (--run), the latest finished one by default")
         for w in weights:
             shutil.copy2(w, dest / w.name)
         merged = {}
         for layer in (run / "submission.json", dest / "submission.json"):
             if layer.exists():
-                merged.update(json.loads(layer.read_text()))
+                settings_there = read_json(layer, "submission settings", hint=(
+                    "fix or delete it; it holds JSON such as {\"tta\": 2}"))
+                if not isinstance(settings_there, dict):
+                    raise HarnessError(f"{layer}: submission settings are not a JSON object",
+                                       hint='fix or delete it; e.g. {"tta": 2}')
+                merged.update(settings_there)
         merged.update({k: v for k, v in settings.items() if v is not None})
         (dest / "submission.json").write_text(json.dumps(merged, indent=2, sort_keys=True))
         return dest

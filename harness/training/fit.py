@@ -35,14 +35,15 @@ from typing import Callable
 
 import numpy as np
 
+from harness import interrupt
 from harness.data.datasets import Dataset, load_dataset, validate_arrays
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import atomic_path, commit, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
-from harness.training.experiments import Experiment, get_experiment
+from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
                                    fresh_run_dir, plot_history, remove_backup, saved_config,
                                    weight_names)
@@ -350,6 +351,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                       profile=profile.name, experiment=exp.name)
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
         write_text_atomic(run_dir / "commit.txt", commit_text())
+    interrupt.note(f"the unfinished run {run_dir} continues with: harness train {exp.name} "
+                   f"--resume {run_dir.name}")
     strategy, policy = _strategy()
     names = weight_names(folds)
     backup = run_dir / "backup"
@@ -369,7 +372,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
             seen, fit_seconds = seen + n, fit_seconds + secs
             vals.append(val)
             write_text_atomic(backup / f"{key}.val.json", json.dumps(val))
-            _plain_copy(exp, config, profile, model).save(done)
+            with atomic_path(done, suffix=WEIGHT_SUFFIX) as tmp:  # half-saved: not "done"
+                _plain_copy(exp, config, profile, model).save(tmp)
 
     histories = [log.history(Path(n).stem) for n in names]
     write_text_atomic(run_dir / "history.json", json.dumps(
@@ -377,9 +381,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     plot_history(histories, [Path(n).stem for n in names], run_dir / "history.png")
     settings = {"ensemble": config["ensemble"]} if folds > 1 else {}
     write_text_atomic(run_dir / "submission.json", json.dumps(settings, indent=2))
-    # Weights last: their presence marks the run finished.
-    for name in names:
-        os.replace(backup / name, run_dir / name)
+    # Weights last: their presence marks the run finished; all folds land together.
+    commit([(backup / name, run_dir / name) for name in names])
     remove_backup(backup)
     accs = [v[1] if v else None for v in vals]
     losses = [v[0] for v in vals if v]

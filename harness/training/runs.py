@@ -14,8 +14,9 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
+from harness.interrupt import checkpoint
 from harness.training.experiments import REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
@@ -79,6 +80,7 @@ class EpochLog:
                 del epochs[epoch:]
                 epochs.append(entry)
                 write_text_atomic(log.path, json.dumps(log.logs))
+                checkpoint(f"train:epoch:{key}")
         return Log()
 
     def history(self, key: str) -> dict:
@@ -120,10 +122,11 @@ def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -134,7 +137,8 @@ def saved_config(exp: Experiment, run_dir) -> dict | None:
     if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
         raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
                            hint=f"start a new one: harness train {exp.name}")
-    return json.loads((Path(run_dir) / "config.json").read_text())
+    return read_json(Path(run_dir) / "config.json", "the run's saved config",
+                     hint=f"this run cannot resume; start a new one: harness train {exp.name}")
 
 
 def fresh_run_dir(exp: Experiment, run_dir) -> Path:

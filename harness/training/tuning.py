@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import interrupt
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.profile import Profile, get_profile
@@ -224,6 +225,8 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
     objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
     objective = TrialObjective(exp, space, data, epochs, overrides, profile, scored_on,
                                db_url, progress and workers == 1)
+    interrupt.note(f"finished trials stay in study {study_name!r}; the same command "
+                   f"continues it")
     restarts = 0
     if workers == 1:
         run_in_process(rdb, study_name, objective, trials)

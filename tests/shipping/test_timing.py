@@ -108,6 +108,17 @@ def test_pass_and_fail_with_the_margin(make_submission, profile):
     assert report.results[0].margin_s == pytest.approx(-12.0)
 
 
+def test_a_kept_verdict_goes_under_the_name_given(make_submission, profile, tmp_path):
+    folder = make_submission()
+    (r,) = timecheck([str(folder)], profile, records=[], measure_fn=fake_measure(),
+                     keep_dir=tmp_path / "kept", names=["baseline_cnn"]).results
+    assert r.name == "baseline_cnn"
+    kept = json.loads((tmp_path / "kept" / "baseline_cnn.json").read_text())
+    assert kept["verdict"] == r.verdict and kept["margin_s"] == r.margin_s
+    with pytest.raises(HarnessError, match="one name per target"):
+        timecheck([str(folder)], profile, records=[], measure_fn=fake_measure(), names=[])
+
+
 def test_defaults_come_from_the_profile(make_submission, profile):
     (r,) = timecheck([str(make_submission())], profile, records=[],
                      measure_fn=fake_measure()).results
@@ -154,13 +165,17 @@ def test_measure_fits_a_real_run(make_submission, profile):
     assert m.fixed_s > 0 and m.per_image_s >= 0 and m.call_s >= 0
 
 
-def test_cli_timecheck_json_and_exit_code(make_submission, runner, tmp_path):
+def test_cli_timecheck_json_and_exit_code(make_submission, runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     folder = make_submission()
     db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
     ok = runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db, "--json"])
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.output)["results"][0]
     assert out["verdict"] == "PASS" and out["max_tta"] == 8
+    # The verdict is kept for `harness report`'s margin column.
+    kept = json.loads((tmp_path / "data" / "timechecks" / "sub.json").read_text())
+    assert kept["margin_s"] == out["margin_s"] and kept["checked_at"]
     tight = runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db,
                                  "--limit", "0.001"])
     assert tight.exit_code == 1 and "FAIL" in tight.output

@@ -55,7 +55,8 @@ def fake_builder(calls, fail=False):
     def build(dest, requirements):
         calls.append(list(requirements))
         (dest / "bin").mkdir(parents=True)
-        (dest / "bin" / "python").write_text("")
+        (dest / "bin" / "python").write_text("#!/bin/sh\nexit 0\n")
+        (dest / "bin" / "python").chmod(0o755)
         if fail:
             raise KeyboardInterrupt  # an interrupted pip install
     return build
@@ -81,6 +82,14 @@ def test_the_runtime_is_built_once_then_cached(profile, tmp_path):
     assert "building the server runtime" in messages[0]
     again, build_s = server_python(profile, fake_builder(calls), root=tmp_path)
     assert again == python and build_s is None and len(calls) == 1
+
+
+def test_a_cached_runtime_that_no_longer_runs_says_how_to_rebuild(profile, tmp_path):
+    python, _ = server_python(profile, fake_builder([]), root=tmp_path)
+    python.write_text("#!/nonexistent/python3.11\n")  # the base Python was removed
+    with pytest.raises(HarnessError, match="no longer runs") as e:
+        server_python(profile, fake_builder([]), root=tmp_path)
+    assert "rm -rf" in e.value.hint
 
 
 def test_an_interrupted_build_is_not_cached(profile, tmp_path):

@@ -1,0 +1,331 @@
+"""`harness report`: every result on one self-contained HTML page, to look at.
+
+The page gathers what the other stages leave behind and draws it (`figures`): the
+leaderboard with each forecast's interval beside Codabench's score (sortable by any
+column); the calibration plot of forecast against Codabench; heat maps of accuracy per
+experiment and corruption family and per experiment and class (from each latest score's
+`metrics_json`); per experiment its confusion matrix, training curves (its latest run's
+history) and timecheck margin (`data/timechecks/NAME.json`); Grad-CAM galleries from
+`harness explain` (`data/explain/*/explain.json`); and the hygiene reports' counts and
+contact sheets (`data/**/hygiene/report.json`, `data/**/*.report.json`).
+
+Built with Jinja2 (`templates/report.html.j2`): the page is markup with loops and
+escaping, which a template engine keeps readable and safe where f-strings would not.
+Every image is a base64 PNG inside the page, so it opens from disk with no network;
+the page is written atomically, and regenerating it with nothing changed gives the same
+bytes apart from its one timestamp.
+
+Examples:
+    >>> build_report("data/report.html", testset="demo").path
+    'data/report.html'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.fsutil import write_text_atomic
+from harness.profile import Profile, get_profile
+from harness.results import figures
+from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
+
+DEFAULT_OUT = DATA_DIR / "report.html"
+TIMECHECK_DIR = DATA_DIR / "timechecks"
+TEMPLATE = "report.html.j2"
+# Grad-CAM galleries inlined per explained submission and kind (family, pair): a page
+# with all of them (23 on the demo) weighs tens of MB.
+GALLERIES_PER_KIND = 4
+
+
+@dataclass
+class ReportResult:
+    """The page written: where, what it holds (section -> count), how big."""
+
+    path: str
+    testset: str | None
+    db_url: str
+    generated_at: str
+    experiments: list[str]
+    sections: dict[str, int] = field(default_factory=dict)
+    images: int = 0
+    size_bytes: int = 0
+
+
+def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
+    """The forecast, its 95% interval and its calibration, wherever the score stored them.
+
+    The leaderboard row carries `pp_low`, `pp_high`, `calibration_points` and
+    `tied_with_leader`; the calibration's id lives in `metrics_json["pseudo_private"]`.
+    Scores made before intervals existed have none of them: None, shown as a dash.
+    """
+    pp = metrics.get("pseudo_private") if isinstance(metrics.get("pseudo_private"), dict) else {}
+
+    def first(*keys):
+        for source in (row, metrics, pp):
+            for key in keys:
+                if source.get(key) is not None:
+                    return source[key]
+        return None
+
+    value = row.get("pseudo_private")
+    return {"value": value if value is not None else row.get("accuracy"),
+            "low": first("pp_low", "low"), "high": first("pp_high", "high"),
+            "calibration": first("calibration"),
+            "calibration_points": first("calibration_points"),
+            "tied": bool(row.get("tied_with_leader"))}
+
+
+def calibration_view(entries: list[dict], profile: Profile | str | None = None,
+                     data_dir: str | os.PathLike = DATA_DIR) -> dict[str, Any]:
+    """The points to plot (experiment, forecast, codabench, source) and the fitted line.
+
+    Two sources: the forecast calibration's own real points (`harness calibrate`, else
+    the profile's default), and every leaderboard row with a recorded Codabench score;
+    an experiment in both shows once, with its current forecast.
+    """
+    from harness.testset.calibration import load_calibration
+
+    try:
+        calibration = load_calibration(profile, data_dir)
+    except HarnessError as e:  # a broken file: say so on the page rather than fail it
+        calibration, note = None, e.message
+    else:
+        note = None
+    points = {e["row"]["experiment"]: {"experiment": e["label"], "source": "leaderboard",
+                                       "forecast": e["forecast"]["value"],
+                                       "codabench": e["row"]["codabench"]}
+              for e in entries
+              if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
+    for p in (calibration.points if calibration else ()):
+        if p.get("forecast") is not None and p.get("codabench") is not None:
+            points.setdefault(p["experiment"], {**p, "source": "calibration"})
+    points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
+    xs = np.array([p["forecast"] for p in points], float)
+    line = None
+    if len(points) >= 2 and np.ptp(xs) > 1e-9:
+        slope, intercept = np.polyfit(xs, [p["codabench"] for p in points], 1)
+        line = (float(slope), float(intercept))
+    about = None
+    if calibration is not None:
+        about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
+                 f"{calibration.sd:.3f}, {calibration.n_points} real point(s), "
+                 f"{calibration.recipe} ({calibration.source})")
+    return {"points": points, "line": line, "about": about, "note": note}
+
+
+def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
+    wanted = {testset, str(Path(testset).resolve())} if testset else set()
+    latest = {}
+    for r in db.scores():
+        if r["status"] == "ok" and (not wanted or wanted & {r["testset"], r["testset_path"]}):
+            latest[(r["experiment"], r["testset"])] = r
+    return latest
+
+
+def _history(score: dict) -> tuple[bytes | None, str | None]:
+    """The latest run's training curves of a scored experiment: (PNG, run folder)."""
+    from harness.training.experiments import get_experiment
+
+    if score.get("target_kind") != "experiment" or not score.get("target"):
+        return None, None  # a zip or a folder: no run folder to read
+    try:
+        runs = get_experiment(score["target"]).runs()
+    except HarnessError:
+        return None, None  # the experiment has moved or gone since it was scored
+    if not runs:
+        return None, None
+    run = runs[-1]
+    if (run / "history.png").is_file():
+        return (run / "history.png").read_bytes(), str(run)
+    if (run / "history.json").is_file():
+        data = json.loads((run / "history.json").read_text())
+        # A K-fold run keeps one history per fold: draw the first.
+        first = next(iter(data.values()), {}) if data and all(
+            isinstance(v, dict) for v in data.values()) else data
+        return figures.history(first), str(run)
+    return None, str(run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
+
+
+def read_timecheck(name: str, root: Path = TIMECHECK_DIR) -> dict | None:
+    path = root / f"{_slug(name)}.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _hygiene(root: Path) -> list[dict]:
+    """Hygiene reports under `root`: counts, and their contact sheets where they exist."""
+    paths = sorted({*root.glob("**/hygiene/report.json"), *root.glob("*.report.json"),
+                    *root.glob("*/*.report.json")})
+    reports = []
+    for path in paths:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or "removed_by_rule" not in data:
+            continue
+        sheets = []
+        for rule, sheet in sorted((data.get("sheets") or {}).items()):
+            candidates = [Path(sheet), path.parent / Path(sheet).name]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is not None:
+                sheets.append({"rule": rule, "src": figures.data_uri(
+                    figures.compact_png(found.read_bytes()))})
+        # `data clean` repeats what `data inspect --report` found on the same data: once.
+        same = next((r for r in reports if (r["dataset"], r["n_images"], r["n_removed"]) ==
+                     (data.get("dataset"), data.get("n_images"), data.get("n_removed"))), None)
+        if same is not None:
+            same["path"] += f", {path}"
+            same["sheets"] = same["sheets"] or sheets
+            continue
+        reports.append({"path": str(path), "dataset": data.get("dataset"),
+                        "n_images": data.get("n_images"), "n_removed": data.get("n_removed"),
+                        "n_kept": data.get("n_kept"),
+                        "removed_by_rule": data.get("removed_by_rule") or {},
+                        "class_counts": data.get("class_counts") or {}, "sheets": sheets})
+    return reports
+
+
+def _explanations(root: Path, testset: str | None, per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
+    """Each explained submission's galleries: the families with the most mistakes and the
+    most frequent confused pairs, `per_kind` of each (all of them are in its folder)."""
+    from harness.results.explain import read_explanations
+
+    out = []
+    for summary in read_explanations(root):
+        if testset and summary.get("testset") != testset:
+            continue
+        shown, left = [], []
+        for kind in ("family", "pair"):
+            of_kind = [g for g in summary.get("galleries", []) if g.get("kind") == kind]
+            # Pairs come most frequent first; families in name order, so rank those.
+            if kind == "family":
+                of_kind.sort(key=lambda g: (-g.get("n_mistakes", 0), g.get("key", "")))
+            for g in of_kind:
+                png = Path(g["png"])
+                if len([s for s in shown if s["kind"] == kind]) < per_kind and png.is_file():
+                    shown.append({**g, "src": figures.data_uri(figures.compact_png(
+                        png.read_bytes()))})
+                else:
+                    left.append(g["png"])
+        out.append({**summary, "galleries": shown, "left_out": left})
+    return out
+
+
+def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = None,
+                 db_url: str | None = None, profile: Profile | str | None = None,
+                 data_dir: str | os.PathLike = DATA_DIR,
+                 generated_at: str | None = None) -> ReportResult:
+    """Write the report page and say what it holds.
+
+    Raises:
+        HarnessError: a test set with no scores, or a database that cannot be opened.
+
+    Args:
+        out: the HTML file to write.
+        testset: only scores on this test set (default: every test set).
+        db_url: the leaderboard database (default `$HARNESS_DB_URL`, else data/leaderboard.sqlite).
+        profile: the competition profile (class names).
+        data_dir: where hygiene reports, explanations and timechecks are looked for.
+        generated_at: the page's timestamp (default: now, UTC).
+    """
+    import jinja2
+
+    profile = get_profile(profile)
+    data_dir = Path(data_dir)
+    db = Leaderboard(db_url)
+    rows = db.rows(testset)
+    if testset and not any(r["testset"] for r in rows):
+        known = sorted({r["testset"] for r in db.rows() if r["testset"]})
+        raise HarnessError(f"no scores on test set {testset!r} in {db.url}",
+                           hint=f"scored test sets: {', '.join(known)}" if known else
+                           "score something first: harness score TARGET --testset NAME")
+    latest = _latest_scores(db, testset)
+    several = len({r["testset"] for r in rows if r["testset"]}) > 1
+    entries = []
+    for row in rows:
+        score = latest.get((row["experiment"], row["testset"]), {})
+        metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
+        label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"] else "")
+        entries.append({"label": label, "row": row, "score": score, "metrics": metrics,
+                        "forecast": forecast_fields(row, metrics), "history_run": None,
+                        "timecheck": read_timecheck(row["experiment"], data_dir / "timechecks")})
+
+    images = 0
+    calibration = calibration_view(entries, profile, data_dir)
+    calibration["src"] = figures.data_uri(figures.calibration(
+        calibration["points"], calibration["line"],
+        f"forecast against Codabench ({len(calibration['points'])} recorded)"))
+    images += 1
+
+    scored = [e for e in entries if e["metrics"]]
+    heatmaps = []
+    families = sorted({f for e in scored for f in e["metrics"].get("group_accuracy", {})},
+                      key=lambda f: (f != "clean", f))
+    if families:
+        values = [[e["metrics"].get("group_accuracy", {}).get(f, np.nan) for f in families]
+                  for e in scored]
+        heatmaps.append({"title": "Accuracy per experiment and corruption family",
+                         "src": figures.data_uri(figures.heatmap(
+                             values, [e["label"] for e in scored], families,
+                             "accuracy per corruption family"))})
+    if scored:
+        names = list(profile.class_names)
+        values = [[np.nan if e["metrics"].get("per_class_recall", {}).get(c) is None
+                   else e["metrics"]["per_class_recall"][c] for c in names] for e in scored]
+        heatmaps.append({"title": "Accuracy (recall) per experiment and class",
+                         "src": figures.data_uri(figures.heatmap(
+                             values, [e["label"] for e in scored], names,
+                             "recall per true class"))})
+    images += len(heatmaps)
+
+    for e in scored:
+        if e["metrics"].get("confusion"):
+            e["confusion_src"] = figures.data_uri(figures.confusion(
+                e["metrics"]["confusion"], list(profile.class_names),
+                f"{e['label']}: accuracy {e['row']['accuracy']:.4f}"))
+            images += 1
+        png, run = _history(e["score"])
+        e["history_run"] = run
+        if png is not None:
+            e["history_src"] = figures.data_uri(png)
+            images += 1
+
+    explanations = _explanations(data_dir / "explain", testset)
+    hygiene = _hygiene(data_dir)
+    images += sum(len(x["galleries"]) for x in explanations)
+    images += sum(len(h["sheets"]) for h in hygiene)
+
+    generated_at = generated_at or now_iso()
+    env = jinja2.Environment(loader=jinja2.PackageLoader("harness.results", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    html = env.get_template(TEMPLATE).render(
+        generated_at=generated_at, testset=testset, db_url=db.url, entries=entries,
+        calibration=calibration, heatmaps=heatmaps, explanations=explanations,
+        hygiene=hygiene, class_names=list(profile.class_names), profile=profile.name)
+    path = write_text_atomic(out, html)
+    sections = {"leaderboard rows": len(entries), "calibration points": len(calibration["points"]),
+                "heat maps": len(heatmaps),
+                "confusion matrices": sum("confusion_src" in e for e in entries),
+                "training histories": sum("history_src" in e for e in entries),
+                "timechecks": sum(e["timecheck"] is not None for e in entries),
+                "explain galleries": sum(len(x["galleries"]) for x in explanations),
+                "hygiene reports": len(hygiene)}
+    return ReportResult(path=str(path), testset=testset, db_url=db.url,
+                        generated_at=generated_at, experiments=[e["label"] for e in entries],
+                        sections=sections, images=images, size_bytes=path.stat().st_size)

@@ -1,0 +1,247 @@
+"""`harness report`: every section on one page, the same bytes twice, and a real browser.
+
+One small world serves every test: three scored experiments (one with a forecast
+interval and calibration, one trained here with a run history, one a zip), two
+Codabench records, a timecheck verdict, a hygiene report with a contact sheet and an
+explain summary with a gallery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.contactsheet import contact_sheet
+from harness.profile import get_profile
+from harness.results.leaderboard import Leaderboard
+from harness.results.report import build_report, calibration_view, forecast_fields
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+# What works headless in a container, with nothing fetched from the network.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1400,1800")
+STAMP = re.compile(r"generated \S+")
+
+
+def _metrics(rng, profile, **extra):
+    families = ["clean", "gaussian_noise", "occlusion"]
+    cm = rng.integers(0, 10, (8, 8))
+    cm[np.diag_indices(8)] += 50
+    accuracy = {f: float(rng.uniform(0.3, 0.95)) for f in families}
+    return {"per_class_recall": {c: float(rng.uniform(0.4, 1)) for c in profile.class_names},
+            "confusion": cm.tolist(), "group_accuracy": accuracy,
+            "group_counts": {f: 60 for f in families}, "n": int(cm.sum()), **extra}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report_world")
+    data = root / "data"
+    profile = get_profile()
+    rng = np.random.default_rng(0)
+    exp = root / "experiments" / "alpha"
+    run = exp / "runs" / "250101_000000"
+    run.mkdir(parents=True)
+    (exp / "config.py").write_text("CONFIG = {}\n")
+    (exp / "build.py").write_text("def build_model(config, profile):\n    pass\n")
+    (run / "weights.keras").write_bytes(b"")
+    (run / "history.json").write_text(json.dumps({"loss": [1.2, 0.8, 0.6], "accuracy": [0.5, 0.7, 0.8],
+                                                  "val_loss": [1.0, 0.9, 0.8],
+                                                  "val_accuracy": [0.6, 0.65, 0.7]}))
+    db_url = f"sqlite:///{data / 'lb.sqlite'}"
+    db = Leaderboard(db_url)
+    common = {"status": "ok", "testset": "demo", "testset_path": "/x/demo/testset.npz",
+              "n_images": 400, "predict_s": 4.2, "peak_rss_mb": 900.0,
+              "created_at": "2026-11-20T10:00:00+00:00"}
+    # The headline as scoring stores it: interval, sampling interval, calibration.
+    db.add_score(dict(common, experiment="alpha", target_kind="experiment", target=str(exp),
+                      accuracy=0.62, pseudo_private=0.55, clean_accuracy=0.9, f1_macro=0.6,
+                      metrics_json=_metrics(rng, profile, pseudo_private={
+                          "accuracy": 0.55, "low": 0.45, "high": 0.66, "sampling_low": 0.47,
+                          "sampling_high": 0.64, "calibration": "cal@2",
+                          "calibration_points": 2})))
+    db.add_score(dict(common, experiment="beta", target_kind="zip", target="/x/beta.zip",
+                      accuracy=0.70, pseudo_private=0.66, clean_accuracy=0.93, f1_macro=0.68,
+                      predict_s=9.5, metrics_json=_metrics(rng, profile, pseudo_private={
+                          "accuracy": 0.66, "low": 0.61, "high": 0.71, "sampling_low": 0.63,
+                          "sampling_high": 0.69, "calibration": "cal@2",
+                          "calibration_points": 2})))
+    db.add_score(dict(common, experiment="gamma", target_kind="zip", target="/x/gamma.zip",
+                      accuracy=0.50, pseudo_private=0.41, clean_accuracy=0.8, f1_macro=0.45,
+                      predict_s=1.0, metrics_json=_metrics(rng, profile)))
+    db.add_score(dict(common, experiment="delta", status="failed", failure_kind="model_init",
+                      failure_message="no weights.keras", target_kind="zip"))
+    db.record("alpha", 0.38)
+    db.record("beta", 0.47)
+    (data / "timechecks").mkdir()
+    (data / "timechecks" / "alpha.json").write_text(json.dumps(
+        {"name": "alpha", "verdict": "PASS", "margin_s": 5012.0, "estimate_s": 988.0,
+         "limit_s": 6000.0, "test_size": 5133, "max_tta": 8}))
+    tiles = rng.integers(0, 255, (6, 96, 96, 3), dtype=np.uint8)
+    sheet = contact_sheet(tiles, data / "demo" / "hygiene" / "planted.png", title="planted")
+    (data / "demo" / "hygiene" / "report.json").write_text(json.dumps(
+        {"dataset": "data/demo/training_set.npz", "n_images": 100, "n_removed": 6,
+         "n_kept": 94, "removed_by_rule": {"planted": 6, "duplicate": 0},
+         "class_counts": {"before": {"Basophil": 13}, "after": {"Basophil": 12}},
+         "sheets": {"planted": str(sheet)}}))
+    gallery = contact_sheet(np.concatenate([tiles, tiles], axis=2),
+                            data / "explain" / "alpha" / "family_clean.png", title="clean")
+    (data / "explain" / "alpha" / "explain.json").write_text(json.dumps(
+        {"experiment": "alpha", "testset": "demo", "layer": "conv", "n_images": 120,
+         "n_mistakes": 30, "accuracy": 0.75, "galleries": [
+             {"kind": "family", "key": "clean", "title": "clean: 6 mistakes", "png": str(gallery),
+              "n_images": 60, "n_mistakes": 6, "items": []}]}))
+    return SimpleNamespace(root=root, data=data, db_url=db_url, profile=profile)
+
+
+def _build(world, out, **kwargs):
+    return build_report(out, db_url=world.db_url, data_dir=world.data, profile=world.profile,
+                        **kwargs)
+
+
+@pytest.fixture(scope="module")
+def built(world):
+    """The world's report on test set demo, built once (a build draws every figure)."""
+    return _build(world, world.root / "out" / "report.html", testset="demo")
+
+
+def test_the_report_holds_every_section(built):
+    r = built
+    # By the forecast, high first; a submission that only failed comes last.
+    assert r.experiments == ["beta", "alpha", "gamma", "delta"]
+    # Calibration points: alpha's and beta's records, and the profile's public pair.
+    assert r.sections == {"leaderboard rows": 4, "calibration points": 3, "heat maps": 2,
+                          "confusion matrices": 3, "training histories": 1, "timechecks": 1,
+                          "explain galleries": 1, "hygiene reports": 1}
+    html = Path(r.path).read_text()
+    assert html.count("<img") == r.images == 1 + 2 + 3 + 1 + 1 + 1
+    assert html.count('src="data:image/png;base64,') == r.images
+    assert "http://" not in html and "https://" not in html and "<link" not in html
+    assert "0.6100 – 0.7100" in html and "cal@2 (2 points)" in html
+    assert html.count("≈ </span>") == 1  # alpha's sampling interval reaches beta's
+    assert "5012 (PASS)" in html and "+0.1700" in html  # alpha's margin; alpha's gap
+    assert "1 of 1 runs failed, the latest: model_init" in html
+    assert r.size_bytes == os.path.getsize(r.path)
+
+
+def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built, tmp_path):
+    again = _build(world, tmp_path / "again.html", testset="demo",
+                   generated_at="2030-01-01T00:00:00+00:00")
+    a, b = Path(built.path).read_bytes(), (tmp_path / "again.html").read_bytes()
+    assert a != b and built.generated_at in a.decode() and again.generated_at in b.decode()
+    assert STAMP.sub("", a.decode()) == STAMP.sub("", b.decode())
+    assert [p.name for p in tmp_path.iterdir()] == ["again.html"]  # no .part file left
+
+
+def test_an_empty_leaderboard_gives_a_page_that_says_so(tmp_path):
+    r = build_report(tmp_path / "r.html", db_url=f"sqlite:///{tmp_path / 'empty.sqlite'}",
+                     data_dir=tmp_path)
+    html = (tmp_path / "r.html").read_text()
+    assert r.experiments == [] and r.images == 1  # the calibration plot, the profile's point
+    assert "No scores yet" in html and "None yet: <code>harness explain" in html
+
+
+def test_forecast_fields_read_the_interval_wherever_scoring_stores_it():
+    row = {"pseudo_private": 0.6, "accuracy": 0.7}
+    assert forecast_fields(row, {}) == {"value": 0.6, "low": None, "high": None,
+                                        "calibration": None, "calibration_points": None,
+                                        "tied": False}
+    on_row = dict(row, pp_low=0.5, pp_high=0.7, calibration_points=3, tied_with_leader=True)
+    assert forecast_fields(on_row, {}) == {"value": 0.6, "low": 0.5, "high": 0.7,
+                                           "calibration": None, "calibration_points": 3,
+                                           "tied": True}
+    stored = {"pseudo_private": {"low": 0.4, "high": 0.8, "calibration": "default-1pt"}}
+    assert forecast_fields(row, stored)["calibration"] == "default-1pt"
+    assert forecast_fields(row, stored)["high"] == 0.8
+    assert forecast_fields({"pseudo_private": None, "accuracy": 0.7}, {})["value"] == 0.7
+
+
+def test_the_calibration_plot_joins_its_real_points_and_the_recorded_ones(world, tmp_path):
+    from harness.testset.calibration import CALIBRATION_FILE
+
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({
+        "id": "team-2pt-abc", "profile": world.profile.name, "recipe": "pp@2.0",
+        "strength": 1.7, "sd": 0.04, "points": [
+            {"experiment": "z1", "forecast": 0.7, "codabench": 0.4},
+            {"experiment": "alpha", "forecast": 0.1, "codabench": 0.38}]}))
+    entries = [{"label": "alpha", "forecast": {"value": 0.55},
+                "row": {"experiment": "alpha", "codabench": 0.38}},
+               {"label": "gamma", "forecast": {"value": 0.41},
+                "row": {"experiment": "gamma", "codabench": None}}]
+    view = calibration_view(entries, world.profile, tmp_path)
+    # alpha once, with its current forecast; gamma has no Codabench score.
+    assert [(p["experiment"], p["forecast"], p["source"]) for p in view["points"]] == [
+        ("alpha", 0.55, "leaderboard"), ("z1", 0.7, "calibration")]
+    assert view["line"] == pytest.approx((0.02 / 0.15, 0.38 - 0.55 * 0.02 / 0.15))
+    assert view["about"].startswith("team-2pt-abc: strength 1.7") and view["note"] is None
+    (tmp_path / CALIBRATION_FILE).write_text("{ broken")
+    assert "not a calibration file" in calibration_view(entries, world.profile, tmp_path)["note"]
+
+
+def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, runner):
+    out = runner.invoke(main, ["report", "--out", str(tmp_path / "r.html"), "--db",
+                               world.db_url, "--testset", "demo", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["sections"]["leaderboard rows"] == 4
+    out = runner.invoke(main, ["report", "--out", str(tmp_path / "r2.html"), "--db",
+                               world.db_url, "--testset", "dmeo"])
+    assert out.exit_code == 2 and "no scores on test set 'dmeo'" in out.output
+    assert "scored test sets: demo" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "r2.html").exists()
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                    reason="needs chromium and chromedriver (apt-get install chromium "
+                           "chromium-driver; .ci/run installs them)")
+def test_the_report_renders_in_a_real_browser(built, tmp_path, monkeypatch):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    r = built
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    monkeypatch.setenv("SE_AVOID_STATS", "true")  # selenium phones home otherwise
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        driver.get(Path(r.path).resolve().as_uri())
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+            "return document.readyState === 'complete' && "
+            "Array.from(document.images).every(i => i.complete)"))
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth])")
+        assert len(images) == r.images
+        assert [alt for alt, width in images if not width > 0] == []
+
+        def names():
+            return [row.find_element(By.TAG_NAME, "a").text for row in
+                    driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table tbody tr")]
+
+        assert names() == ["beta", "alpha", "gamma", "delta"]
+        header = {th.text: th for th in
+                  driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table thead th")}
+        header["predict s"].click()
+        assert names() == ["beta", "alpha", "gamma", "delta"]  # 9.5, 4.2, 1.0, blank last
+        header["predict s"].click()
+        assert names() == ["gamma", "alpha", "beta", "delta"]  # low first, blank still last
+        header["Codabench"].click()
+        assert names() == ["beta", "alpha", "gamma", "delta"]  # 0.47, 0.38, then the blanks
+        header["experiment"].click()
+        assert names() == ["gamma", "delta", "beta", "alpha"]
+        assert driver.save_screenshot(str(tmp_path / "report.png"))
+        assert (tmp_path / "report.png").stat().st_size > 10_000
+    finally:
+        driver.quit()
