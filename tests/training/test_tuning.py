@@ -110,8 +110,10 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     result = {}
 
     def tune():
+        # 5 s a trial: on a loaded machine the poll below may see a trial late, and a
+        # worker that has already finished its last one cannot be killed mid-trial.
         result["restarts"] = run_workers(normalize_url(storage_url), "s",
-                                         SleepyObjective(storage_url, 2.0), trials=4,
+                                         SleepyObjective(storage_url, 5.0), trials=4,
                                          workers=2, heartbeat_s=1, grace_s=4)
 
     thread = threading.Thread(target=tune)
