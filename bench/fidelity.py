@@ -38,6 +38,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from harness.data.datasets import load_dataset
+from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
 from harness.profile import get_profile
 from harness.scoring.ingestion import run_submission
@@ -133,7 +134,11 @@ def predict_all(images: np.ndarray, profile) -> None:
             continue
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
-            staged = resolve_target(target, Path(tmp) / "sub", profile)
+            try:
+                staged = resolve_target(target, Path(tmp) / "sub", profile)
+            except HarnessError as e:  # e.g. a zoo model being retrained right now
+                print(f"{name}: skipped ({e})", flush=True)
+                continue
             run = run_submission(staged.path, images, profile, time_limit_s=None)
         if not run.ok:
             print(f"{name}: FAILED {run.failure.kind}: {run.failure.message}", flush=True)

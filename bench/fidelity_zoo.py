@@ -44,13 +44,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from harness.contract import check_source
-from harness.experiments import WEIGHT_SUFFIX, get_experiment
 from harness.fsutil import sha256_file, write_text_atomic
-from harness.optimize import optimize_file
-from harness.packing import SMOKE_IMAGES, submission_files
 from harness.profile import get_profile
-from harness.samples import sample_images
+from harness.scoring.contract import check_source
+from harness.shipping.optimize import optimize_file
+from harness.shipping.packing import SMOKE_IMAGES, submission_files
+from harness.shipping.samples import sample_images
+from harness.training.experiments import WEIGHT_SUFFIX, get_experiment
 
 DATA_DIR = Path("/work/main/data")
 RESULTS = Path(__file__).resolve().parent / "results" / "fidelity_zoo.json"
@@ -172,8 +172,8 @@ def package(run_dir: Path, dest: Path, profile, sample: np.ndarray) -> dict:
 
 def holdout_accuracy(folder: Path, holdout: Path, profile) -> dict:
     """Run the submission folder on the clean holdout in a fresh process, as the server would."""
-    from harness.datasets import load_dataset
-    from harness.ingestion import run_submission
+    from harness.data.datasets import load_dataset
+    from harness.scoring.ingestion import run_submission
 
     labels = load_dataset(holdout, profile).labels
     result = run_submission(folder, holdout, profile).raise_for_failure()
@@ -184,7 +184,7 @@ def holdout_accuracy(folder: Path, holdout: Path, profile) -> dict:
 
 
 def train_one(name: str, data_dir: Path, profile, results: dict) -> None:
-    from harness.training import train
+    from harness.training.fit import train
 
     augment, epochs, extra = MODELS[name]
     zoo = data_dir / "zoo"
@@ -252,9 +252,9 @@ def train_one(name: str, data_dir: Path, profile, results: dict) -> None:
 
 def measure(data_dir: Path, batches: int = 15) -> None:
     """Seconds per batch of 64 for each model's augmentation alone (tf.data, no training)."""
-    from harness.augmentation import build_augmenter
-    from harness.datasets import load_dataset
-    from harness.training import make_dataset
+    from harness.data.datasets import load_dataset
+    from harness.training.augmentation import build_augmenter
+    from harness.training.fit import make_dataset
 
     ds = load_dataset(data_dir / "testsets" / "default" / "train.npz")
     n = 64 * batches
