@@ -211,11 +211,14 @@ def family_sheet(holdout: Dataset, recipe: Recipe, seed: int, path: Path, exampl
                   max_images=len(tiles))
 
 
-def _cache_key(source_sha: str, seed: int, holdout: float, recipe: Recipe) -> dict:
-    """Everything that changes the files (the aggregate changes only the headline)."""
+def _cache_key(source_sha: str, seed: int, holdout: float, recipe: Recipe,
+               calibration_id: str | None) -> dict:
+    """Everything that changes the files (the aggregate changes only the headline); the
+    calibration too, whose forecast error the manifest carries to every score."""
     spec = {k: v for k, v in recipe.as_dict().items() if k != "aggregate"}
     return {"format": FORMAT_VERSION, "source_sha256": source_sha, "seed": seed,
-            "holdout_fraction": holdout, "recipe": spec, "guard_distance": GUARD_DISTANCE}
+            "holdout_fraction": holdout, "recipe": spec, "guard_distance": GUARD_DISTANCE,
+            "calibration": calibration_id}
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
@@ -288,7 +291,8 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         path, cleaned_from = resolve_source(data, out_root.parent, profile)
         ds, source = load_dataset(path, profile), str(path)
     source_sha = ds.fingerprint()
-    key = _cache_key(source_sha, int(seed), holdout, recipe)
+    key = _cache_key(source_sha, int(seed), holdout, recipe,
+                     None if calibration is None else calibration.id)
     target = out_root / name
     manifest_path = target / "manifest.json"
     if not force and manifest_path.is_file() and all((target / f).is_file() for f in FILES):
