@@ -133,7 +133,13 @@ def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet
 
 
 def _manifest(path: Path, name: str, n: int) -> tuple[str, dict[str, Any]]:
-    """(name, manifest) of a test set; a built one's manifest must be there and match."""
+    """(name, manifest) of a test set; a built one's manifest must be there and match.
+
+    The manifest describes its folder's testset.npz; the holdout.npz or train.npz beside
+    it, scored on their own, are plain labelled sets.
+    """
+    if path.name != "testset.npz":
+        return name, {}
     manifest_path = path.parent / "manifest.json"
     rebuild = (f"rebuild it: harness testset build --name {path.parent.name} --force"
                if path.parent.parent == TESTSETS_DIR else "rebuild the test set")

@@ -69,3 +69,12 @@ def test_a_load_failure_becomes_the_version_mismatch_with_the_way_out(tmp_path):
     assert explain_failure(failure, tmp_path, "3.15.1") is failure
     predict = Failure("predict_error", "predict(X) failed: ValueError")
     assert explain_failure(predict, tmp_path, "3.4.1") is predict
+
+
+def test_a_missing_weights_file_is_not_blamed_on_the_keras_version(tmp_path):
+    """A real course zip holds CNN_87.43.keras (Keras 3.6.0) and loads 'weights.keras'."""
+    fake_keras_file(tmp_path / "CNN_87.43.keras", "3.6.0")
+    failure = Failure("init_error", "Model() failed: ValueError: File not found: "
+                      "filepath=weights.keras. Please ensure the file is an accessible "
+                      "`.keras` zip file.")
+    assert explain_failure(failure, tmp_path, "3.4.1") is failure

@@ -177,6 +177,10 @@ def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, mon
     assert pp.per_family == pytest.approx(m.group_accuracy)
     assert pp.accuracy == pytest.approx(m.group_accuracy["compound"]) and pp.method == "compound"
     assert pp.low <= pp.accuracy <= pp.high and pp.calibration is None
+    # The holdout beside the manifest is a plain labelled set: no headline, no mismatch.
+    plain = score(make_submission(name="plain"), testset="data/testsets/t/holdout.npz",
+                  time_limit_s=60)
+    assert plain.ok and plain.pseudo_private is None
     single = testset.build(data_npz, holdout=0.3, seed=1, name="single", recipe="pp-small@1",
                            out_root="data/testsets", progress=False)
     assert single.recipe == "pp-small@1.0" and "compound" not in single.per_family
