@@ -40,13 +40,17 @@ TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
 
 
+def project_folder(env: str, name: str) -> Path:
+    """$ENV when set, else ./NAME when it exists, else the repository's NAME/."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    local = Path.cwd() / name
+    return local if local.is_dir() else REPO_ROOT / name
+
+
 def experiments_root() -> Path:
     """Where experiments live: $HARNESS_EXPERIMENTS, else ./experiments, else the repo's."""
-    env = os.environ.get("HARNESS_EXPERIMENTS")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "experiments"
-    return local if local.is_dir() else REPO_ROOT / "experiments"
+    return project_folder("HARNESS_EXPERIMENTS", "experiments")
 
 
 def _load_module(path: Path, name: str) -> ModuleType:

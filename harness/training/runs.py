@@ -17,7 +17,8 @@ from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
-from harness.training.experiments import REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment
+from harness.training.experiments import (REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment,
+                                         project_folder)
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
 TRAINING_SET = Path("training_set.npz")
@@ -25,11 +26,7 @@ TRAINING_SET = Path("training_set.npz")
 
 def data_root() -> Path:
     """Where generated data lives: $HARNESS_DATA, else ./data, else the repository's data/."""
-    env = os.environ.get("HARNESS_DATA")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "data"
-    return local if local.is_dir() else REPO_ROOT / "data"
+    return project_folder("HARNESS_DATA", "data")
 
 
 def default_data() -> Path:
