@@ -17,8 +17,13 @@ images/s, the ratio to stock, and for ConvNeXtBase the most TTA passes that fit 
 profile's time limit for an ensemble of `--ensemble` models on the hidden test set
 (`harness.shipping.timing.max_tta_within`, load time measured here).
 
+To say how far any float32 path could still go, it also measures the machine's
+ceiling, a large `tf.matmul` under the same threads (GFLOP/s), counts the model's
+multiply-adds (convolutions and dense layers), and reports each variant's GFLOP/s as
+a fraction of that ceiling, and the GFLOP/s that `--goal` x stock would need.
+
     PYTHONPATH=. python bench/convnext_cpu.py [--models tiny base] [--batch-size 32]
-        [--images 64] [--repeats 3] [--tflite-threads 1 2] [--ensemble 5]
+        [--images 64] [--repeats 3] [--tflite-threads 1 2] [--ensemble 5] [--goal 15]
         [--out bench/results/convnext_cpu.json]
 """
 
@@ -69,6 +74,37 @@ def images_per_s(model, x: np.ndarray, batch_size: int) -> tuple[float, float]:
     for i in range(0, len(x), batch_size):
         model.predict_on_batch(x[i:i + batch_size])
     return (len(x) / (time.perf_counter() - start), len(x) / (time.process_time() - cpu))
+
+
+def model_macs(model) -> int:
+    """Multiply-adds per image of the convolutions and dense layers: nearly all of a
+    ConvNeXt's arithmetic (LayerNorm, GELU and the adds are a few percent)."""
+    total = 0
+    for layer in model.layers:
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
+                                  keras.layers.Dense)):
+            continue
+        outputs = int(np.prod(layer.output.shape[1:]))
+        # Each output sums over the kernel's inputs: (kh, kw, cin / groups) for a Conv2D
+        # (grouped or not), (kh, kw) for a depthwise one, cin for a dense layer.
+        kernel = layer.kernel.shape
+        fan_in = kernel[:2] if isinstance(layer, keras.layers.DepthwiseConv2D) else kernel[:-1]
+        total += outputs * int(np.prod(fan_in))
+    return total
+
+
+def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of the best of `repeats` float32 n x n matmuls under TF's thread settings:
+    what the machine's vector units give a dense kernel, an upper bound for any model."""
+    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+    matmul = tf.function(tf.matmul)
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
 
 
 def timed(fn):
@@ -123,7 +159,11 @@ def bench_model(name: str, profile, args, x: np.ndarray) -> dict:
     # Best of the repeats: on a shared machine the fastest pass is the least disturbed.
     best = {key: max(r[0] for r in v) for key, v in rates.items()}
     cpu = {key: max(r[1] for r in v) for key, v in rates.items()}
-    row = {"model": f"ConvNeXt{name.title()}", **info,
+    gflop = 2 * model_macs(models["stock"]) / 1e9
+    row = {"model": f"ConvNeXt{name.title()}", **info, "gflop_per_image": round(gflop, 3),
+           "gflop_s": {k: round(v * gflop, 1) for k, v in best.items()},
+           "of_ceiling": {k: round(v * gflop / args.ceiling, 3) for k, v in best.items()},
+           "goal_needs_of_ceiling": round(args.goal * best["stock"] * gflop / args.ceiling, 2),
            "img_s": {k: round(v, 2) for k, v in best.items()},
            "ratio_to_stock": {k: round(v / best["stock"], 2) for k, v in best.items()},
            "img_per_cpu_s": {k: round(v, 2) for k, v in cpu.items()},
@@ -149,6 +189,8 @@ def main() -> None:
                         help="TFLite interpreter threads to time [default: 1 and the "
                              "profile's server_threads]")
     parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--goal", type=float, default=15.0,
+                        help="speed-up over stock whose GFLOP/s to set against the ceiling")
     parser.add_argument("--out", type=Path, default=RESULTS, help="the json to write")
     args = parser.parse_args()
     profile = get_profile()
@@ -159,6 +201,8 @@ def main() -> None:
     x = np.random.default_rng(0).integers(
         0, 256, (args.images, *profile.input_shape)).astype(np.float32)
     load_before = os.getloadavg()[0]
+    args.ceiling = matmul_ceiling()
+    print(f"float32 matmul ceiling: {args.ceiling:.1f} GFLOP/s on {threads} threads", flush=True)
     rows = []
     for name in args.models:
         rows.append(bench_model(name, profile, args, x))
@@ -169,6 +213,10 @@ def main() -> None:
         print("  per CPU second: " + ", ".join(
             f"{k} {v:.2f} ({r['cpu_ratio_to_stock'][k]}x)" for k, v in r["img_per_cpu_s"].items()),
               flush=True)
+        print(f"  GFLOP/s ({r['gflop_per_image']} GFLOP/image; share of the ceiling): " + ", ".join(
+            f"{k} {v} ({r['of_ceiling'][k]:.0%})" for k, v in r["gflop_s"].items()), flush=True)
+        print(f"  {args.goal:g}x stock would need {r['goal_needs_of_ceiling']:.0%} of the ceiling",
+              flush=True)
         print(f"  {r['tflite_reason']}", flush=True)
         if name == "base":
             print(f"  most TTA passes, ensemble of {args.ensemble}: "
@@ -177,6 +225,7 @@ def main() -> None:
         "input_shape": list(profile.input_shape), "batch_size": args.batch_size,
         "images": args.images, "repeats": args.repeats, "threads": threads,
         "tflite_threads": args.tflite_threads, "cpu_count": os.cpu_count(),
+        "matmul_ceiling_gflop_s": round(args.ceiling, 1), "goal": args.goal,
         "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "tensorflow": tf.__version__, "keras": keras.__version__,
         "machine": platform.processor() or platform.machine(),
