@@ -38,8 +38,10 @@ def dirty(tmp_path):
 
 def test_clean_and_synth_keep_all_or_nothing(dirty):
     out, report = dirty / "c.npz", dirty / "c.report.json"
-    for checkpoint, sig in (("clean:inspected", "INT"), ("written:c.npz", "TERM"),
-                            ("written:c.report.json", "INT"), ("commit", "TERM")):
+    # `writing:c.npz`: half-way through the npz, whose zip must be closed on the way out.
+    for checkpoint, sig in (("clean:inspected", "INT"), ("writing:c.npz", "TERM"),
+                            ("written:c.npz", "TERM"), ("written:c.report.json", "INT"),
+                            ("commit", "TERM")):
         rc, err = harness_run(["data", "clean", "d.npz", "c.npz"], dirty, checkpoint, sig)
         assert_clean_exit(rc, err, sig)
         assert_no_debris(dirty)

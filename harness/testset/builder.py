@@ -29,16 +29,15 @@ import json
 import os
 import shutil
 import time
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from harness.data.datasets import Dataset, load_dataset
+from harness.data.datasets import Dataset, load_dataset, save_npz
 from harness.errors import HarnessError
-from harness.fsutil import atomic_path, read_json, temp_beside, write_text_atomic
+from harness.fsutil import read_json, temp_beside, write_text_atomic
 from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
@@ -50,7 +49,6 @@ from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_spli
 FORMAT_VERSION = 1
 CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
 FILES = ("train.npz", "holdout.npz", "testset.npz", "manifest.json", "families.png")
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
@@ -88,23 +86,6 @@ class TestsetResult:
     cached: bool
     seconds: float
     corrupt_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def save_npz_deterministic(path: str | os.PathLike, compress: bool = True, **arrays) -> Path:
-    """Write arrays as an .npz whose bytes depend only on the arrays (fixed zip times).
-
-    `np.savez` stamps each member with the current time; this writes the same members
-    with a fixed timestamp and level-1 deflate (fast; pixels barely compress harder).
-    """
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", method, compresslevel=1,
-                                                   allowZip64=True) as zf:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
-            info.compress_type = method
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.ascontiguousarray(arrays[key]), allow_pickle=False)
-    return Path(path)
 
 
 def _check_options(holdout, name: str) -> float:
@@ -315,13 +296,13 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     tmp = temp_beside(target, directory=True)
     try:
         train = ds.subset(train_idx)
-        save_npz_deterministic(tmp / "train.npz", images=train.images,
+        save_npz(tmp / "train.npz", images=train.images,
                                labels=train.labels.reshape(-1, 1).astype(np.uint8))
-        save_npz_deterministic(tmp / "holdout.npz", images=hold.images,
+        save_npz(tmp / "holdout.npz", images=hold.images,
                                labels=hold.labels.reshape(-1, 1).astype(np.uint8),
                                source_index=hold_idx.astype(np.int64))
         # Corrupted pixels deflate to about two thirds at ~20 MB/s here: not worth it.
-        save_npz_deterministic(tmp / "testset.npz", compress=False, **arrays)
+        save_npz(tmp / "testset.npz", compress=False, **arrays)
         family_sheet(hold, recipe, int(seed), tmp / "families.png")
         views = [*recipe.families.items()]
         if recipe.compound is not None:
