@@ -35,6 +35,7 @@ from typing import Any
 
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
+from harness.interrupt import checkpoint, kept
 from harness.results.dbfaults import check_sqlite, create_engine
 from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
                                     new_uid, tables)
@@ -178,6 +179,10 @@ class Leaderboard:
         with self.engine.begin() as conn:
             new_id = conn.execute(tables()[2].insert().values(uid=new_uid(), **values)
                                   ).inserted_primary_key[0]
+            checkpoint("record:inserted")
+        # Committed: an interruption from here on must not say that nothing was written.
+        kept(f"Codabench record {new_id}")
+        checkpoint("record:stored")
         return CodabenchRecord(id=new_id, **values)
 
     def scores(self, experiment: str | None = None) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from typing import Callable
 
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
+from harness.interrupt import checkpoint
 from harness.profile import Profile
 from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
 from harness.scoring.ingestion import run_submission
@@ -338,6 +339,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
             staged = resolve_target(target, Path(tmp) / "submission", profile)
             m = measure_fn(staged.path, profile, sample=sample, data=data)
             own_settings = (staged.path / "submission.json").exists()
+        checkpoint("timecheck:measured")
         calibration = calibrate(staged.name, m, profile, records)
         notes = [] if tta is None or own_settings else [
             "no submission.json: the TTA scaling assumes every pass costs the same"]

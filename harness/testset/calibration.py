@@ -36,6 +36,7 @@ import numpy as np
 from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
+from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
@@ -264,6 +265,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
          "fitted_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
         source=str(path))
     previous = load_calibration(profile, data_dir)
+    checkpoint("calibrate:fitted")
     write_text_atomic(path, json.dumps(cal.as_dict(), indent=2))
     return CalibrateResult(cal, str(path), previous and previous.as_dict(), skipped,
                            time.perf_counter() - started)

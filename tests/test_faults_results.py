@@ -1,0 +1,123 @@
+"""Fault injection, continued: the commands that write results (record, calibrate,
+timecheck, report, tune), interrupted the way `test_faults.py` interrupts the others.
+
+After each interruption: exit 130/143 with one line and no traceback; the database row
+with what depends on it, or none; each file whole or absent (the previous one kept);
+no temporary left; and the command runs again. All but tune run numpy-only
+submissions (no TensorFlow in any process); they share one scored, recorded test set,
+built once per worker and copied per test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from faults import (NUMPY_MODEL, assert_clean_exit, assert_no_debris, harness_run,
+                    leaderboard_rows)
+
+
+def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):
+    args = ["record", "sub", "--codabench", "0.41", "--duration", "900"]
+    for sig in ("INT", "TERM"):
+        rc, err = harness_run(args, tmp_path, "record:inserted", sig)
+        assert_clean_exit(rc, err, sig)
+        assert leaderboard_rows(tmp_path, "codabench") == 0  # its transaction rolled back
+    # Committed just before the signal: the row stays, and the line does not deny it.
+    rc, err = harness_run(args, tmp_path, "record:stored", "TERM")
+    assert_clean_exit(rc, err, "TERM")
+    assert leaderboard_rows(tmp_path, "codabench") == 1
+    assert "kept, complete: Codabench record 1" in err, err
+    # Killed inside the transaction: SQLite's journal undoes it when next opened.
+    rc, err = harness_run(args, tmp_path, "record:inserted", "KILL")
+    assert rc == -signal.SIGKILL
+    rc, err = harness_run(args, tmp_path)
+    assert rc == 0 and leaderboard_rows(tmp_path, "codabench") == 2, err
+    assert_no_debris(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def _scored(tmp_path_factory):
+    """A pp-small test set `t`, submission `sub` scored on it, and its Codabench record."""
+    from harness.data.synth import write_synthetic
+    from harness.results.leaderboard import record
+    from harness.scoring.scorer import score
+    from harness.testset.builder import build
+
+    root = tmp_path_factory.mktemp("scored")
+    (root / "sub").mkdir()
+    (root / "sub" / "model.py").write_text(NUMPY_MODEL)
+    write_synthetic(root / "d.npz", n=64, seed=1)
+    with contextlib.chdir(root):  # scores, their pictures and the database go under ./data
+        build("d.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
+        assert score("sub", testset="t").ok
+        record("sub", 0.3, duration_s=900)
+    return root
+
+
+@pytest.fixture
+def scored(_scored, tmp_path):
+    shutil.copytree(_scored, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def assert_sweeps_a_killed_write(args, root: Path, target: Path) -> None:
+    """SIGKILL with `target`'s temporary complete: it stays; the next run removes it."""
+    rc, _ = harness_run(args, root, f"written:{target.name}", "KILL")
+    assert rc == -signal.SIGKILL and not target.exists()
+    assert len(list(target.parent.glob(f".{target.name}.*.part"))) == 1
+    rc, err = harness_run(args, root)
+    assert rc == 0 and target.exists(), err
+    assert_no_debris(root)
+
+
+def test_calibrate_replaces_its_file_whole_or_not_at_all(scored):
+    args = ["calibrate", "--testset", "t"]
+    path = scored / "data" / "calibration.json"
+    for checkpoint, sig in (("calibrate:fitted", "INT"), ("written:calibration.json", "TERM")):
+        rc, err = harness_run(args, scored, checkpoint, sig)
+        assert_clean_exit(rc, err, sig)
+        assert not path.exists()
+    assert_sweeps_a_killed_write(args, scored, path)
+    fitted = path.read_bytes()
+    assert json.loads(fitted)["points"][0]["experiment"] == "sub"
+    rc, err = harness_run(args, scored, "written:calibration.json", "INT")
+    assert_clean_exit(rc, err, "INT")
+    assert path.read_bytes() == fitted
+
+
+def test_timecheck_keeps_each_file_whole(scored):
+    args = ["timecheck", "sub", "--sample", "8"]
+    factor = scored / "data" / "timing_calibration.json"
+    verdict = scored / "data" / "timechecks" / "sub.json"
+    for checkpoint, sig in (("timecheck:measured", "INT"),
+                            ("written:timing_calibration.json", "TERM")):
+        rc, err = harness_run(args, scored, checkpoint, sig)
+        assert_clean_exit(rc, err, sig)
+        assert not factor.exists() and not verdict.exists()
+    # The server-speed factor stands on its own (a recorded duration): kept, and said so.
+    rc, err = harness_run(args, scored, "written:sub.json", "INT")
+    assert_clean_exit(rc, err, "INT")
+    assert json.loads(factor.read_text())["experiment"] == "sub" and not verdict.exists()
+    assert "kept, complete: data/timing_calibration.json" in err, err
+    assert_sweeps_a_killed_write(args, scored, verdict)
+    assert json.loads(verdict.read_text())["verdict"] == "PASS"
+
+
+def test_report_page_is_whole_or_the_old_one(scored):
+    args = ["report", "--out", "r.html"]
+    page = scored / "r.html"
+    rc, err = harness_run(args, scored, "written:r.html", "INT")
+    assert_clean_exit(rc, err, "INT")
+    assert not page.exists()
+    assert_sweeps_a_killed_write(args, scored, page)
+    old = page.read_bytes()
+    assert old.rstrip().endswith(b"</html>")
+    rc, err = harness_run(args, scored, "written:r.html", "TERM")
+    assert_clean_exit(rc, err, "TERM")
+    assert page.read_bytes() == old
+    assert_no_debris(scored)
