@@ -7,7 +7,8 @@ exactly as it does for Ctrl-C. The top of the CLI prints one line (`summary`) an
 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 
 Writers say what they finished with `kept` (atomic writes do it themselves), and what
-the user should do next with `note` (e.g. how to resume a run); `summary` reports both.
+the user should do next with `note` (e.g. how to resume a run, `withdraw`n once it no
+longer applies); `summary` reports both.
 `deferred` holds the signals while several files or a row and its report are committed,
 so they land together or not at all.
 
@@ -134,6 +135,12 @@ def note(text: str) -> None:
     """Record what the user should know if the command is interrupted from now on."""
     if text not in _notes:
         _notes.append(text)
+
+
+def withdraw(text: str) -> None:
+    """Forget a `note` that no longer holds (the run it told how to resume finished)."""
+    if text in _notes:
+        _notes.remove(text)
 
 
 def summary(command: str, error: Interrupted) -> str:

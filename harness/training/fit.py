@@ -1,21 +1,19 @@
 """Training an experiment: one run folder, one model or a K-fold ensemble, resumable.
 
-`train` resolves the configuration once (the experiment's CONFIG < `overrides` <
-the explicit arguments), writes it to the run folder, then trains with Keras on a
-tf.data pipeline (cache, shuffle, batch, batched augmentation from
-`augmentation`, prefetch). The run folder's bookkeeping is `runs`; every run leaves in
-`experiments/NAME/runs/<stamp>/`:
+`train` resolves the configuration once (the experiment's CONFIG < `overrides` < the
+explicit arguments), writes it to the run folder, then trains with Keras on a tf.data
+pipeline (cache, shuffle, batch, batched augmentation from `augmentation`, prefetch). The
+run folder's bookkeeping is `runs`; every run leaves in `experiments/NAME/runs/<stamp>/`:
 
 - `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
 - `history.json` and `history.png` (loss and accuracy per epoch, per model);
 - `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
 - `submission.json` (the ensemble rule for folds, which the submission template reads).
 
-Weights reach the run folder only when the whole run has finished, so a folder
-without them is an unfinished run: `train(..., run_dir=that_folder)` resumes it from
-the last finished epoch (keras.callbacks.BackupAndRestore under `backup/`).
-EarlyStopping and ReduceLROnPlateau restart their patience on resume (Keras does not
-back them up).
+Weights reach the run folder only when the whole run has finished, so a folder without them
+is an unfinished run: `train(..., run_dir=that_folder)` resumes it from the last finished
+epoch (keras.callbacks.BackupAndRestore under `backup/`). EarlyStopping and
+ReduceLROnPlateau restart their patience on resume (Keras does not back them up).
 
 Examples:
     >>> result = train("baseline_cnn", epochs=3, seed=0)
@@ -45,8 +43,8 @@ from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
-                                   fresh_run_dir, plot_history, remove_backup, saved_config,
-                                   weight_names)
+                                   fresh_run_dir, plot_history, remove_backup, resume_name,
+                                   saved_config, weight_names)
 
 
 @dataclass
@@ -351,8 +349,9 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                       profile=profile.name, experiment=exp.name)
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
         write_text_atomic(run_dir / "commit.txt", commit_text())
-    interrupt.note(f"the unfinished run {run_dir} continues with: harness train {exp.name} "
-                   f"--resume {run_dir.name}")
+    resume = (f"the unfinished run {run_dir} continues with: harness train {exp.name} "
+              f"--resume {resume_name(exp, run_dir)}")
+    interrupt.note(resume)
     strategy, policy = _strategy()
     names = weight_names(folds)
     backup = run_dir / "backup"
@@ -383,6 +382,7 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     write_text_atomic(run_dir / "submission.json", json.dumps(settings, indent=2))
     # Weights last: their presence marks the run finished; all folds land together.
     commit([(backup / name, run_dir / name) for name in names])
+    interrupt.withdraw(resume)
     remove_backup(backup)
     accs = [v[1] if v else None for v in vals]
     losses = [v[0] for v in vals if v]

@@ -168,5 +168,12 @@ def unfinished_run(experiment: str | Experiment, run: str | os.PathLike | None =
     return candidates[-1]
 
 
+def resume_name(exp: Experiment, run_dir: Path) -> str:
+    """What `unfinished_run` finds `run_dir` by: its path under runs/ (a tuning trial's
+    run is nested there, so its name alone is not found), else its whole path."""
+    return str(run_dir.relative_to(exp.runs_dir) if run_dir.is_relative_to(exp.runs_dir)
+               else run_dir)
+
+
 def remove_backup(backup: Path) -> None:
     shutil.rmtree(backup, ignore_errors=True)
