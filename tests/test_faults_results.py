@@ -14,8 +14,10 @@ import contextlib
 import json
 import shutil
 import signal
+import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from faults import (NUMPY_MODEL, assert_clean_exit, assert_no_debris, harness_run,
                     leaderboard_rows)
@@ -120,4 +122,49 @@ def test_report_page_is_whole_or_the_old_one(scored):
     rc, err = harness_run(args, scored, "written:r.html", "TERM")
     assert_clean_exit(rc, err, "TERM")
     assert page.read_bytes() == old
+    assert_no_debris(scored)
+
+
+def trials(root: Path) -> list[tuple[int, str, int]]:
+    """(number, state, leaderboard rows of that trial) for each trial of study tiny_exp."""
+    with sqlite3.connect(root / "data" / "tuning.sqlite") as conn:
+        states = conn.execute("SELECT number, state FROM trials ORDER BY number").fetchall()
+    with sqlite3.connect(root / "data" / "leaderboard.sqlite") as conn:
+        names = [r[0] for r in conn.execute("SELECT experiment FROM scores")]
+    return [(n, state, names.count(f"tiny_exp@trial_{n:03d}")) for n, state in states]
+
+
+def test_tune_records_a_trial_with_its_score_or_neither(scored):
+    from conftest import TINY_BUILD_PY
+
+    from harness.data.datasets import save_dataset
+
+    exp = scored / "experiments" / "tiny_exp"
+    (exp / "submission").mkdir(parents=True)
+    (exp / "config.py").write_text("CONFIG = {'seed': 0, 'epochs': 1, 'batch_size': 16}\n"
+                                   "SEARCH_SPACE = {'learning_rate': (1e-3, 1e-2)}\n")
+    (exp / "build.py").write_text(TINY_BUILD_PY)
+    # Scored by a numpy model.py: the trial's scoring process needs no TensorFlow.
+    (exp / "submission" / "model.py").write_text(NUMPY_MODEL)
+    rng = np.random.default_rng(0)
+    save_dataset(scored / "train.npz", rng.integers(0, 256, (32, 96, 96, 3), np.uint8),
+                 np.arange(32) % 8)
+    args = ["tune", "tiny_exp", "--trials", "1", "--testset", "t", "--data", "train.npz"]
+    env = {"HARNESS_EXPERIMENTS": str(scored / "experiments")}
+    rc, err = harness_run(args, scored, "train:epoch:*", "INT", env=env)
+    assert_clean_exit(rc, err, "INT")
+    assert trials(scored) == [(0, "FAIL", 0)]
+    # The trial's unfinished run resumes as the line says (its folder is nested in runs/).
+    resume = err.split("continues with: harness ")[1].split(";")[0].split()
+    assert resume[-1] == "tune_tiny_exp/trial_000", err
+    rc, err = harness_run([*resume, "--data", "train.npz"], scored, env=env)
+    assert rc == 0 and list(exp.glob("runs/tune_tiny_exp/trial_000/*.keras")), err
+    # Interrupted while its row is stored: the trial is recorded with its score, and the
+    # line no longer offers to resume the run that finished.
+    rc, err = harness_run(args, scored, "score:stored", "TERM", env=env)
+    assert_clean_exit(rc, err, "TERM")
+    assert trials(scored) == [(0, "FAIL", 0), (1, "COMPLETE", 1)]
+    assert "--resume" not in err, err
+    rc, err = harness_run(args, scored, env=env)
+    assert rc == 0 and trials(scored)[2] == (2, "COMPLETE", 1), err
     assert_no_debris(scored)

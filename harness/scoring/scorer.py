@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -252,7 +253,8 @@ def _slug(text: str) -> str:
 def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
           time_limit_s: float | None = None, profile: Profile | str | None = None,
           db_url: str | None = None, experiment_name: str | None = None,
-          status: Callable[[str], None] | None = None) -> ScoreResult:
+          status: Callable[[str], None] | None = None,
+          hold: contextlib.ExitStack | None = None) -> ScoreResult:
     """Run TARGET on a test set as the server would, score it, and store the row.
 
     Args:
@@ -265,6 +267,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         experiment_name: the leaderboard's name for it (default: derived from TARGET).
         status: called with a line saying what is happening (e.g. a spinner's update),
             since one predict call on the whole test set can run for an hour.
+        hold: SIGINT and SIGTERM, held while the row and its report are stored, stay
+            held until the caller closes this, having recorded what depends on the row
+            (tune: the trial the row scores).
 
     Returns:
         `ScoreResult`; `ok=False` with a `failure` when the submission failed (that is
@@ -325,7 +330,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                 recipe, source_index=ts.extras.get("source_index"),
                 calibration=calibration and ForecastCalibration.from_dict(calibration))
     checkpoint("score:ran")
-    with deferred():  # the row and its report land together: Ctrl-C waits for both
+    with contextlib.ExitStack() as own:
+        # The row and its report land together: Ctrl-C waits for both.
+        (own if hold is None else hold).enter_context(deferred())
         result.row_id = db.add_score(_row(result, profile, commit))
         kept(f"leaderboard row {result.row_id}")
         checkpoint("score:stored")

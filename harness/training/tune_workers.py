@@ -19,11 +19,12 @@ its trial is no longer its own: it gives the slot back and carries on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.dburl import mask_secrets, mask_url, normalize_url
@@ -76,15 +77,33 @@ def worker_id() -> str:
 @dataclass
 class _Tagged:
     """The objective, with the trial labelled by the process running it (to find the
-    trial of a worker that died)."""
+    trial of a worker that died).
+
+    The objective is called as `objective(trial, hold)`: once it has stored what must
+    exist once per finished trial (its leaderboard row), it holds SIGINT and SIGTERM on
+    `hold` (`interrupt.deferred`), which stays open until Optuna has recorded the trial
+    finished; an interruption in between would leave a failed trial with a score.
+    """
 
     objective: Callable
     number: int | None = None
+    hold: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    raised: bool = False
 
     def __call__(self, trial):
         self.number = trial.number
         trial.set_user_attr(WORKER_ATTR, worker_id())
-        return self.objective(trial)
+        try:
+            return self.objective(trial, self.hold)
+        except BaseException:
+            self.raised = True
+            raise
+
+    def filter(self, _record) -> bool:
+        """A logging filter: Optuna logs a trial that raised as failed, traceback and
+        all, but the error (or the interruption) goes on to the command, which says it
+        in one line."""
+        return not self.raised
 
 
 def still_running(trial) -> bool:
@@ -112,9 +131,15 @@ def run_in_process(storage, study_name: str, objective: Callable, trials: int) -
 def _run_one(study, objective: Callable) -> bool:
     """One trial; False when the heartbeat declared it dead while it still ran (a stall
     longer than the grace period): Optuna has already re-queued it, so it does not count."""
+    import logging
+
     tagged = _Tagged(objective)
+    # Where Optuna logs a failed trial (optuna/study/_optimize.py).
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    optuna_log.addFilter(tagged)
     try:
-        study.optimize(tagged, n_trials=1, catch=())
+        with tagged.hold:
+            study.optimize(tagged, n_trials=1, catch=())
     except Exception:
         # Optuna refuses to tell a trial that is no longer running (ValueError, or
         # UpdateFinishedTrialError from the objective's own writes); that is a stall only
@@ -124,6 +149,8 @@ def _run_one(study, objective: Callable) -> bool:
                 for t in study.get_trials(deepcopy=False)):
             raise
         return False
+    finally:
+        optuna_log.removeFilter(tagged)
     return True
 
 

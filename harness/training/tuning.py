@@ -28,6 +28,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -135,7 +136,8 @@ class TrialObjective:
     db_url: str | None
     progress: bool
 
-    def __call__(self, trial) -> float:
+    def __call__(self, trial, hold: contextlib.ExitStack) -> float:
+        """Train and score one trial; `hold` as `tune_workers._Tagged` says."""
         from harness.scoring.scorer import score
 
         exp = self.exp
@@ -148,6 +150,7 @@ class TrialObjective:
                        overrides={**(self.overrides or {}), **params}, profile=self.profile,
                        run_dir=run_dir, progress=self.progress)
         trial.set_user_attr("run_dir", result.run_dir)
+        interrupt.checkpoint("tune:trained")
         if self.scored_on and not still_running(trial):
             # Stalled past the grace period: the trial was failed and re-queued while it
             # trained, so its retry, not this run, puts the trial on the leaderboard.
@@ -160,7 +163,8 @@ class TrialObjective:
                 staged = exp.stage(Path(tmp) / "submission", run=result.run_dir)
                 scored = score(staged, testset=self.scored_on, profile=self.profile,
                                db_url=self.db_url,
-                               experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
+                               experiment_name=f"{exp.name}@{Path(result.run_dir).name}",
+                               hold=hold)
             scored.raise_for_failure()
             pp = scored.pseudo_private
             return pp.accuracy if pp is not None else scored.metrics.accuracy

@@ -13,9 +13,10 @@ class SleepyObjective:
     db_url: str
     seconds: float
 
-    def __call__(self, trial) -> float:
+    def __call__(self, trial, hold) -> float:
         import optuna
 
+        from harness.interrupt import deferred
         from harness.results.leaderboard import Leaderboard
         from harness.training.tune_workers import still_running
 
@@ -23,6 +24,7 @@ class SleepyObjective:
         time.sleep(self.seconds)
         if not still_running(trial):  # as TrialObjective does before it scores
             raise optuna.exceptions.UpdateFinishedTrialError("declared dead")
+        hold.enter_context(deferred())  # as score does for TrialObjective
         Leaderboard(self.db_url).add_score(dict(
             experiment=f"fake@trial_{trial.number:03d}", status="ok", accuracy=x, testset="t"))
         return x
