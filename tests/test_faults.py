@@ -7,7 +7,8 @@ SIGINT or SIGTERM, and after fixed delays; and once with SIGKILL, whose temporar
 next run must sweep. After every interruption the output folder
 must hold the complete outputs or none, no temporary file, and stderr one line and no
 traceback; then the command runs again and succeeds. Every interruption is counted in
-`TRIED` (printed at the end: bench/RESULTS.md quotes it).
+`TRIED` (printed at the end: bench/RESULTS.md quotes it, with `test_faults_results.py`,
+the commands that write results, run first). The helpers are `faults.py`.
 
 TensorFlow costs seconds per process on a loaded 2-core machine, so the commands that
 need it (train, pack) share one test, interrupted at their checkpoints only.
