@@ -44,6 +44,7 @@ from harness.progress import progress_callback
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
+from harness.training.optim import make_optimizer
 from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
                                    fresh_run_dir, plot_history, remove_backup, saved_config,
                                    weight_names)
@@ -145,18 +146,6 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch
     if augment is not None:
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def make_optimizer(config: dict):
-    """The configured Keras optimizer (Adam, AdamW, NAdam or Lion), decoupled weight decay."""
-    import keras
-
-    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-           "nadam": keras.optimizers.Nadam, "lion": keras.optimizers.Lion}[config["optimizer"]]
-    decay = float(config["weight_decay"]) or None
-    if cls is keras.optimizers.AdamW:
-        decay = decay or 0.0
-    return cls(learning_rate=float(config["learning_rate"]), weight_decay=decay)
 
 
 def class_weights(config: dict, labels: np.ndarray, num_classes: int) -> dict | None:
@@ -261,6 +250,7 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
                             build_augmenter(config["augment"], seed=seed), seed=seed)
     val_ds = (make_dataset(images[val_idx], labels[val_idx], num_classes, batch, shuffle=False)
               if len(val_idx) else None)
+    steps = -(-len(train_idx) // batch)
     with strategy.scope():
         model = _build(exp, config, profile)
         model.compile(optimizer=make_optimizer(config),
@@ -277,7 +267,6 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
         cbs.append(keras.callbacks.ReduceLROnPlateau(
             monitor=monitor + "loss", patience=int(config["reduce_lr"]), factor=0.3,
             min_lr=float(config["learning_rate"]) / 100))
-    steps = -(-len(train_idx) // batch)
     cbs += [log.callback(key), progress_callback(int(config["epochs"]), steps, key, progress),
             *(callbacks or [])]
     done_before = len(log.logs.get(key, []))
