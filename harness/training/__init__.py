@@ -1,9 +1,10 @@
 """The training stage: experiments and how they are trained and tuned.
 
 Owns the experiment registry (`experiments`) and scaffolding (`scaffold`), the
-configuration (`config`), the fit itself (`fit`), the optimizer (`optim`), the run
-folder's bookkeeping (`runs`), the augmentation registry (`augmentation`), pretrained
-backbones (`backbones`) and hyper-parameter search (`tuning`).
+configuration (`config`), the fit itself (`fit`), the optimizer and its learning-rate
+schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
+(`augmentation`), pretrained backbones (`backbones`) and hyper-parameter search
+(`tuning`).
 
 Examples:
     >>> from harness.training import train, tune

@@ -15,7 +15,7 @@ Weights reach the run folder only when the whole run has finished, so a folder
 without them is an unfinished run: `train(..., run_dir=that_folder)` resumes it from
 the last finished epoch (keras.callbacks.BackupAndRestore under `backup/`).
 EarlyStopping and ReduceLROnPlateau restart their patience on resume (Keras does not
-back them up).
+back them up); a learning-rate schedule (`optim`) continues from the restored step count.
 
 Examples:
     >>> result = train("baseline_cnn", epochs=3, seed=0)
@@ -253,7 +253,7 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
     steps = -(-len(train_idx) // batch)
     with strategy.scope():
         model = _build(exp, config, profile)
-        model.compile(optimizer=make_optimizer(config),
+        model.compile(optimizer=make_optimizer(config, steps),
                       loss=keras.losses.CategoricalCrossentropy(
                           label_smoothing=float(config["label_smoothing"])),
                       metrics=["accuracy"])

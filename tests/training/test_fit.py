@@ -101,6 +101,35 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(tmp_experiments, small_
         unfinished_run("baseline_cnn")
 
 
+class RecordRates(keras.callbacks.Callback):
+    """(epoch, optimizer iterations, learning rate) as each epoch begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        self.rates.append((epoch, int(optimizer.iterations.numpy()),
+                           float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
+
+
+def test_a_resumed_run_continues_its_cosine_schedule(tmp_experiments, small_arrays):
+    cosine = {**TINY, "lr_schedule": "cosine", "reduce_lr": 0, "learning_rate": 1e-3}
+    first = RecordRates()
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=small_arrays, epochs=2, overrides=cosine, progress=False,
+              callbacks=[first, InterruptAfter(0)])
+    run = unfinished_run("baseline_cnn")
+    assert json.loads((run / "config.json").read_text())["lr_schedule"] == "cosine"
+    resumed = RecordRates()
+    train("baseline_cnn", data=small_arrays, run_dir=run, progress=False, callbacks=[resumed])
+    steps = 2  # 27 training images in batches of 16
+    assert first.rates == [(0, 0, pytest.approx(1e-3))]
+    # Half-way through a two-epoch cosine: half the rate, not the restart's full rate.
+    assert resumed.rates == [(1, steps, pytest.approx(5e-4))]
+
+
 def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments, tmp_path,
                                                                  small_arrays, runner):
     from harness.data.datasets import save_dataset
@@ -136,6 +165,7 @@ def test_the_runtime_key_is_checked_where_every_config_is():
     (["--set", "epochs=many"], "epochs must be a int"),
     (["--set", "augment"], "--set takes key=value"),
     (["--set", "optimizer=sgd"], "unknown optimizer"),
+    (["--set", "lr_schedule=cosine"], "add --set reduce_lr=0"),
 ])
 def test_bad_set_is_one_clear_line(runner, tmp_experiments, args, message):
     out = runner.invoke(main, ["train", "baseline_cnn", *args])
