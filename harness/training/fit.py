@@ -7,7 +7,8 @@ tf.data pipeline (cache, shuffle, batch, batched augmentation from
 `experiments/NAME/runs/<stamp>/`:
 
 - `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
-- `history.json` and `history.png` (loss and accuracy per epoch, per model);
+- `history.json` and `history.png` (loss and accuracy per epoch, per model; the
+  training seconds, in all and per call when the run was resumed);
 - `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
 - `submission.json` (the ensemble rule for folds, which the submission template reads).
 
@@ -45,9 +46,9 @@ from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.optim import make_optimizer
-from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
-                                   fresh_run_dir, plot_history, remove_backup, saved_config,
-                                   weight_names)
+from harness.training.runs import (EpochLog, Segments, backup_callback, commit_text,
+                                   default_data, fresh_run_dir, plot_history, remove_backup,
+                                   saved_config, weight_names)
 
 
 @dataclass
@@ -65,6 +66,8 @@ class TrainResult:
         fold_val_accuracy: each model's val accuracy.
         epochs: epochs each model trained (counting epochs before a resume).
         seconds: wall time of this call.
+        train_seconds: the run's training wall time over all its calls (`runs.Segments`).
+        segment_seconds: each call's part of `train_seconds`, this call last.
         images_per_s: training images per second inside `fit` (this call's epochs).
         n_train: training images of the first model; n_val: its validation images.
         data: the data file (or "<arrays>").
@@ -81,6 +84,8 @@ class TrainResult:
     fold_val_accuracy: list[float | None]
     epochs: list[int]
     seconds: float
+    train_seconds: float
+    segment_seconds: list[float]
     images_per_s: float
     n_train: int
     n_val: int
@@ -347,8 +352,10 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     backup = run_dir / "backup"
     backup.mkdir(exist_ok=True)
     log = EpochLog(backup / "epochs.json")
+    segments = Segments(backup / "segments.json", started)
+    callbacks = [segments.callback(), *(callbacks or [])]
     vals, seen, fit_seconds = [], 0, 0.0
-    with _precision(policy):
+    with _precision(policy), segments:
         for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
             key = Path(name).stem
             done = backup / name
@@ -366,7 +373,9 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
 
     histories = [log.history(Path(n).stem) for n in names]
     write_text_atomic(run_dir / "history.json", json.dumps(
-        {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)]}, indent=2))
+        {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)],
+         "train_seconds": segments.total, "segment_seconds": segments.seconds},
+        indent=2))
     plot_history(histories, [Path(n).stem for n in names], run_dir / "history.png")
     settings = {"ensemble": config["ensemble"]} if folds > 1 else {}
     write_text_atomic(run_dir / "submission.json", json.dumps(settings, indent=2))
@@ -381,7 +390,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
         val_accuracy=float(np.mean(accs)) if all(a is not None for a in accs) else None,
         val_loss=float(np.mean(losses)) if losses else None, fold_val_accuracy=accs,
         epochs=[len(h.get("loss", [])) for h in histories],
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, train_seconds=segments.total,
+        segment_seconds=segments.seconds,
         images_per_s=seen / fit_seconds if fit_seconds else 0.0,
         n_train=len(splits[0][0]), n_val=len(splits[0][1]), data=data_name, resumed=resumed,
         config=config)

@@ -1,8 +1,9 @@
 """A run folder's bookkeeping: where runs and data live, and what a run leaves behind.
 
 A run folder (`experiments/NAME/runs/<stamp>/`) holds `config.json` and `commit.txt` from
-its start, the per-epoch log and Keras backups under `backup/` while it trains, then
-`history.json`, `history.png`, `submission.json` and, last of all, the weights: a folder
+its start, the per-epoch log, each call's seconds and Keras backups under `backup/` while
+it trains, then `history.json` (with the seconds of every call that trained it),
+`history.png`, `submission.json` and, last of all, the weights: a folder
 without weights is an unfinished run, which `unfinished_run` finds and `fit.train` resumes.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -84,6 +86,45 @@ class EpochLog:
         epochs = self.logs.get(key, [])
         names = sorted({k for e in epochs for k in e})
         return {k: [e.get(k) for e in epochs] for k in names}
+
+
+class Segments:
+    """The wall seconds of each `train` call on one run (a segment: the first call, then
+    one per resume), kept under `backup/` so an interrupted call's time still counts.
+
+    Used as a context manager around the training, it writes the running call's time at
+    every epoch's end (`callback`; a killed process keeps its time to its last finished
+    epoch) and when the block ends, normally or by an exception or Ctrl-C.
+    """
+
+    def __init__(self, path: Path, started: float):
+        self.path, self.started = path, started
+        self.seconds = json.loads(path.read_text()) if path.exists() else []
+        self.seconds.append(0.0)
+
+    def tick(self) -> None:
+        self.seconds[-1] = round(time.perf_counter() - self.started, 3)
+        write_text_atomic(self.path, json.dumps(self.seconds))
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.seconds), 3)
+
+    def callback(self):
+        import keras
+
+        tick = self.tick
+
+        class Tick(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                tick()
+        return Tick()
+
+    def __enter__(self) -> Segments:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.tick()
 
 
 def backup_callback(path: str):

@@ -37,6 +37,7 @@ def test_run_folder_holds_everything_and_stages_a_working_submission(
     history = json.loads((run / "history.json").read_text())["models"][0]["history"]
     assert len(history["loss"]) == len(history["val_accuracy"]) == 2
     assert result.epochs == [2] and 0 <= result.val_accuracy <= 1 and result.images_per_s > 0
+    assert result.segment_seconds == [result.train_seconds] and 0 < result.train_seconds
     assert result.n_train + result.n_val == len(labels)
 
     model = submission_model(get_experiment("baseline_cnn").stage(tmp_path / "sub", run=run))
@@ -130,6 +131,30 @@ def test_a_resumed_run_continues_its_cosine_schedule(tmp_experiments, small_arra
     assert resumed.rates == [(1, steps, pytest.approx(5e-4))]
 
 
+def test_a_resumed_run_counts_the_training_seconds_of_every_segment(tmp_experiments,
+                                                                    small_arrays):
+    from rich.console import Console
+
+    from harness.cli.train import _show_train
+
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=small_arrays, epochs=2, overrides=TINY, progress=False,
+              callbacks=[InterruptAfter(0)])
+    run = unfinished_run("baseline_cnn")
+    [first] = json.loads((run / "backup" / "segments.json").read_text())
+    assert first > 0
+    result = train("baseline_cnn", data=small_arrays, run_dir=run, progress=False)
+    assert result.segment_seconds[0] == first and len(result.segment_seconds) == 2
+    assert 0 < result.segment_seconds[1] <= result.seconds
+    assert result.train_seconds == pytest.approx(sum(result.segment_seconds))
+    history = json.loads((run / "history.json").read_text())
+    assert history["train_seconds"] == result.train_seconds
+    assert history["segment_seconds"] == result.segment_seconds
+    console = Console(record=True, width=400)
+    _show_train(console, result)
+    assert f"trained {result.train_seconds:.0f} s over 2 segments (" in console.export_text()
+
+
 def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments, tmp_path,
                                                                  small_arrays, runner):
     from harness.data.datasets import save_dataset
@@ -142,6 +167,8 @@ def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["resumed"] and result["epochs"] == [2]
+    assert len(result["segment_seconds"]) == 2
+    assert result["train_seconds"] == pytest.approx(sum(result["segment_seconds"]))
 
 
 def test_unknown_augmentation_gets_did_you_mean():
