@@ -110,12 +110,18 @@ class RecordRates(keras.callbacks.Callback):
         self.rates = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
+        # Under mixed precision the wrapper's own count stays 0; the inner one's steps.
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
         self.rates.append((epoch, int(optimizer.iterations.numpy()),
                            float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
 
 
-def test_a_resumed_run_continues_its_cosine_schedule(tmp_experiments, small_arrays):
+# Mixed precision (the GPU path) wraps the optimizer in a LossScaleOptimizer; the
+# schedule reads its inner optimizer's step count, which must come back too.
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_a_resumed_run_continues_its_cosine_schedule(tmp_experiments, small_arrays,
+                                                     monkeypatch, policy):
+    _forced_strategy(monkeypatch, policy=policy)
     cosine = {**TINY, "lr_schedule": "cosine", "reduce_lr": 0, "learning_rate": 1e-3}
     first = RecordRates()
     with pytest.raises(Interrupt):
