@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
+from harness.training.config import DEFAULTS
 from harness.training.experiments import (REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment,
                                          project_folder)
 
@@ -169,14 +170,17 @@ def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
 
 
 def saved_config(exp: Experiment, run_dir) -> dict | None:
-    """The saved config when `run_dir` holds an unfinished run (to resume), else None."""
+    """The saved config when `run_dir` holds an unfinished run (to resume), else None;
+    DEFAULTS fill the keys it predates."""
     if run_dir is None or not (Path(run_dir) / "config.json").exists():
         return None
     if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
         raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
                            hint=f"start a new one: harness train {exp.name}")
-    return read_json(Path(run_dir) / "config.json", "the run's saved config",
-                     hint=f"this run cannot resume; start a new one: harness train {exp.name}")
+    saved = read_json(Path(run_dir) / "config.json", "the run's saved config",
+                      hint=f"this run cannot resume; start a new one: harness train {exp.name}")
+    # A run started before a key existed trained as its default says (lr_schedule).
+    return {**DEFAULTS, **saved}
 
 
 def fresh_run_dir(exp: Experiment, run_dir) -> Path:
