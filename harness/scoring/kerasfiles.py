@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -136,7 +137,5 @@ def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None)
     # zips of Keras 3.6.0 load on 3.4.1; one real zip names a weights file it lacks).
     if not files or re.search(r"File ?not ?found|No such file", cause, re.IGNORECASE):
         return failure
-    from harness.scoring.contract import Failure
-
-    return Failure("keras_version", mismatch(files, keras_there, cause),
-                   WAY_OUT, failure.traceback)
+    return dataclasses.replace(failure, kind="keras_version",
+                               message=mismatch(files, keras_there, cause), hint=WAY_OUT)
