@@ -19,17 +19,12 @@ from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
+from harness.paths import REPO_ROOT, data_root
 from harness.training.config import DEFAULTS
-from harness.training.experiments import (REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment,
-                                         project_folder)
+from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
 TRAINING_SET = Path("training_set.npz")
-
-
-def data_root() -> Path:
-    """Where generated data lives: $HARNESS_DATA, else ./data, else the repository's data/."""
-    return project_folder("HARNESS_DATA", "data")
 
 
 def default_data() -> Path:
