@@ -101,8 +101,8 @@ def main() -> None:
     net = exp.builder().build_model(config, profile)
     inputs = keras.Input(profile.input_shape)
     model = keras.Model(inputs, net(Augment(args.augment, seed=0)(inputs)))
-    model.compile(optimizer=make_optimizer(config), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config, -(-args.n // args.batch_size)),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
     x = images.astype(np.float32)
     y = keras.utils.to_categorical(labels, profile.num_classes)
     timer = EpochTimer()

@@ -134,7 +134,7 @@ def tmp_experiments(tmp_path, monkeypatch):
     """A private experiments/ holding a copy of baseline_cnn, so runs stay out of the repo."""
     import shutil
 
-    from harness.training.experiments import REPO_ROOT
+    from harness.paths import REPO_ROOT
 
     root = tmp_path / "experiments"
     shutil.copytree(REPO_ROOT / "experiments" / "baseline_cnn", root / "baseline_cnn",

@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 from harness.cli import main
 from harness.data.datasets import save_dataset
-from harness.training.experiments import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "train_on_gpu.ipynb"
 

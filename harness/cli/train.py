@@ -34,9 +34,12 @@ def _show_train(console, r) -> None:
         table.add_row(path.rsplit("/", 1)[-1].removesuffix(".keras"), str(epochs), _fmt(acc),
                       path)
     console.print(table)
+    segments = (f" over {len(r.segment_seconds)} segments ("
+                + " + ".join(f"{s:.0f}" for s in r.segment_seconds) + ")"
+                if len(r.segment_seconds) > 1 else "")
     console.print(f"val accuracy {_fmt(r.val_accuracy)}  val loss {_fmt(r.val_loss)}  "
                   f"train {r.n_train} / val {r.n_val} images from {r.data}  "
-                  f"{r.images_per_s:.0f} images/s  {r.seconds:.0f} s")
+                  f"{r.images_per_s:.0f} images/s  trained {r.train_seconds:.0f} s{segments}")
 
 
 @click.command()

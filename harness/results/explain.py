@@ -37,8 +37,8 @@ import numpy as np
 from harness.contactsheet import contact_sheet
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
+from harness.paths import DATA_DIR
 from harness.profile import Profile, get_profile
-from harness.results.leaderboard import DATA_DIR
 
 EXPLAIN_DIR = DATA_DIR / "explain"
 PREDICT_CHUNK = 256

@@ -36,11 +36,11 @@ from typing import Any
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.interrupt import checkpoint, kept
+from harness.paths import DATA_DIR
 from harness.results.dbfaults import check_sqlite, create_engine
 from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
                                     new_uid, tables)
 
-DATA_DIR = Path("data")
 DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000

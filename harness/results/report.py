@@ -33,9 +33,10 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
+from harness.paths import DATA_DIR
 from harness.profile import Profile, get_profile
 from harness.results import figures
-from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
+from harness.results.leaderboard import Leaderboard, now_iso
 
 DEFAULT_OUT = DATA_DIR / "report.html"
 TIMECHECK_DIR = DATA_DIR / "timechecks"

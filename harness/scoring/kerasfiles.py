@@ -4,8 +4,8 @@ A `.keras` file is a zip whose `metadata.json` records the `keras_version` that 
 it. One saved by a Keras newer than the loader's may not load: Keras 3.15 files fail on
 the server's 3.4.1 with `GlorotUniform.__init__() got an unexpected keyword argument
 'input_axes'` or "could not be deserialized properly" (course material; files from
-3.5 and 3.6 did load). `version_warnings` flags such files before a run (`check_source`
-calls it); `explain_failure` turns the loader's traceback into one line that names the
+3.5 and 3.6 did load, the profile's `keras_known_to_load`). `version_warnings` flags
+the others before a run (`check_source` calls it); `explain_failure` turns the loader's traceback into one line that names the
 two versions and the way out, wherever a run fails (`score`, `verify`, `pack`).
 
 Examples:
@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -73,10 +74,18 @@ def _names(files: list[tuple[str, str]]) -> str:
     return ", ".join(f"{name} (Keras {version})" for name, version in files)
 
 
+def known_to_load(version: str, profile: Profile) -> bool:
+    """Whether files of this Keras release are known to load on the server's Keras."""
+    return any(version_tuple(version)[:len(version_tuple(known))] == version_tuple(known)
+               for known in profile.keras_known_to_load)
+
+
 def version_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
-    """One warning when the submission holds .keras files newer than the server's Keras."""
+    """One warning when the submission holds .keras files newer than the server's Keras,
+    leaving out releases the profile knows to load there (Keras 3.6.0 course zips)."""
     server = server_keras(profile)
-    files = newer_files(folder, server)
+    files = [(name, version) for name, version in newer_files(folder, server)
+             if not known_to_load(version, profile)]
     if not files:
         return []
     return [f"{_names(files)} saved by a Keras newer than the server's {server}, which may "
@@ -128,7 +137,5 @@ def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None)
     # zips of Keras 3.6.0 load on 3.4.1; one real zip names a weights file it lacks).
     if not files or re.search(r"File ?not ?found|No such file", cause, re.IGNORECASE):
         return failure
-    from harness.scoring.contract import Failure
-
-    return Failure("keras_version", mismatch(files, keras_there, cause),
-                   WAY_OUT, failure.traceback)
+    return dataclasses.replace(failure, kind="keras_version",
+                               message=mismatch(files, keras_there, cause), hint=WAY_OUT)

@@ -30,20 +30,20 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json, sha256_file
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint, deferred, kept
+from harness.paths import DATA_DIR
 from harness.profile import Profile, get_profile
-from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
+from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source
 from harness.scoring.ingestion import images_header, start_submission
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
 from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
+from harness.testset.store import TESTSETS_DIR, testset_path
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
 
-TESTSETS_DIR = DATA_DIR / "testsets"
-DEFAULT_TESTSET = "default"
 REPORTS_DIR = DATA_DIR / "scores"
 
 
@@ -75,28 +75,6 @@ class TestSet:
     def recipe_version(self) -> str | None:
         version = self.manifest.get("recipe_version")
         return None if version is None else str(version)
-
-
-def testset_path(testset: str | os.PathLike | None) -> tuple[Path, str]:
-    """`--testset` as (the npz file, its name): a path, a NAME under data/testsets, or None."""
-    if testset is None:
-        path = TESTSETS_DIR / DEFAULT_TESTSET / "testset.npz"
-        if not path.exists():
-            raise HarnessError(
-                f"no test set given and no default one at {path}",
-                hint="pass --testset NAME (data/testsets/NAME/testset.npz) or --testset "
-                     "PATH.npz, or build the default one: harness testset build")
-        return path, DEFAULT_TESTSET
-    as_path = Path(testset)
-    named = TESTSETS_DIR / str(testset) / "testset.npz"
-    if as_path.suffix == ".npz" or as_path.is_file():
-        return as_path, as_path.stem
-    if named.exists():
-        return named, str(testset)
-    known = sorted(p.parent.name for p in TESTSETS_DIR.glob("*/testset.npz"))
-    raise HarnessError(f"no test set named {str(testset)!r} (looked for {named})",
-                       hint=f"known: {', '.join(known)}" if known else
-                       "build one with harness testset build, or pass --testset PATH.npz")
 
 
 def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet:

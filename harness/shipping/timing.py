@@ -40,8 +40,9 @@ from typing import Callable
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
+from harness.paths import DATA_DIR
 from harness.profile import Profile
-from harness.results.leaderboard import DATA_DIR, Leaderboard, now_iso
+from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images

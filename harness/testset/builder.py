@@ -45,6 +45,7 @@ from harness.testset import compound, corruptions
 from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
 from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_split
+from harness.testset.store import TESTSETS_DIR
 
 FORMAT_VERSION = 1
 CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
@@ -229,7 +230,7 @@ def _result_from_manifest(m: dict, path: Path, cached: bool, seconds: float) -> 
 
 def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default",
           recipe: str | Recipe | None = None, profile: Profile | str | None = None,
-          out_root: str | os.PathLike = "data/testsets", force: bool = False,
+          out_root: str | os.PathLike = TESTSETS_DIR, force: bool = False,
           progress: bool = True, strength: float | None = None) -> TestsetResult:
     """Split cleaned data and build the pseudo-private test set `out_root/NAME/`.
 
@@ -355,7 +356,7 @@ class TestsetInfo:
     built_at: str
 
 
-def list_testsets(out_root: str | os.PathLike = "data/testsets") -> list[TestsetInfo]:
+def list_testsets(out_root: str | os.PathLike = TESTSETS_DIR) -> list[TestsetInfo]:
     """Every built test set under `out_root` (folders with a manifest), by name."""
     rows = []
     for manifest_path in sorted(Path(out_root).glob("*/manifest.json")):

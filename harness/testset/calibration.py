@@ -40,6 +40,7 @@ from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
+from harness.testset.store import testset_path
 
 CALIBRATION_FILE = "calibration.json"
 # The forecast error of a one-point calibration when the hidden set leans on other
@@ -198,7 +199,6 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     # not pay for importing the scoring stage.
     from harness.results.leaderboard import Leaderboard
     from harness.scoring.ingestion import run_submission
-    from harness.scoring.scorer import testset_path
     from harness.scoring.targets import resolve_target
 
     started = time.perf_counter()

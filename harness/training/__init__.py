@@ -1,9 +1,10 @@
 """The training stage: experiments and how they are trained and tuned.
 
 Owns the experiment registry (`experiments`) and scaffolding (`scaffold`), the
-configuration (`config`), the fit itself (`fit`), the run folder's bookkeeping (`runs`),
-the augmentation registry (`augmentation`), pretrained backbones (`backbones`) and
-hyper-parameter search (`tuning`).
+configuration (`config`), the fit itself (`fit`), the optimizer and its learning-rate
+schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
+(`augmentation`), pretrained backbones (`backbones`) and hyper-parameter search
+(`tuning`).
 
 Examples:
     >>> from harness.training import train, tune
@@ -15,9 +16,10 @@ Every name below is imported on first use, so `import harness.training` stays ch
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "fit": ["train", "TrainResult", "make_dataset", "make_optimizer"],
+    "fit": ["train", "TrainResult", "make_dataset"],
+    "optim": ["make_optimizer"],
     "config": ["DEFAULTS", "parse_overrides", "resolve_config"],
-    "runs": ["default_data", "data_root", "unfinished_run", "plot_history"],
+    "runs": ["default_data", "unfinished_run", "plot_history"],
     "experiments": ["Experiment", "get_experiment", "list_experiments", "is_experiment"],
     "scaffold": ["new_experiment", "NewResult"],
     "augmentation": ["AUGMENTATIONS", "build_augmenter"],

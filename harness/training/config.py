@@ -26,6 +26,8 @@ DEFAULTS = {
     "batch_size": 64,
     "optimizer": "adam",
     "learning_rate": 1e-3,
+    "lr_schedule": "constant",  # constant | cosine (decay to 0 over the run's steps)
+    "warmup_epochs": 0,         # cosine only: epochs of linear warm-up from 0
     "weight_decay": 0.0,
     "label_smoothing": 0.0,
     "class_weights": False,     # False | True (inverse class frequency) | {label: weight}
@@ -41,6 +43,7 @@ DEFAULTS = {
     "runtime": "keras",
 }
 OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
+LR_SCHEDULES = ("constant", "cosine")
 RUNTIMES = ("keras", "tflite")
 
 
@@ -98,8 +101,28 @@ def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dic
     if config["runtime"] not in RUNTIMES:
         raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
                            f"Received: runtime={config['runtime']!r}")
+    _check_schedule(config)
     if int(config["folds"]) < 1:
         raise HarnessError(f"folds must be at least 1. Received: folds={config['folds']}")
     for spec in config["augment"]:
         resolve(spec)
     return config
+
+
+def _check_schedule(config: dict) -> None:
+    schedule, warmup = config["lr_schedule"], config["warmup_epochs"]
+    if schedule not in LR_SCHEDULES:
+        raise HarnessError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}. "
+                           f"Received: lr_schedule={schedule!r}")
+    if schedule != "constant" and config["reduce_lr"]:
+        # ReduceLROnPlateau cannot set the rate of an optimizer driven by a schedule.
+        raise HarnessError(f"lr_schedule={schedule!r} sets the learning rate itself; it "
+                           f"cannot be combined with reduce_lr={config['reduce_lr']!r}",
+                           hint="add --set reduce_lr=0, or keep lr_schedule='constant'")
+    if warmup and schedule == "constant":
+        raise HarnessError(f"warmup_epochs warms up a schedule; lr_schedule is 'constant'. "
+                           f"Received: warmup_epochs={warmup!r}",
+                           hint="add --set lr_schedule=cosine, or drop warmup_epochs")
+    if not 0 <= warmup < int(config["epochs"]):
+        raise HarnessError(f"warmup_epochs must be at least 0 and fewer than epochs "
+                           f"({config['epochs']}). Received: warmup_epochs={warmup!r}")

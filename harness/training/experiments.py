@@ -34,18 +34,10 @@ from types import ModuleType
 
 from harness.errors import HarnessError
 from harness.fsutil import read_json
+from harness.paths import REPO_ROOT, project_folder
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
-
-
-def project_folder(env: str, name: str) -> Path:
-    """$ENV when set, else ./NAME when it exists, else the repository's NAME/."""
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    local = Path.cwd() / name
-    return local if local.is_dir() else REPO_ROOT / name
 
 
 def experiments_root() -> Path:

@@ -6,14 +6,16 @@ pipeline (cache, shuffle, batch, batched augmentation from `augmentation`, prefe
 run folder's bookkeeping is `runs`; every run leaves in `experiments/NAME/runs/<stamp>/`:
 
 - `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
-- `history.json` and `history.png` (loss and accuracy per epoch, per model);
+- `history.json` and `history.png` (loss and accuracy per epoch, per model; the
+  training seconds, in all and per call when the run was resumed);
 - `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
 - `submission.json` (the ensemble rule for folds, which the submission template reads).
 
-Weights reach the run folder only when the whole run has finished, so a folder without them
-is an unfinished run: `train(..., run_dir=that_folder)` resumes it from the last finished
-epoch (keras.callbacks.BackupAndRestore under `backup/`). EarlyStopping and
-ReduceLROnPlateau restart their patience on resume (Keras does not back them up).
+Weights reach the run folder only when the whole run has finished, so a folder
+without them is an unfinished run: `train(..., run_dir=that_folder)` resumes it from
+the last finished epoch (keras.callbacks.BackupAndRestore under `backup/`).
+EarlyStopping and ReduceLROnPlateau restart their patience on resume (Keras does not
+back them up); a learning-rate schedule (`optim`) continues from the restored step count.
 
 Examples:
     >>> result = train("baseline_cnn", epochs=3, seed=0)
@@ -42,9 +44,10 @@ from harness.progress import progress_callback
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
-from harness.training.runs import (EpochLog, backup_callback, commit_text, default_data,
-                                   fresh_run_dir, plot_history, remove_backup, resume_name,
-                                   saved_config, weight_names)
+from harness.training.optim import make_optimizer
+from harness.training.runs import (EpochLog, Segments, backup_callback, commit_text,
+                                   default_data, fresh_run_dir, plot_history, remove_backup,
+                                   resume_name, saved_config, weight_names)
 
 
 @dataclass
@@ -62,6 +65,8 @@ class TrainResult:
         fold_val_accuracy: each model's val accuracy.
         epochs: epochs each model trained (counting epochs before a resume).
         seconds: wall time of this call.
+        train_seconds: the run's training wall time over all its calls (`runs.Segments`).
+        segment_seconds: each call's part of `train_seconds`, this call last.
         images_per_s: training images per second inside `fit` (this call's epochs).
         n_train: training images of the first model; n_val: its validation images.
         data: the data file (or "<arrays>").
@@ -78,6 +83,8 @@ class TrainResult:
     fold_val_accuracy: list[float | None]
     epochs: list[int]
     seconds: float
+    train_seconds: float
+    segment_seconds: list[float]
     images_per_s: float
     n_train: int
     n_val: int
@@ -143,18 +150,6 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch
     if augment is not None:
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def make_optimizer(config: dict):
-    """The configured Keras optimizer (Adam, AdamW, NAdam or Lion), decoupled weight decay."""
-    import keras
-
-    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-           "nadam": keras.optimizers.Nadam, "lion": keras.optimizers.Lion}[config["optimizer"]]
-    decay = float(config["weight_decay"]) or None
-    if cls is keras.optimizers.AdamW:
-        decay = decay or 0.0
-    return cls(learning_rate=float(config["learning_rate"]), weight_decay=decay)
 
 
 def class_weights(config: dict, labels: np.ndarray, num_classes: int) -> dict | None:
@@ -259,9 +254,10 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
                             build_augmenter(config["augment"], seed=seed), seed=seed)
     val_ds = (make_dataset(images[val_idx], labels[val_idx], num_classes, batch, shuffle=False)
               if len(val_idx) else None)
+    steps = -(-len(train_idx) // batch)
     with strategy.scope():
         model = _build(exp, config, profile)
-        model.compile(optimizer=make_optimizer(config),
+        model.compile(optimizer=make_optimizer(config, steps),
                       loss=keras.losses.CategoricalCrossentropy(
                           label_smoothing=float(config["label_smoothing"])),
                       metrics=["accuracy"])
@@ -275,7 +271,6 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
         cbs.append(keras.callbacks.ReduceLROnPlateau(
             monitor=monitor + "loss", patience=int(config["reduce_lr"]), factor=0.3,
             min_lr=float(config["learning_rate"]) / 100))
-    steps = -(-len(train_idx) // batch)
     cbs += [log.callback(key), progress_callback(int(config["epochs"]), steps, key, progress),
             *(callbacks or [])]
     done_before = len(log.logs.get(key, []))
@@ -357,8 +352,10 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     backup = run_dir / "backup"
     backup.mkdir(exist_ok=True)
     log = EpochLog(backup / "epochs.json")
+    segments = Segments(backup / "segments.json", started)
+    callbacks = [segments.callback(), *(callbacks or [])]
     vals, seen, fit_seconds = [], 0, 0.0
-    with _precision(policy):
+    with _precision(policy), segments:
         for k, ((train_idx, val_idx), name) in enumerate(zip(splits, names)):
             key = Path(name).stem
             done = backup / name
@@ -376,7 +373,9 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
 
     histories = [log.history(Path(n).stem) for n in names]
     write_text_atomic(run_dir / "history.json", json.dumps(
-        {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)]}, indent=2))
+        {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)],
+         "train_seconds": segments.total, "segment_seconds": segments.seconds},
+        indent=2))
     plot_history(histories, [Path(n).stem for n in names], run_dir / "history.png")
     settings = {"ensemble": config["ensemble"]} if folds > 1 else {}
     write_text_atomic(run_dir / "submission.json", json.dumps(settings, indent=2))
@@ -392,7 +391,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
         val_accuracy=float(np.mean(accs)) if all(a is not None for a in accs) else None,
         val_loss=float(np.mean(losses)) if losses else None, fold_val_accuracy=accs,
         epochs=[len(h.get("loss", [])) for h in histories],
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, train_seconds=segments.total,
+        segment_seconds=segments.seconds,
         images_per_s=seen / fit_seconds if fit_seconds else 0.0,
         n_train=len(splits[0][0]), n_val=len(splits[0][1]), data=data_name, resumed=resumed,
         config=config)

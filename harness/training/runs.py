@@ -1,8 +1,9 @@
 """A run folder's bookkeeping: where runs and data live, and what a run leaves behind.
 
 A run folder (`experiments/NAME/runs/<stamp>/`) holds `config.json` and `commit.txt` from
-its start, the per-epoch log and Keras backups under `backup/` while it trains, then
-`history.json`, `history.png`, `submission.json` and, last of all, the weights: a folder
+its start, the per-epoch log, each call's seconds and Keras backups under `backup/` while
+it trains, then `history.json` (with the seconds of every call that trained it),
+`history.png`, `submission.json` and, last of all, the weights: a folder
 without weights is an unfinished run, which `unfinished_run` finds and `fit.train` resumes.
 """
 
@@ -11,22 +12,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
-from harness.training.experiments import (REPO_ROOT, WEIGHT_SUFFIX, Experiment, get_experiment,
-                                         project_folder)
+from harness.paths import REPO_ROOT, data_root
+from harness.training.config import DEFAULTS
+from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
 TRAINING_SET = Path("training_set.npz")
-
-
-def data_root() -> Path:
-    """Where generated data lives: $HARNESS_DATA, else ./data, else the repository's data/."""
-    return project_folder("HARNESS_DATA", "data")
 
 
 def default_data() -> Path:
@@ -86,6 +84,45 @@ class EpochLog:
         return {k: [e.get(k) for e in epochs] for k in names}
 
 
+class Segments:
+    """The wall seconds of each `train` call on one run (a segment: the first call, then
+    one per resume), kept under `backup/` so an interrupted call's time still counts.
+
+    Used as a context manager around the training, it writes the running call's time at
+    every epoch's end (`callback`; a killed process keeps its time to its last finished
+    epoch) and when the block ends, normally or by an exception or Ctrl-C.
+    """
+
+    def __init__(self, path: Path, started: float):
+        self.path, self.started = path, started
+        self.seconds = json.loads(path.read_text()) if path.exists() else []
+        self.seconds.append(0.0)
+
+    def tick(self) -> None:
+        self.seconds[-1] = round(time.perf_counter() - self.started, 3)
+        write_text_atomic(self.path, json.dumps(self.seconds))
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.seconds), 3)
+
+    def callback(self):
+        import keras
+
+        tick = self.tick
+
+        class Tick(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                tick()
+        return Tick()
+
+    def __enter__(self) -> Segments:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.tick()
+
+
 def backup_callback(path: str):
     """BackupAndRestore that skips the last epoch's backup: the run saves its weights
     right after, and a big model's weights and optimizer state take seconds to write."""
@@ -128,14 +165,17 @@ def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
 
 
 def saved_config(exp: Experiment, run_dir) -> dict | None:
-    """The saved config when `run_dir` holds an unfinished run (to resume), else None."""
+    """The saved config when `run_dir` holds an unfinished run (to resume), else None;
+    DEFAULTS fill the keys it predates."""
     if run_dir is None or not (Path(run_dir) / "config.json").exists():
         return None
     if any(Path(run_dir).glob(f"*{WEIGHT_SUFFIX}")):
         raise HarnessError(f"{run_dir}: this run already finished; nothing to resume",
                            hint=f"start a new one: harness train {exp.name}")
-    return read_json(Path(run_dir) / "config.json", "the run's saved config",
-                     hint=f"this run cannot resume; start a new one: harness train {exp.name}")
+    saved = read_json(Path(run_dir) / "config.json", "the run's saved config",
+                      hint=f"this run cannot resume; start a new one: harness train {exp.name}")
+    # A run started before a key existed trained as its default says (lr_schedule).
+    return {**DEFAULTS, **saved}
 
 
 def fresh_run_dir(exp: Experiment, run_dir) -> Path:

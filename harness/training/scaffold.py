@@ -26,6 +26,8 @@ CONFIG = {{
     "batch_size": 64,
     "optimizer": "adam",      # adam | adamw | nadam | lion
     "learning_rate": 1e-3,
+    "lr_schedule": "constant",  # constant | cosine (to 0 over the run; needs reduce_lr=0)
+    "warmup_epochs": 0,       # cosine only: epochs of linear warm-up from 0
     "weight_decay": 0.0,      # decoupled weight decay (all four optimizers take it)
     "label_smoothing": 0.0,
     "class_weights": False,   # True: weight the loss by inverse class frequency

@@ -38,10 +38,10 @@ from typing import Any
 from harness import interrupt
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
+from harness.paths import data_root
 from harness.profile import Profile, get_profile
 from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
-from harness.training.runs import data_root
 from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
                                            run_workers, still_running)
 

@@ -78,3 +78,19 @@ def test_a_missing_weights_file_is_not_blamed_on_the_keras_version(tmp_path):
                       "filepath=weights.keras. Please ensure the file is an accessible "
                       "`.keras` zip file.")
     assert explain_failure(failure, tmp_path, "3.4.1") is failure
+
+
+def test_releases_known_to_load_on_the_server_get_no_warning(make_submission, profile):
+    """Course zips saved by Keras 3.6.0 load on 3.4.1; 3.7 is not known to."""
+    folder = make_submission()
+    fake_keras_file(folder / "course.keras", "3.6.0")
+    fake_keras_file(folder / "patch.keras", "3.5.2")
+    assert version_warnings(folder, profile) == []
+    fake_keras_file(folder / "later.keras", "3.7.0")
+    fake_keras_file(folder / "much_later.keras", "3.15.1")
+    [warning] = version_warnings(folder, profile)
+    assert "later.keras (Keras 3.7.0)" in warning and "much_later.keras" in warning
+    assert "course.keras" not in warning and "patch.keras" not in warning
+    # A run that fails to load one still names it: knowing is not proof for every model.
+    failure = Failure("init_error", "Model() failed: TypeError: could not be deserialized")
+    assert "course.keras (Keras 3.6.0)" in explain_failure(failure, folder, "3.4.1").message

@@ -56,7 +56,7 @@ def test_robust_cnn_trains_packs_and_scores(tmp_path, profile):
     from harness.data.datasets import save_dataset
     from harness.scoring.scorer import score
     from harness.shipping.packing import pack
-    from harness.training.experiments import REPO_ROOT
+    from harness.paths import REPO_ROOT
     from harness.training.fit import train
 
     rng = np.random.default_rng(3)

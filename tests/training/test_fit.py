@@ -37,6 +37,7 @@ def test_run_folder_holds_everything_and_stages_a_working_submission(
     history = json.loads((run / "history.json").read_text())["models"][0]["history"]
     assert len(history["loss"]) == len(history["val_accuracy"]) == 2
     assert result.epochs == [2] and 0 <= result.val_accuracy <= 1 and result.images_per_s > 0
+    assert result.segment_seconds == [result.train_seconds] and 0 < result.train_seconds
     assert result.n_train + result.n_val == len(labels)
 
     model = submission_model(get_experiment("baseline_cnn").stage(tmp_path / "sub", run=run))
@@ -91,6 +92,10 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(tmp_experiments, small_
               callbacks=[InterruptAfter(0)])
     run = unfinished_run("baseline_cnn")
     assert not list(run.glob("*.keras"))
+    # As a run started before lr_schedule existed saved it: it resumes on the default.
+    saved = json.loads((run / "config.json").read_text())
+    del saved["lr_schedule"], saved["warmup_epochs"]
+    (run / "config.json").write_text(json.dumps(saved))
     record = RecordEpochs()
     result = train("baseline_cnn", data=small_arrays, run_dir=run, progress=False,
                    callbacks=[record])
@@ -99,6 +104,65 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(tmp_experiments, small_
     assert not (run / "backup").exists()
     with pytest.raises(HarnessError, match="no unfinished run"):
         unfinished_run("baseline_cnn")
+
+
+class RecordRates(keras.callbacks.Callback):
+    """(epoch, optimizer iterations, learning rate) as each epoch begins."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Under mixed precision the wrapper's own count stays 0; the inner one's steps.
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        self.rates.append((epoch, int(optimizer.iterations.numpy()),
+                           float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
+
+
+# Mixed precision (the GPU path) wraps the optimizer in a LossScaleOptimizer; the
+# schedule reads its inner optimizer's step count, which must come back too.
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_a_resumed_run_continues_its_cosine_schedule(tmp_experiments, small_arrays,
+                                                     monkeypatch, policy):
+    _forced_strategy(monkeypatch, policy=policy)
+    cosine = {**TINY, "lr_schedule": "cosine", "reduce_lr": 0, "learning_rate": 1e-3}
+    first = RecordRates()
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=small_arrays, epochs=2, overrides=cosine, progress=False,
+              callbacks=[first, InterruptAfter(0)])
+    run = unfinished_run("baseline_cnn")
+    assert json.loads((run / "config.json").read_text())["lr_schedule"] == "cosine"
+    resumed = RecordRates()
+    train("baseline_cnn", data=small_arrays, run_dir=run, progress=False, callbacks=[resumed])
+    steps = 2  # 27 training images in batches of 16
+    assert first.rates == [(0, 0, pytest.approx(1e-3))]
+    # Half-way through a two-epoch cosine: half the rate, not the restart's full rate.
+    assert resumed.rates == [(1, steps, pytest.approx(5e-4))]
+
+
+def test_a_resumed_run_counts_the_training_seconds_of_every_segment(tmp_experiments,
+                                                                    small_arrays):
+    from rich.console import Console
+
+    from harness.cli.train import _show_train
+
+    with pytest.raises(Interrupt):
+        train("baseline_cnn", data=small_arrays, epochs=2, overrides=TINY, progress=False,
+              callbacks=[InterruptAfter(0)])
+    run = unfinished_run("baseline_cnn")
+    [first] = json.loads((run / "backup" / "segments.json").read_text())
+    assert first > 0
+    result = train("baseline_cnn", data=small_arrays, run_dir=run, progress=False)
+    assert result.segment_seconds[0] == first and len(result.segment_seconds) == 2
+    assert 0 < result.segment_seconds[1] <= result.seconds
+    assert result.train_seconds == pytest.approx(sum(result.segment_seconds))
+    history = json.loads((run / "history.json").read_text())
+    assert history["train_seconds"] == result.train_seconds
+    assert history["segment_seconds"] == result.segment_seconds
+    console = Console(record=True, width=400)
+    _show_train(console, result)
+    assert f"trained {result.train_seconds:.0f} s over 2 segments (" in console.export_text()
 
 
 def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments, tmp_path,
@@ -113,6 +177,8 @@ def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["resumed"] and result["epochs"] == [2]
+    assert len(result["segment_seconds"]) == 2
+    assert result["train_seconds"] == pytest.approx(sum(result["segment_seconds"]))
 
 
 def test_unknown_augmentation_gets_did_you_mean():
@@ -136,6 +202,7 @@ def test_the_runtime_key_is_checked_where_every_config_is():
     (["--set", "epochs=many"], "epochs must be a int"),
     (["--set", "augment"], "--set takes key=value"),
     (["--set", "optimizer=sgd"], "unknown optimizer"),
+    (["--set", "lr_schedule=cosine"], "add --set reduce_lr=0"),
 ])
 def test_bad_set_is_one_clear_line(runner, tmp_experiments, args, message):
     out = runner.invoke(main, ["train", "baseline_cnn", *args])
