@@ -4,8 +4,8 @@ The page gathers what the other stages leave behind and draws it (`figures`): th
 leaderboard with each forecast's interval beside Codabench's score (sortable by any
 column); the calibration plot of forecast against Codabench; heat maps of accuracy per
 experiment and corruption family and per experiment and class (from each latest score's
-`metrics_json`); per experiment its confusion matrix, training curves (its latest run's
-history) and timecheck margin (`data/timechecks/NAME.json`); Grad-CAM galleries from
+`metrics_json`); per experiment its confusion matrix, its latest run's training curves,
+time and settings, and timecheck margin (`data/timechecks/NAME.json`); Grad-CAM galleries from
 `harness explain` (`data/explain/*/explain.json`); and the hygiene reports' counts and
 contact sheets (`data/**/hygiene/report.json`, `data/**/*.report.json`).
 
@@ -131,28 +131,46 @@ def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
     return latest
 
 
-def _history(score: dict) -> tuple[bytes | None, str | None]:
-    """The latest run's training curves of a scored experiment: (PNG, run folder)."""
+def _latest_run(score: dict):
+    """The latest run of a scored experiment (`training.runs.FinishedRun`), or None for a
+    zip, a folder, or an experiment that has moved or gone since it was scored."""
     from harness.training.experiments import get_experiment
+    from harness.training.runs import read_run
 
     if score.get("target_kind") != "experiment" or not score.get("target"):
-        return None, None  # a zip or a folder: no run folder to read
+        return None
     try:
         runs = get_experiment(score["target"]).runs()
     except HarnessError:
-        return None, None  # the experiment has moved or gone since it was scored
-    if not runs:
-        return None, None
-    run = runs[-1]
-    if (run / "history.png").is_file():
-        return (run / "history.png").read_bytes(), str(run)
-    if (run / "history.json").is_file():
-        data = json.loads((run / "history.json").read_text())
-        # A K-fold run keeps one history per fold: draw the first.
-        first = next(iter(data.values()), {}) if data and all(
-            isinstance(v, dict) for v in data.values()) else data
-        return figures.history(first), str(run)
-    return None, str(run)
+        return None
+    return read_run(runs[-1]) if runs else None
+
+
+def run_line(run) -> str:
+    """How long a run trained and with what, in one line: "trained 95 s over 2 segments
+    (41 + 54) · adam, learning rate 0.001, cosine, 10 epochs, batch 64, augment flip"."""
+    parts = []
+    if run.train_seconds is not None:
+        trained = f"trained {run.train_seconds:.0f} s"
+        if len(run.segment_seconds) > 1:
+            trained += (f" over {len(run.segment_seconds)} segments ("
+                        + " + ".join(f"{s:.0f}" for s in run.segment_seconds) + ")")
+        parts.append(trained)
+    c = run.config
+    if c:
+        settings = [str(c.get("optimizer", "?")), f"learning rate {c.get('learning_rate', '?')}"]
+        if c.get("lr_schedule", "constant") != "constant":
+            warmup = c.get("warmup_epochs") or 0
+            plural = "" if warmup == 1 else "s"
+            settings.append(c["lr_schedule"] + (f" after {warmup:g} warm-up epoch{plural}"
+                                                if warmup else ""))
+        settings += [f"{c.get('epochs', '?')} epochs", f"batch {c.get('batch_size', '?')}"]
+        if (c.get("folds") or 1) > 1:
+            settings.append(f"{c['folds']} folds")
+        if c.get("augment"):
+            settings.append("augment " + ", ".join(map(str, c["augment"])))
+        parts.append(", ".join(settings))
+    return " · ".join(parts)
 
 
 def _slug(text: str) -> str:
@@ -300,11 +318,15 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = Non
                 e["metrics"]["confusion"], list(profile.class_names),
                 f"{e['label']}: accuracy {e['row']['accuracy']:.4f}"))
             images += 1
-        png, run = _history(e["score"])
-        e["history_run"] = run
-        if png is not None:
-            e["history_src"] = figures.data_uri(png)
-            images += 1
+        run = _latest_run(e["score"])
+        if run is None:
+            continue
+        e["history_run"], e["run_line"] = str(run.path), run_line(run)
+        if (run.path / "history.png").is_file():
+            e["history_src"] = figures.data_uri((run.path / "history.png").read_bytes())
+        elif run.histories:  # K folds: the first fold's curves stand for the run
+            e["history_src"] = figures.data_uri(figures.history(run.histories[0]))
+        images += "history_src" in e
 
     explanations = _explanations(data_dir / "explain", testset)
     hygiene = _hygiene(data_dir)

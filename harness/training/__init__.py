@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "fit": ["train", "TrainResult", "make_dataset"],
     "optim": ["make_optimizer"],
     "config": ["DEFAULTS", "parse_overrides", "resolve_config"],
-    "runs": ["default_data", "unfinished_run", "plot_history"],
+    "runs": ["default_data", "unfinished_run", "plot_history", "read_run", "FinishedRun"],
     "experiments": ["Experiment", "get_experiment", "list_experiments", "is_experiment"],
     "scaffold": ["new_experiment", "NewResult"],
     "augmentation": ["AUGMENTATIONS", "build_augmenter"],

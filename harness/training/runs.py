@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -162,6 +163,51 @@ def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+@dataclass
+class FinishedRun:
+    """What a run folder says about itself once trained, for people to read.
+
+    Args:
+        path: the run folder.
+        histories: per model (one, or one per fold), Keras' per-epoch history dict.
+        train_seconds: training wall time over all its calls (None: trained before the
+            harness recorded it).
+        segment_seconds: each call's part of `train_seconds`.
+        config: the resolved config it trained with ({} if unreadable).
+    """
+
+    path: Path
+    histories: list[dict] = field(default_factory=list)
+    train_seconds: float | None = None
+    segment_seconds: list[float] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+
+def _json_or_empty(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_run(run_dir: str | os.PathLike) -> FinishedRun:
+    """A run folder's history, training time and config; whatever is missing or damaged
+    is left empty, since a report of many runs must not fail on one."""
+    run_dir = Path(run_dir)
+    data = _json_or_empty(run_dir / "history.json")
+    if "models" in data:
+        histories = [m.get("history", {}) for m in data["models"] if isinstance(m, dict)]
+    elif data and all(isinstance(v, dict) for v in data.values()):
+        histories = list(data.values())  # an older run: one history per fold, by name
+    else:
+        histories = [data] if data else []  # an older run: one model's history
+    return FinishedRun(path=run_dir, histories=histories,
+                       train_seconds=data.get("train_seconds"),
+                       segment_seconds=list(data.get("segment_seconds") or []),
+                       config=_json_or_empty(run_dir / "config.json"))
 
 
 def saved_config(exp: Experiment, run_dir) -> dict | None:

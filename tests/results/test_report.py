@@ -55,9 +55,16 @@ def world(tmp_path_factory):
     (exp / "config.py").write_text("CONFIG = {}\n")
     (exp / "build.py").write_text("def build_model(config, profile):\n    pass\n")
     (run / "weights.keras").write_bytes(b"")
-    (run / "history.json").write_text(json.dumps({"loss": [1.2, 0.8, 0.6], "accuracy": [0.5, 0.7, 0.8],
-                                                  "val_loss": [1.0, 0.9, 0.8],
-                                                  "val_accuracy": [0.6, 0.65, 0.7]}))
+    # history.json as harness train writes it: no history.png, so the report draws it.
+    (run / "history.json").write_text(json.dumps({
+        "models": [{"weights": "weights.keras", "history": {
+            "loss": [1.2, 0.8, 0.6], "accuracy": [0.5, 0.7, 0.8], "val_loss": [1.0, 0.9, 0.8],
+            "val_accuracy": [0.6, 0.65, 0.7]}}],
+        "train_seconds": 95.2, "segment_seconds": [41.0, 54.2]}))
+    (run / "config.json").write_text(json.dumps({
+        "optimizer": "adamw", "learning_rate": 0.0003, "lr_schedule": "cosine",
+        "warmup_epochs": 1, "epochs": 3, "batch_size": 64, "folds": 1,
+        "augment": ["flip", "rotate"]}))
     db_url = f"sqlite:///{data / 'lb.sqlite'}"
     db = Leaderboard(db_url)
     common = {"status": "ok", "testset": "demo", "testset_path": "/x/demo/testset.npz",
@@ -131,6 +138,8 @@ def test_the_report_holds_every_section(built):
     assert html.count("≈ </span>") == 1  # alpha's sampling interval reaches beta's
     assert "5012 (PASS)" in html and "+0.1700" in html  # alpha's margin; alpha's gap
     assert "1 of 1 runs failed, the latest: model_init" in html
+    assert ("trained 95 s over 2 segments (41 + 54) · adamw, learning rate 0.0003, cosine "
+            "after 1 warm-up epoch, 3 epochs, batch 64, augment flip, rotate") in html
     assert r.size_bytes == os.path.getsize(r.path)
 
 

@@ -70,3 +70,26 @@ def test_robust_cnn_trains_packs_and_scores(tmp_path, profile):
     scored = score(packed.zip, testset=data, profile=profile, experiment_name="robust_cnn",
                    db_url=f"sqlite:///{tmp_path / 'lb.sqlite'}").raise_for_failure()
     assert scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
+
+
+def test_read_run_takes_every_form_of_history_and_survives_damage(tmp_path):
+    from harness.training.runs import read_run
+
+    h = {"loss": [1.0, 0.5], "val_accuracy": [0.4, 0.6]}
+    (tmp_path / "history.json").write_text(json.dumps(
+        {"models": [{"weights": "fold_1.keras", "history": h},
+                    {"weights": "fold_2.keras", "history": {}}],
+         "train_seconds": 12.5, "segment_seconds": [5.0, 7.5]}))
+    (tmp_path / "config.json").write_text(json.dumps({"epochs": 2}))
+    run = read_run(tmp_path)
+    assert run.histories == [h, {}] and run.train_seconds == 12.5
+    assert run.segment_seconds == [5.0, 7.5] and run.config == {"epochs": 2}
+    # Runs from before train_seconds: one history, or one per fold by name.
+    (tmp_path / "history.json").write_text(json.dumps(h))
+    assert read_run(tmp_path).histories == [h] and read_run(tmp_path).train_seconds is None
+    (tmp_path / "history.json").write_text(json.dumps({"fold_1": h, "fold_2": h}))
+    assert read_run(tmp_path).histories == [h, h]
+    # A damaged or missing file leaves its part empty; the report goes on.
+    (tmp_path / "history.json").write_text("{not json")
+    (tmp_path / "config.json").unlink()
+    assert read_run(tmp_path) == type(run)(path=tmp_path)
