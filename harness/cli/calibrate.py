@@ -28,6 +28,8 @@ def _show(console, r: CalibrateResult) -> None:
     console.print(table)
     for experiment, why in r.skipped.items():
         console.print(f"[yellow]skipped[/] {escape(experiment)}: {escape(why)}", highlight=False)
+    if r.replaced_damaged:
+        console.print(f"[yellow]replaced[/] a damaged {escape(r.path)}", highlight=False)
     console.print(f"written to {escape(r.path)}; rebuild the test set to use it: "
                   f"harness testset build --name {escape(str(c.testset))}", highlight=False)
 

@@ -157,6 +157,7 @@ class CalibrateResult:
     previous: dict | None
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    replaced_damaged: bool = False
 
 
 def _records(db, phase: int | None) -> dict[str, float]:
@@ -203,6 +204,11 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
 
     started = time.perf_counter()
     profile = get_profile(profile)
+    try:
+        previous = load_calibration(profile, data_dir)
+        damaged = False
+    except HarnessError:  # a damaged calibration.json is what this command rewrites
+        previous, damaged = None, True
     npz, name = testset_path(testset)
     folder = npz.parent
     if not (folder / "manifest.json").is_file() or not (folder / "holdout.npz").is_file():
@@ -264,8 +270,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         {**body, "id": f"team-{len(points)}pt-{digest}",
          "fitted_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
         source=str(path))
-    previous = load_calibration(profile, data_dir)
     checkpoint("calibrate:fitted")
     write_text_atomic(path, json.dumps(cal.as_dict(), indent=2))
     return CalibrateResult(cal, str(path), previous and previous.as_dict(), skipped,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, replaced_damaged=damaged)

@@ -100,8 +100,11 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     assert nothing.exit_code == 2 and "no recorded Codabench result" in nothing.output
 
     Leaderboard().record("pixel", 0.55)
+    # A damaged calibration.json is no reason to fail: calibrate is what rewrites it.
+    (tmp_path / "data/calibration.json").write_text("{not json")
     out = runner.invoke(main, ["calibrate", "--testset", "t", "--json"])
     assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["replaced_damaged"] is True
     cal = json.loads(out.output)["calibration"]
     assert cal["recipe"] == "pp-small@2.0" and cal["points"][0]["experiment"] == "pixel"
     assert 0 <= cal["strength"] <= 3 and abs(cal["points"][0]["forecast"] - 0.55) < 0.1
