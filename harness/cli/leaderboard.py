@@ -39,6 +39,8 @@ db_option = click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL"
 def cell(column: str, row: dict) -> str:
     """One value of a row as text: accuracies to 4 places, seconds to 1, memory whole."""
     value = row[column]
+    if column == "experiment" and row.get("holdout_overlap"):
+        return f"{value} !"
     if column == "worst_group" and value is not None:
         return f"{value} {row['worst_group_accuracy']:.4f}"
     if column == "runs" and row["failures"]:
@@ -80,6 +82,10 @@ def render_table(console_: Console, result: LeaderboardResult) -> None:
         console_.print("pseudo-private: the forecast [95% interval]; ≈: within the test set's "
                        "sampling noise of the leader (not a sure difference); real pts: the "
                        "Codabench results its calibration rests on", highlight=False)
+    if any(r.get("holdout_overlap") for r in result.rows):
+        console_.print("!: its run trained on images of the test set's holdout, so its "
+                       "forecast is inflated; retrain on the test set's train.npz",
+                       highlight=False)
     if not result.rows:
         console_.print("no scores yet: harness score TARGET stores one")
 

@@ -48,7 +48,7 @@ SQLITE_BUSY_MS = 30_000
 
 # The columns of a leaderboard row, in display order.
 ROW_COLUMNS = (
-    "experiment", "pseudo_private", "pp_low", "pp_high", "tied_with_leader",
+    "experiment", "pseudo_private", "pp_low", "pp_high", "tied_with_leader", "holdout_overlap",
     "calibration_points", "accuracy", "clean_accuracy", "f1_macro", "worst_group",
     "worst_group_accuracy",
     "codabench", "codabench_phase", "gap", "testset", "recipe_version", "predict_s",
@@ -253,12 +253,17 @@ class Leaderboard:
         return _sorted(rows, sort)
 
 
-def _headline(score: dict) -> dict:
-    """The stored headline's interval and calibration (scores before them have none)."""
+def _stored(score: dict) -> dict:
+    """A score's metrics_json (older scores lack later keys; a damaged one reads empty)."""
     try:
-        return json.loads(score.get("metrics_json") or "{}").get("pseudo_private") or {}
+        return json.loads(score.get("metrics_json") or "{}")
     except (TypeError, ValueError):
         return {}
+
+
+def _headline(score: dict) -> dict:
+    """The stored headline's interval and calibration (scores before them have none)."""
+    return _stored(score).get("pseudo_private") or {}
 
 
 def _mark_ties(rows: list[dict]) -> None:
@@ -294,6 +299,8 @@ def _row(experiment, testset, score, record, runs, failures, last_failure) -> di
         "pp_low": headline.get("low"),
         "pp_high": headline.get("high"),
         "tied_with_leader": None,
+        # Holdout images its run trained on: > 0 makes the forecast an inflated one.
+        "holdout_overlap": _stored(score).get("holdout_overlap"),
         "calibration_points": headline.get("calibration_points"),
         "accuracy": accuracy,
         "clean_accuracy": score.get("clean_accuracy"),

@@ -35,6 +35,7 @@ from harness.profile import Profile, get_profile
 from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source
 from harness.scoring.ingestion import images_header, start_submission
+from harness.scoring.leakage import check_run
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
 from harness.testset.calibration import ForecastCalibration
@@ -154,6 +155,8 @@ class ScoreResult:
         time_limit_s: the limit the run had.
         failure: what went wrong (server-like message, hint, the submission's traceback).
         warnings: problems that did not stop the run.
+        holdout_overlap: holdout images the experiment's run trained on (None: not an
+            experiment, or not checkable; `harness.scoring.leakage`).
         confusion_png: the confusion matrix picture, or None.
         versions: python, numpy, tensorflow, keras of the ingestion process.
         row_id: the leaderboard row written, db_url: where.
@@ -183,6 +186,7 @@ class ScoreResult:
     db_url: str | None = None
     stderr_tail: str = ""
     pseudo_private: PseudoPrivate | None = None
+    holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
 
     def raise_for_failure(self) -> "ScoreResult":
@@ -221,6 +225,7 @@ def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str,
                        clean_accuracy=result.pseudo_private.clean)
             row["metrics_json"]["pseudo_private"] = vars(result.pseudo_private)
         row["metrics_json"]["calls"] = result.calls
+        row["metrics_json"]["holdout_overlap"] = result.holdout_overlap
     return row
 
 
@@ -263,7 +268,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
     ts = load_testset(testset, profile)
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
-        staged = run = None
+        staged = run = leak = None
         warnings: list[str] = []
         failure = None
         try:
@@ -279,6 +284,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                                   time_limit_s=limit) as running:
                 # The child spends seconds importing TensorFlow: do our own work meanwhile.
                 context = _context(ts, db_url)
+                leak = staged.run and check_run(staged.run, ts.path, profile)
                 run = running.wait()
             failure = run.failure
         else:
@@ -296,6 +302,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         warnings=warnings, versions=run.versions if run else {}, db_url=db.url,
         calls=run.calls if run else [],
         stderr_tail=run.stderr_tail if run and failure else "")
+    if leak:
+        result.holdout_overlap = leak.overlap
+        result.warnings.extend([leak.warning] if leak.warning else [])
     if result.ok:
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
                                          groups=ts.extras.get("groups"),

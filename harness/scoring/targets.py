@@ -49,6 +49,7 @@ class Staged:
         sha256: hash of the submission's content (relative paths and file bytes), the
             same for a folder and the zip made from it.
         name: a default experiment name for the leaderboard (experiment, folder or zip stem).
+        run: for an experiment, the run folder its weights came from.
     """
 
     kind: str
@@ -56,6 +57,7 @@ class Staged:
     path: Path
     sha256: str
     name: str
+    run: Path | None = None
 
 
 def content_sha256(folder: str | os.PathLike) -> str:
@@ -168,6 +170,7 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
         raise HarnessError(f"{path}: no such file or folder",
                            hint="TARGET is a .zip, a submission folder or an experiment name")
     experiment = get_experiment(target)
-    experiment.stage(dest)
+    run = experiment.latest_run()
+    experiment.stage(dest, run)
     return Staged("experiment", str(experiment.path), dest, content_sha256(dest),
-                  experiment.name)
+                  experiment.name, run)

@@ -1,12 +1,14 @@
-"""The holdout: a stratified split of cleaned data, and the guard that keeps it unseen.
+"""The holdout: a stratified split of cleaned data, and the guards that keep it unseen.
 
 A near copy of a holdout image left in the training split would let a model memorise
 its test answer; the guard drops training images within `GUARD_DISTANCE` bits (phash)
-of any holdout image.
+of any holdout image. After the build, `holdout_overlap` tells whether some other
+training data (a run trained on the whole training set) holds holdout images.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 import numpy as np
@@ -54,3 +56,21 @@ def leakage_guard(images: np.ndarray, train: np.ndarray, hold: np.ndarray,
     cross = in_hold[a] != in_hold[b]
     leaked = np.where(in_hold[a[cross]], b[cross], a[cross])
     return np.intersect1d(np.unique(leaked), train)
+
+
+def holdout_overlap(train_images: np.ndarray, holdout_images: np.ndarray) -> int:
+    """How many holdout images are, byte for byte, also among `train_images`.
+
+    The mistake it catches is training on the data the holdout was split from: every
+    holdout image is then an exact copy of a training image. Near copies are the build's
+    guard's business.
+
+    Examples:
+        >>> holdout_overlap(images, images[:10])
+        10
+    """
+    def digest(image: np.ndarray) -> bytes:
+        return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+
+    seen = {digest(image) for image in train_images}
+    return sum(digest(image) in seen for image in holdout_images)
