@@ -73,7 +73,7 @@ def world(tmp_path_factory):
     # The headline as scoring stores it: interval, sampling interval, calibration.
     db.add_score(dict(common, experiment="alpha", target_kind="experiment", target=str(exp),
                       accuracy=0.62, pseudo_private=0.55, clean_accuracy=0.9, f1_macro=0.6,
-                      metrics_json=_metrics(rng, profile, pseudo_private={
+                      metrics_json=_metrics(rng, profile, holdout_overlap=12, pseudo_private={
                           "accuracy": 0.55, "low": 0.45, "high": 0.66, "sampling_low": 0.47,
                           "sampling_high": 0.64, "calibration": "cal@2",
                           "calibration_points": 2})))
@@ -138,6 +138,7 @@ def test_the_report_holds_every_section(built):
     assert html.count("≈ </span>") == 1  # alpha's sampling interval reaches beta's
     assert "5012 (PASS)" in html and "+0.1700" in html  # alpha's margin; alpha's gap
     assert "1 of 1 runs failed, the latest: model_init" in html
+    assert html.count(">trained on the holdout</span>") == 1  # alpha saw 12 holdout images
     assert ("trained 95 s over 2 segments (41 + 54) · adamw, learning rate 0.0003, cosine "
             "after 1 warm-up epoch, 3 epochs, batch 64, augment flip, rotate") in html
     assert r.size_bytes == os.path.getsize(r.path)
