@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.leaderboard import db_option
@@ -40,6 +41,8 @@ def _show_train(console, r) -> None:
     console.print(f"val accuracy {_fmt(r.val_accuracy)}  val loss {_fmt(r.val_loss)}  "
                   f"train {r.n_train} / val {r.n_val} images from {r.data}  "
                   f"{r.images_per_s:.0f} images/s  trained {r.train_seconds:.0f} s{segments}")
+    for warning in r.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 @click.command()

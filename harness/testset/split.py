@@ -58,8 +58,18 @@ def leakage_guard(images: np.ndarray, train: np.ndarray, hold: np.ndarray,
     return np.intersect1d(np.unique(leaked), train)
 
 
-def holdout_overlap(train_images: np.ndarray, holdout_images: np.ndarray) -> int:
-    """How many holdout images are, byte for byte, also among `train_images`.
+def _digest(image: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+
+
+def image_digests(images: np.ndarray) -> set[bytes]:
+    """A short hash of each image's bytes: equal for exact copies only."""
+    return {_digest(image) for image in images}
+
+
+def holdout_overlap(train: np.ndarray | set[bytes], holdout_images: np.ndarray) -> int:
+    """How many holdout images are, byte for byte, also among the training images
+    (`train`: the images, or their `image_digests` when several holdouts are compared).
 
     The mistake it catches is training on the data the holdout was split from: every
     holdout image is then an exact copy of a training image. Near copies are the build's
@@ -69,8 +79,5 @@ def holdout_overlap(train_images: np.ndarray, holdout_images: np.ndarray) -> int
         >>> holdout_overlap(images, images[:10])
         10
     """
-    def digest(image: np.ndarray) -> bytes:
-        return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
-
-    seen = {digest(image) for image in train_images}
-    return sum(digest(image) in seen for image in holdout_images)
+    seen = train if isinstance(train, set) else image_digests(train)
+    return sum(_digest(image) in seen for image in holdout_images)

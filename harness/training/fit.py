@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,18 +37,19 @@ from typing import Callable
 import numpy as np
 
 from harness import interrupt
-from harness.data.datasets import Dataset, load_dataset, validate_arrays
+from harness.data.datasets import Dataset
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, commit, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
+from harness.testset.store import seen_holdouts
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.optim import make_optimizer
 from harness.training.runs import (EpochLog, Segments, backup_callback, commit_text,
-                                   default_data, fresh_run_dir, plot_history, remove_backup,
-                                   resume_name, saved_config, weight_names)
+                                   fresh_run_dir, load_training_data, plot_history,
+                                   remove_backup, resume_name, saved_config, weight_names)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class TrainResult:
         data: the data file (or "<arrays>").
         resumed: whether this call continued an unfinished run.
         config: the resolved configuration.
+        warnings: what did not stop the run, e.g. data holding a test set's holdout.
     """
 
     experiment: str
@@ -91,18 +94,7 @@ class TrainResult:
     data: str
     resumed: bool
     config: dict = field(repr=False)
-
-
-def _load_data(data, profile: Profile) -> tuple[np.ndarray, np.ndarray, str]:
-    if data is None:
-        data = default_data()
-    if isinstance(data, Dataset):
-        return data.images, data.labels, str(data.path or "<arrays>")
-    if isinstance(data, tuple):
-        images, labels = validate_arrays(*data, profile, source="training arrays")
-        return images, labels, "<arrays>"
-    ds = load_dataset(data, profile)
-    return ds.images, ds.labels, str(data)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _splits(labels: np.ndarray, config: dict, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -331,12 +323,15 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                     if v is not None}
         config = resolve_config(exp, {**(overrides or {}), **explicit})
         folds = int(config["folds"])
-    images, labels, data_name = _load_data(data, profile)
+    images, labels, data_name = load_training_data(data, profile)
     fingerprint = Dataset(images, labels).fingerprint()
     if resumed and fingerprint != config["data_fingerprint"]:
         raise HarnessError(f"{run_dir}: the data differs from the run's. Received: {data_name}",
                            hint=f"resume with the run's data: {config['data']}")
 
+    warnings = seen_holdouts(images, profile)  # said before the minutes of training
+    for warning in warnings if progress else ():
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     splits = _splits(labels, config, folds)
     run_dir = Path(run_dir) if resumed else fresh_run_dir(exp, run_dir)
     if not resumed:
@@ -395,6 +390,6 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
         segment_seconds=segments.seconds,
         images_per_s=seen / fit_seconds if fit_seconds else 0.0,
         n_train=len(splits[0][0]), n_val=len(splits[0][1]), data=data_name, resumed=resumed,
-        config=config)
+        config=config, warnings=warnings)
 
 

@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from harness.data.datasets import Dataset, load_dataset, validate_arrays
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
@@ -41,6 +44,20 @@ def default_data() -> Path:
                        f"{data_root() / TRAINING_SET} exists",
                        hint="pass --data PATH, or put the competition's training_set.npz "
                             "under data/")
+
+
+def load_training_data(data, profile) -> tuple[np.ndarray, np.ndarray, str]:
+    """(images, labels, name) from an npz path, a `Dataset`, (images, labels) arrays, or
+    None for `default_data()`; the name is what config.json records ("<arrays>")."""
+    if data is None:
+        data = default_data()
+    if isinstance(data, Dataset):
+        return data.images, data.labels, str(data.path or "<arrays>")
+    if isinstance(data, tuple):
+        images, labels = validate_arrays(*data, profile, source="training arrays")
+        return images, labels, "<arrays>"
+    ds = load_dataset(data, profile)
+    return ds.images, ds.labels, str(data)
 
 
 def commit_text() -> str:

@@ -181,6 +181,22 @@ def test_resume_from_the_cli_continues_the_latest_unfinished_run(tmp_experiments
     assert result["train_seconds"] == pytest.approx(sum(result["segment_seconds"]))
 
 
+def test_training_on_a_test_sets_holdout_is_said_before_and_after(tmp_experiments, tmp_path,
+                                                                 small_arrays, runner,
+                                                                 monkeypatch):
+    from harness.data.datasets import save_dataset
+
+    monkeypatch.chdir(tmp_path)
+    images, labels = small_arrays
+    save_dataset(tmp_path / "data/testsets/t/holdout.npz", images[:8], labels[:8])
+    data = save_dataset(tmp_path / "all.npz", images, labels)
+    out = runner.invoke(main, ["train", "baseline_cnn", "--data", str(data), "--epochs", "1",
+                               "--set", "filters=[4]", "--set", "dense=8", "--json"])
+    assert out.exit_code == 0, out.output
+    [warning] = json.loads(out.output)["warnings"]
+    assert warning.startswith("this data holds 8 of the 8 holdout images of test set t")
+
+
 def test_unknown_augmentation_gets_did_you_mean():
     with pytest.raises(HarnessError, match="unknown augmentation") as info:
         resolve_config(get_experiment("baseline_cnn"), {"augment": ["flip", "cutmixx"]})
