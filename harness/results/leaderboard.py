@@ -261,11 +261,6 @@ def _stored(score: dict) -> dict:
         return {}
 
 
-def _headline(score: dict) -> dict:
-    """The stored headline's interval and calibration (scores before them have none)."""
-    return _stored(score).get("pseudo_private") or {}
-
-
 def _mark_ties(rows: list[dict]) -> None:
     """Mark rows whose sampling interval overlaps the leader's on the same test set.
 
@@ -287,7 +282,9 @@ def _mark_ties(rows: list[dict]) -> None:
 
 def _row(experiment, testset, score, record, runs, failures, last_failure) -> dict[str, Any]:
     accuracy = score.get("accuracy")
-    headline = _headline(score)
+    stored = _stored(score)
+    # The headline's interval and calibration (scores before them have none).
+    headline = stored.get("pseudo_private") or {}
     # The gap measures the local forecast of the hidden score: the pseudo-private headline
     # where the test set has one, else plain accuracy.
     forecast = score.get("pseudo_private")
@@ -300,7 +297,7 @@ def _row(experiment, testset, score, record, runs, failures, last_failure) -> di
         "pp_high": headline.get("high"),
         "tied_with_leader": None,
         # Holdout images its run trained on: > 0 makes the forecast an inflated one.
-        "holdout_overlap": _stored(score).get("holdout_overlap"),
+        "holdout_overlap": stored.get("holdout_overlap"),
         "calibration_points": headline.get("calibration_points"),
         "accuracy": accuracy,
         "clean_accuracy": score.get("clean_accuracy"),

@@ -96,6 +96,13 @@ def _running_trial(storage, timeout=60):
     raise AssertionError("no worker started a trial")
 
 
+def _failed_and_done(storage) -> tuple[list, list]:
+    """Study "s"'s failed trials and its completed ones."""
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    return ([t for t in trials if t.state == optuna.trial.TrialState.FAIL],
+            [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE])
+
+
 def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url):
     from tune_objectives import SleepyObjective
 
@@ -122,9 +129,7 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
     thread.join(timeout=180)
     assert not thread.is_alive() and result["restarts"] == 1
-    trials = optuna.load_study(study_name="s", storage=storage).trials
-    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed, done = _failed_and_done(storage)
     assert [t.number for t in failed] == [victim.number] and len(done) == 4
     retry = [t for t in done if t.system_attrs.get("failed_trial") == victim.number]
     assert len(retry) == 1 and retry[0].params == failed[0].params == victim.params
@@ -169,9 +174,7 @@ def test_a_stalled_worker_s_trial_is_retried_and_the_worker_carries_on(pg_url):
         os.kill(pid, signal.SIGCONT)
     thread.join(timeout=180)
     assert not thread.is_alive() and result["restarts"] == 0
-    trials = optuna.load_study(study_name="s", storage=storage).trials
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    failed, done = _failed_and_done(storage)
     assert [t.number for t in failed] == [victim.number] and len(done) == 3
     assert [t.params for t in done if t.system_attrs.get("failed_trial") == victim.number] \
         == [failed[0].params]
