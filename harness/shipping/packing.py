@@ -162,6 +162,88 @@ def add_tflite(stage: Path, sample, profile: Profile,
     return runtime, records
 
 
+@dataclass
+class FolderResult:
+    """A submission folder written by `pack_folder`: what went into it and why.
+
+    Args:
+        path: the folder.
+        experiment: the experiment's name.
+        run: the run folder whose weights it holds.
+        settings: its submission.json.
+        optimized, warnings, format, format_why, runtime, converted: as in `PackResult`.
+    """
+
+    path: Path
+    experiment: str
+    run: Path
+    settings: dict
+    optimized: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    format: str = "keras"
+    format_why: str = ""
+    runtime: str = "keras"
+    converted: list[dict] = field(default_factory=list)
+
+
+def pack_folder(experiment: str | os.PathLike, profile: Profile, dest: str | os.PathLike,
+                sample, run: str | os.PathLike | None = None, tta: int | None = None,
+                optimize: bool = True, format: str = "auto", runtime: str | None = None,
+                status: Callable[[str], None] = lambda msg: None) -> FolderResult:
+    """Write the submission folder `pack` zips: the experiment staged with a run's
+    weights, its grouped convolutions rewritten, TFLite twins or SavedModel exports where
+    asked for, and its code checked against the contract.
+
+    The one way a submission folder is made from a run: `pack` zips this folder, the
+    fidelity zoo ships it as it is.
+
+    Args:
+        experiment: an experiment name or folder.
+        profile: the competition profile.
+        dest: the folder to fill (created; must be empty or absent).
+        sample: images (n, H, W, C) uint8 the optimizer and the TFLite converter compare
+            outputs on (`samples.sample_images`).
+        run, tta, optimize, format, runtime, status: as in `pack`.
+
+    Returns:
+        FolderResult.
+
+    Raises:
+        SubmissionError: the code breaks the contract.
+        HarnessError: unknown experiment, no trained run, an unknown format or runtime.
+    """
+    exp = get_experiment(experiment)
+    runtime = runtime or resolve_config(exp)["runtime"]
+    if runtime not in RUNTIMES:
+        raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
+                           f"Received: runtime={runtime!r}")
+    choice = choose_format(profile, format)
+    run_dir = Path(run) if run else exp.latest_run()
+    stage = exp.stage(dest, run=run_dir, tta=tta)
+    optimized = []
+    if optimize:
+        for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
+            status(f"optimizing {weights.name}")
+            report = optimize_file(weights, weights, sample)
+            optimized.append({"file": weights.name, "rewritten": report.rewritten,
+                              "max_abs_diff": report.max_abs_diff, "kept": report.kept,
+                              "reason": report.reason})
+    converted = []
+    if runtime == "tflite":
+        # Before any SavedModel export: the converter reads the .keras files.
+        runtime, converted = add_tflite(stage, sample, profile, status)
+    if choice.format == "savedmodel":
+        for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
+            status(f"exporting {weights.name} as a SavedModel: {choice.why}")
+            to_savedmodel(weights)
+    warnings = check_source(stage, profile)
+    return FolderResult(
+        path=stage, experiment=exp.name, run=run_dir,
+        settings=json.loads((stage / "submission.json").read_text()), optimized=optimized,
+        warnings=warnings, format=choice.format, format_why=choice.why, runtime=runtime,
+        converted=converted)
+
+
 def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike = ".",
          run: str | os.PathLike | None = None, tta: int | None = None, optimize: bool = True,
          data: str | os.PathLike | None = None, n_smoke: int = SMOKE_IMAGES,
@@ -197,49 +279,27 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         HarnessError: unknown experiment, no trained run, the zip already exists, an
             unknown format.
     """
-    exp = get_experiment(experiment)
-    runtime = runtime or resolve_config(exp)["runtime"]
-    if runtime not in RUNTIMES:
-        raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
-                           f"Received: runtime={runtime!r}")
-    run_dir = Path(run) if run else exp.latest_run()
     dest = Path(out) / (name or zip_name())
     if dest.exists():
         raise HarnessError(f"{dest} already exists", hint="pass another --out, or wait a second")
     sample = sample_images(profile, n_smoke, data)
-    choice = choose_format(profile, format)
     with tempfile.TemporaryDirectory(prefix="harness-pack-") as tmp:
-        stage = exp.stage(Path(tmp) / "stage", run=run_dir, tta=tta)
-        optimized = []
-        if optimize:
-            for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
-                status(f"optimizing {weights.name}")
-                report = optimize_file(weights, weights, sample)
-                optimized.append({"file": weights.name, "rewritten": report.rewritten,
-                                  "max_abs_diff": report.max_abs_diff, "kept": report.kept,
-                                  "reason": report.reason})
-        converted = []
-        if runtime == "tflite":
-            # Before any SavedModel export: the converter reads the .keras files.
-            runtime, converted = add_tflite(stage, sample, profile, status)
-        if choice.format == "savedmodel":
-            for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):
-                status(f"exporting {weights.name} as a SavedModel: {choice.why}")
-                to_savedmodel(weights)
-        warnings = check_source(stage, profile)
+        folder = pack_folder(experiment, profile, Path(tmp) / "stage", sample, run=run,
+                             tta=tta, optimize=optimize, format=format, runtime=runtime,
+                             status=status)
         built = Path(tmp) / dest.name
-        files = write_zip(stage, built)
+        files = write_zip(folder.path, built)
         status(f"smoke run: {len(sample)} images through the ingestion")
         extracted = resolve_target(built, Path(tmp) / "extracted", profile)
         smoke = run_submission(extracted.path, sample, profile).raise_for_failure()
-        settings = json.loads((stage / "submission.json").read_text())
         checkpoint("pack:smoke-ran")
         with atomic_path(dest) as part:
             shutil.copyfile(built, part)
     return PackResult(
         zip=dest, sha256=sha256_file(dest), size_bytes=dest.stat().st_size, files=files,
-        experiment=exp.name, run=str(run_dir), settings=settings, optimized=optimized,
-        warnings=warnings,
+        experiment=folder.experiment, run=str(folder.run), settings=folder.settings,
+        optimized=folder.optimized, warnings=folder.warnings,
         smoke={"n_images": smoke.n_images, "load_s": smoke.load_s,
                "predict_s": smoke.predict_s, "peak_rss_mb": smoke.peak_rss_mb},
-        format=choice.format, format_why=choice.why, runtime=runtime, converted=converted)
+        format=folder.format, format_why=folder.format_why, runtime=folder.runtime,
+        converted=folder.converted)

@@ -52,7 +52,11 @@ def test_staged_template_predicts_integer_labels(tmp_path, profile):
     assert out.stdout.split() == ["int64", "(12,)", "True", "True"]
 
 
-def test_robust_cnn_trains_packs_and_scores(tmp_path, profile):
+@pytest.mark.parametrize("name,augment", [
+    ("robust_cnn", ["flip", "randaugment_weak", "overlay"]),
+    ("resnet_cnn", ["flip"]),
+])
+def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile):
     from harness.data.datasets import save_dataset
     from harness.scoring.scorer import score
     from harness.shipping.packing import pack
@@ -62,12 +66,12 @@ def test_robust_cnn_trains_packs_and_scores(tmp_path, profile):
     rng = np.random.default_rng(3)
     data = save_dataset(tmp_path / "d.npz", rng.integers(0, 256, (16, 96, 96, 3), np.uint8),
                         np.repeat(np.arange(8), 2))
-    exp = get_experiment(REPO_ROOT / "experiments" / "robust_cnn")
-    assert exp.config()["augment"] == ["flip", "randaugment_weak", "overlay"]
+    exp = get_experiment(REPO_ROOT / "experiments" / name)
+    assert exp.config()["augment"] == augment
     run = train(exp, data=data, epochs=1, overrides={"validation_split": 0.0, "batch_size": 8},
                 run_dir=tmp_path / "run", progress=False)
     packed = pack(exp.path, profile, out=tmp_path / "dist", run=run.run_dir, data=data, n_smoke=4)
-    scored = score(packed.zip, testset=data, profile=profile, experiment_name="robust_cnn",
+    scored = score(packed.zip, testset=data, profile=profile, experiment_name=name,
                    db_url=f"sqlite:///{tmp_path / 'lb.sqlite'}").raise_for_failure()
     assert scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 
