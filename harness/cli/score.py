@@ -48,6 +48,11 @@ def _show_groups(console, r: ScoreResult) -> None:
     if m.severity_accuracy:
         console.print("accuracy by severity: " + ", ".join(
             f"{k}: {v:.4f}" for k, v in m.severity_accuracy.items()), highlight=False)
+    if r.advice is not None:
+        worst = ", ".join(f"{family} {acc:.3f}" for family, acc in r.advice.families)
+        experiment = r.experiment if r.target_kind == "experiment" else "EXPERIMENT"
+        console.print(f"to train against the worst families ({escape(worst)}):\n  "
+                      f"{escape(r.advice.command(experiment))}", highlight=False)
 
 
 def _show_confusion(console, r: ScoreResult) -> None:

@@ -41,6 +41,7 @@ from harness.scoring.targets import resolve_target
 from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
 from harness.testset.store import TESTSETS_DIR, testset_path
+from harness.training.advice import Advice, recommend
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
@@ -164,6 +165,8 @@ class ScoreResult:
             (the recipe's aggregate: the forecast) with its 95% interval and calibration,
             clean accuracy and per family; else None.
         stderr_tail: the end of the ingestion process's stderr, for a crash.
+        advice: on a test set with corruption families, the worst of them and the
+            augmentations that train against them (`harness.training.advice`); else None.
     """
 
     ok: bool
@@ -188,6 +191,7 @@ class ScoreResult:
     pseudo_private: PseudoPrivate | None = None
     holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
+    advice: Advice | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -309,6 +313,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
                                          groups=ts.extras.get("groups"),
                                          severity=ts.extras.get("severity"))
+        result.advice = recommend(result.metrics.group_accuracy)
         recipe = recipe_for_manifest(ts.manifest)
         if recipe is not None and ts.extras.get("groups") is not None:
             calibration = ts.manifest.get("calibration")
