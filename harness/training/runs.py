@@ -69,6 +69,15 @@ def commit_text() -> str:
     return f"commit: {head}\ndirty: {str(dirty).lower()}\n"
 
 
+def read_commit(run_dir: str | os.PathLike) -> str:
+    """The commit a run started at, as `git_commit` gives one ("abc123" or "abc123-dirty");
+    "unknown" when its `commit.txt` says so or is missing."""
+    path = Path(run_dir) / "commit.txt"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    fields = dict(line.split(": ", 1) for line in lines if ": " in line)
+    return fields.get("commit", "unknown") + ("-dirty" if fields.get("dirty") == "true" else "")
+
+
 def weight_names(folds: int) -> list[str]:
     return ["weights" + WEIGHT_SUFFIX] if folds == 1 else \
         [f"fold_{k}{WEIGHT_SUFFIX}" for k in range(1, folds + 1)]
