@@ -36,12 +36,11 @@ from typing import Any
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.interrupt import checkpoint, kept
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.results.dbfaults import check_sqlite, create_engine
 from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
                                     new_uid, tables)
 
-DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000
 
@@ -57,6 +56,11 @@ ROW_COLUMNS = (
 )
 
 
+def default_db() -> Path:
+    """The local leaderboard: leaderboard.sqlite in the data folder."""
+    return data_dir() / "leaderboard.sqlite"
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -66,7 +70,7 @@ def resolve_url(db_url: str | None = None) -> str:
     url = db_url or os.environ.get(DB_ENV)
     if url:
         return normalize_url(url) if "://" in url else f"sqlite:///{Path(url).resolve()}"
-    return f"sqlite:///{DEFAULT_DB.resolve()}"
+    return f"sqlite:///{default_db().resolve()}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
-from harness.results.leaderboard import DEFAULT_DB, Leaderboard
+from harness.results.leaderboard import Leaderboard, default_db
 from harness.results.schema import tables
 
 
@@ -49,7 +49,7 @@ def push(target_url: str, source_url: str | None = None) -> PushResult:
         raise HarnessError("push needs the team's database. Received: no --db",
                            hint="harness leaderboard push --db postgresql://user@host/harness"
                                 " (or set HARNESS_DB_URL)")
-    source = Leaderboard(source_url or str(DEFAULT_DB))
+    source = Leaderboard(source_url or str(default_db()))
     target = Leaderboard(target_url)
     if source.engine.url == target.engine.url:
         raise HarnessError(f"push copies one database into another, but both are "

@@ -31,15 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from harness import paths
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
-from harness.paths import DATA_DIR
 from harness.profile import Profile, get_profile
 from harness.results import figures
 from harness.results.leaderboard import Leaderboard, now_iso
 
-DEFAULT_OUT = DATA_DIR / "report.html"
-TIMECHECK_DIR = DATA_DIR / "timechecks"
 TEMPLATE = "report.html.j2"
 # Grad-CAM galleries inlined per explained submission and kind (family, pair): a page
 # with all of them (23 on the demo) weighs tens of MB.
@@ -85,7 +83,7 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
 
 
 def calibration_view(entries: list[dict], profile: Profile | str | None = None,
-                     data_dir: str | os.PathLike = DATA_DIR) -> dict[str, Any]:
+                     data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """The points to plot (experiment, forecast, codabench, source) and the fitted line.
 
     Two sources: the forecast calibration's own real points (`harness calibrate`, else
@@ -177,7 +175,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
 
 
-def read_timecheck(name: str, root: Path = TIMECHECK_DIR) -> dict | None:
+def read_timecheck(name: str, root: Path) -> dict | None:
+    """The verdict `harness timecheck` kept for `name` in `root`, or None."""
     path = root / f"{_slug(name)}.json"
     try:
         return json.loads(path.read_text()) if path.is_file() else None
@@ -245,9 +244,9 @@ def _explanations(root: Path, testset: str | None, per_kind: int = GALLERIES_PER
     return out
 
 
-def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = None,
+def build_report(out: str | os.PathLike | None = None, testset: str | None = None,
                  db_url: str | None = None, profile: Profile | str | None = None,
-                 data_dir: str | os.PathLike = DATA_DIR,
+                 data_dir: str | os.PathLike | None = None,
                  generated_at: str | None = None) -> ReportResult:
     """Write the report page and say what it holds.
 
@@ -255,17 +254,19 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = Non
         HarnessError: a test set with no scores, or a database that cannot be opened.
 
     Args:
-        out: the HTML file to write.
+        out: the HTML file to write (default: report.html in the data folder).
         testset: only scores on this test set (default: every test set).
         db_url: the leaderboard database (default `$HARNESS_DB_URL`, else data/leaderboard.sqlite).
         profile: the competition profile (class names).
-        data_dir: where hygiene reports, explanations and timechecks are looked for.
+        data_dir: where hygiene reports, explanations, timechecks and the calibration are
+            looked for (default: the data folder, `harness.paths.data_dir`).
         generated_at: the page's timestamp (default: now, UTC).
     """
     import jinja2
 
     profile = get_profile(profile)
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir or paths.data_dir())
+    out = out or data_dir / "report.html"
     db = Leaderboard(db_url)
     rows = db.rows(testset)
     if testset and not any(r["testset"] for r in rows):

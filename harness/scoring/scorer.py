@@ -30,7 +30,7 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json, sha256_file
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint, deferred, kept
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source
@@ -40,12 +40,16 @@ from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
 from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
-from harness.testset.store import TESTSETS_DIR, testset_path
+from harness.testset.store import testset_path, testsets_dir
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
 
-REPORTS_DIR = DATA_DIR / "scores"
+
+
+def reports_dir() -> Path:
+    """Where each score's pictures go: the data folder's scores/."""
+    return data_dir() / "scores"
 
 
 @dataclass
@@ -121,10 +125,11 @@ def _manifest(path: Path, name: str, n: int) -> tuple[str, dict[str, Any]]:
     if path.name != "testset.npz":
         return name, {}
     manifest_path = path.parent / "manifest.json"
+    built_here = path.parent.parent == testsets_dir()
     rebuild = (f"rebuild it: harness testset build --name {path.parent.name} --force"
-               if path.parent.parent == TESTSETS_DIR else "rebuild the test set")
+               if built_here else "rebuild the test set")
     if not manifest_path.exists():
-        if path.parent.parent == TESTSETS_DIR:
+        if built_here:
             raise HarnessError(f"{manifest_path}: the test set's manifest is missing, so its "
                                f"recipe, seed and source are unknown", hint=rebuild)
         return name, {}
@@ -324,7 +329,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         kept(f"leaderboard row {result.row_id}")
         checkpoint("score:stored")
         if result.ok:
-            png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
+            png = reports_dir() / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
             result.confusion_png = str(confusion_png(
                 result.metrics, png,
                 f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))

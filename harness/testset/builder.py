@@ -45,7 +45,7 @@ from harness.testset import compound, corruptions
 from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
 from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_split
-from harness.testset.store import TESTSETS_DIR
+from harness.testset.store import testsets_dir
 
 FORMAT_VERSION = 1
 CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
@@ -113,8 +113,8 @@ def resolve_source(data, data_dir: Path, profile: Profile) -> tuple[Path, str | 
         return clean_path, None
     if not raw_path.is_file():
         raise HarnessError(f"no data to split: neither {clean_path} nor {raw_path} exists",
-                           hint="pass --data CLEAN.npz, or put the competition's "
-                                "training_set.npz under data/")
+                           hint=f"pass --data CLEAN.npz, or put the competition's "
+                                f"training_set.npz in {data_dir}/")
     from harness.data.hygiene import clean
 
     clean(raw_path, clean_path, profile)
@@ -230,7 +230,7 @@ def _result_from_manifest(m: dict, path: Path, cached: bool, seconds: float) -> 
 
 def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default",
           recipe: str | Recipe | None = None, profile: Profile | str | None = None,
-          out_root: str | os.PathLike = TESTSETS_DIR, force: bool = False,
+          out_root: str | os.PathLike | None = None, force: bool = False,
           progress: bool = True, strength: float | None = None) -> TestsetResult:
     """Split cleaned data and build the pseudo-private test set `out_root/NAME/`.
 
@@ -241,7 +241,8 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         name: the test set's folder name.
         recipe: a recipe name (`harness.recipes.RECIPES`) or `Recipe`; default "pp".
         profile: the competition profile.
-        out_root: where test sets live; its parent is the data folder.
+        out_root: where test sets live (default `store.testsets_dir()`); its parent is
+            the data folder.
         force: rebuild even when an identical build exists.
         progress: show tqdm bars.
         strength: the compound chain strength; default the calibration's
@@ -257,7 +258,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     started = time.perf_counter()
     profile = get_profile(profile)
     holdout = _check_options(holdout, name)
-    out_root = Path(out_root)
+    out_root = Path(out_root or testsets_dir())
     recipe = get_recipe(recipe)
     calibration = None
     if recipe.compound is not None and strength is None:
@@ -356,10 +357,11 @@ class TestsetInfo:
     built_at: str
 
 
-def list_testsets(out_root: str | os.PathLike = TESTSETS_DIR) -> list[TestsetInfo]:
-    """Every built test set under `out_root` (folders with a manifest), by name."""
+def list_testsets(out_root: str | os.PathLike | None = None) -> list[TestsetInfo]:
+    """Every built test set under `out_root` (default `store.testsets_dir()`; folders with
+    a manifest), by name."""
     rows = []
-    for manifest_path in sorted(Path(out_root).glob("*/manifest.json")):
+    for manifest_path in sorted(Path(out_root or testsets_dir()).glob("*/manifest.json")):
         m = read_json(manifest_path, "the test set's manifest",
                       hint=f"rebuild it: harness testset build --name "
                            f"{manifest_path.parent.name} --force")

@@ -38,8 +38,9 @@ from typing import Any
 from harness import interrupt
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
-from harness.paths import data_root
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.testset.store import DEFAULT_TESTSET, testsets_dir
 from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
 from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
@@ -78,8 +79,8 @@ class TuneResult:
 
 
 def default_storage() -> str:
-    """A SQLite file under data/: `sqlite:///data/tuning.sqlite`."""
-    path = data_root() / "tuning.sqlite"
+    """A SQLite file in the data folder: `sqlite:///.../data/tuning.sqlite`."""
+    path = data_dir() / "tuning.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
 
@@ -117,7 +118,7 @@ def objective_testset(testset: str | os.PathLike | None = None) -> str | None:
     """The test set trials are scored on: `testset`, else the default one if built."""
     if testset:
         return str(testset)
-    default = data_root() / "testsets" / "default" / "testset.npz"
+    default = testsets_dir() / DEFAULT_TESTSET / "testset.npz"
     return str(default) if default.exists() else None
 
 
