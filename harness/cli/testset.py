@@ -67,12 +67,14 @@ def _show_list(console, rows: list[lib.TestsetInfo]) -> None:
                       highlight=False)
         return
     table = Table(title=f"Test sets under {testsets_dir()}")
-    for col in ("name", "recipe", "seed", "testset", "holdout", "train", "guard removed",
-                "MB", "built"):
-        table.add_column(col, justify="left" if col in ("name", "recipe", "built") else "right")
+    for col in ("name", "kind", "recipe", "seed", "testset", "holdout", "train",
+                "guard removed", "MB", "built"):
+        table.add_column(col, justify="left" if col in ("name", "kind", "recipe", "built")
+                         else "right")
     for r in rows:
-        table.add_row(r.name, r.recipe, str(r.seed), str(r.n_testset), str(r.n_holdout),
-                      str(r.n_train), str(r.leakage_removed), f"{r.megabytes:.1f}", r.built_at)
+        table.add_row(*("-" if v is None else str(v) for v in (
+            r.name, r.kind, r.recipe, r.seed, r.n_testset, r.n_holdout, r.n_train,
+            r.leakage_removed)), f"{r.megabytes:.1f}", r.built_at)
     console.print(table)
 
 

@@ -228,7 +228,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             no such layer, target or test set.
     """
     from harness.results.gradcam import find_conv_layer, grad_cam, overlay
-    from harness.scoring.scorer import load_testset
+    from harness.scoring.testsets import load_testset
     from harness.scoring.targets import resolve_target
 
     if n < 1 or per_family < 1 or pairs < 0:

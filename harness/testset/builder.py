@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import testkinds
 from harness.data.datasets import Dataset, load_dataset, save_npz
 from harness.errors import HarnessError
 from harness.fsutil import read_json, temp_beside, write_text_atomic
@@ -344,15 +345,17 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
 
 @dataclass
 class TestsetInfo:
-    """One built test set, as `harness testset list` shows it."""
+    """One test set, as `harness testset list` shows it: built here, or a set of another
+    kind its builder put beside them (`harness.testkinds`; None where it has no such part)."""
 
     name: str
-    recipe: str
-    seed: int
-    n_testset: int
-    n_holdout: int
-    n_train: int
-    leakage_removed: int
+    kind: str
+    recipe: str | None
+    seed: int | None
+    n_testset: int | None
+    n_holdout: int | None
+    n_train: int | None
+    leakage_removed: int | None
     megabytes: float
     built_at: str
 
@@ -366,8 +369,12 @@ def list_testsets(out_root: str | os.PathLike | None = None) -> list[TestsetInfo
                       hint=f"rebuild it: harness testset build --name "
                            f"{manifest_path.parent.name} --force")
         size = sum(f.stat().st_size for f in manifest_path.parent.iterdir() if f.is_file())
-        rows.append(TestsetInfo(name=m["name"], recipe=m["recipe_version"], seed=m["seed"],
-                                n_testset=m["counts"]["testset"], n_holdout=m["counts"]["holdout"],
-                                n_train=m["counts"]["train"], leakage_removed=m["leakage_removed"],
-                                megabytes=round(size / 1e6, 1), built_at=m.get("built_at", "")))
+        counts = m.get("counts") or {}
+        rows.append(TestsetInfo(
+            name=m.get("name", manifest_path.parent.name),
+            kind=testkinds.declared(m, manifest_path) or testkinds.PSEUDO_PRIVATE,
+            recipe=m.get("recipe_version"), seed=m.get("seed"), n_testset=counts.get("testset"),
+            n_holdout=counts.get("holdout"), n_train=counts.get("train"),
+            leakage_removed=m.get("leakage_removed"), megabytes=round(size / 1e6, 1),
+            built_at=m.get("built_at", "")))
     return rows

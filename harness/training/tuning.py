@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import interrupt
+from harness import interrupt, testkinds
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.paths import data_dir
@@ -120,6 +120,18 @@ def objective_testset(testset: str | os.PathLike | None = None) -> str | None:
         return str(testset)
     default = testsets_dir() / DEFAULT_TESTSET / "testset.npz"
     return str(default) if default.exists() else None
+
+
+def _objective_name(scored_on: str | None, profile: Profile) -> str:
+    """What trials maximise, in words: a forecast only on a pseudo-private set."""
+    if not scored_on:
+        return "val_accuracy"
+    from harness.scoring.testsets import load_testset
+
+    ts = load_testset(scored_on, profile)
+    if testkinds.forecasts(ts.kind):
+        return f"pseudo-private accuracy on {scored_on}"
+    return f"accuracy on {testkinds.subject(ts.kind, ts.name, str(ts.path))}"
 
 
 @dataclass
@@ -227,7 +239,7 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
         raise HarnessError(f"cannot open the Optuna storage {mask_url(storage)} "
                            f"({type(e).__name__})", hint="check the server is up") from None
     scored_on = objective_testset(testset)
-    objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
+    objective_name = _objective_name(scored_on, profile)
     objective = TrialObjective(exp, space, data, epochs, overrides, profile, scored_on,
                                db_url, progress and workers == 1)
     interrupt.note(f"finished trials stay in study {study_name!r}; the same command "
