@@ -334,7 +334,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
     if sample < 8:
         raise HarnessError(f"--sample must be at least 8 images. Received: sample={sample}")
     if records is None:
-        records = Leaderboard(db_url).codabench_records()
+        records = Leaderboard(db_url, create=False).codabench_records()
     if names is not None and len(names) != len(targets):
         raise HarnessError(f"one name per target. Received: {len(names)} names, "
                            f"{len(targets)} targets")

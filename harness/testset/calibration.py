@@ -229,7 +229,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     spec = recipe.compound
     plans = [compound.sample_plan(len(holdout), spec, compound.copy_seed(manifest["seed"], c))
              for c in range(int(spec.get("copies", 1)))]
-    db = Leaderboard(db_url)
+    db = Leaderboard(db_url, create=False)
     records = _records(db, phase)
     correct, skipped = {}, {}
     images = None
