@@ -51,7 +51,7 @@ import shifts  # noqa: E402 (bench/shifts.py, beside this file)
 
 from harness.data.datasets import Dataset, load_dataset  # noqa: E402
 from harness.fsutil import atomic_path, sha256_file, write_text_atomic  # noqa: E402
-from harness.paths import REPO_ROOT, data_root  # noqa: E402
+from harness.paths import REPO_ROOT, data_dir  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
 from harness.scoring.ingestion import run_submission  # noqa: E402
 from harness.scoring.targets import content_sha256, resolve_target  # noqa: E402
@@ -98,13 +98,13 @@ def models(only=None) -> dict[str, Path]:
 
 def ensure_testset(profile) -> Path:
     """The default test set's folder, built (and the real data cleaned) when missing."""
-    folder = data_root() / "testsets" / TESTSET
+    folder = data_dir() / "testsets" / TESTSET
     if (folder / "manifest.json").is_file():
         return folder
     from harness.data.hygiene import clean
     from harness.testset.builder import build
 
-    raw, cleaned = data_root() / "training_set.npz", data_root() / "clean.npz"
+    raw, cleaned = data_dir() / "training_set.npz", data_dir() / "clean.npz"
     if not cleaned.is_file():
         if not raw.is_file():
             raise SystemExit(f"no {raw}: python ../shared/data/make_training_set.py {raw}")
@@ -112,7 +112,7 @@ def ensure_testset(profile) -> Path:
         clean(raw, cleaned, profile)
     print(f"building the {TESTSET} test set from {cleaned}", flush=True)
     build(data=cleaned, name=TESTSET, seed=0, profile=profile,
-          out_root=data_root() / "testsets", progress=False)
+          out_root=data_dir() / "testsets", progress=False)
     return folder
 
 
@@ -131,7 +131,7 @@ def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarra
     """Every image each model predicts, and the layout that says what each part is."""
     key = hashlib.sha256(f"{INPUTS_VERSION}:{sha256_file(folder / 'testset.npz')}:{limit}"
                          .encode()).hexdigest()[:12]
-    cached = data_root() / "fidelity" / f"inputs-{key}.npz"
+    cached = data_dir() / "fidelity" / f"inputs-{key}.npz"
     if cached.is_file():
         with np.load(cached) as f:
             return f["images"], json.loads(str(f["layout"]))
@@ -180,7 +180,7 @@ def predict_all(named: dict[str, Path], images: np.ndarray, layout: dict,
     out = {}
     for name, target in named.items():
         version = (sha256_file(target) if target.is_file() else content_sha256(target))[:12]
-        path = data_root() / "fidelity" / f"{name}-{version}-{layout['key']}.npy"
+        path = data_dir() / "fidelity" / f"{name}-{version}-{layout['key']}.npy"
         if not path.is_file():
             started = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
@@ -258,7 +258,7 @@ def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manife
             profile) -> dict:
     labels = holdout.labels
     plans = plans_for(len(labels), manifest["seed"])
-    cal = load_calibration(profile, data_root())
+    cal = load_calibration(profile, data_dir())
     out = {"calibration": cal.as_dict(), "holdout_images": len(labels),
            "models": {}, "variants": {}, "shifts": {}}
     h = {m: hits(p, layout, labels, len(plans)) for m, p in preds.items()}

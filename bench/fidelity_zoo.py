@@ -40,7 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from harness.fsutil import atomic_path, sha256_file, write_text_atomic
 from harness.gitinfo import git_commit
-from harness.paths import REPO_ROOT, data_root
+from harness.paths import REPO_ROOT, data_dir
 from harness.profile import get_profile
 from harness.shipping.packing import SMOKE_IMAGES, pack_folder
 from harness.shipping.samples import sample_images
@@ -127,7 +127,7 @@ MODELS: dict[str, ZooModel] = {
 
 
 def runs_root() -> Path:
-    return data_root() / "zoo-runs"
+    return data_dir() / "zoo-runs"
 
 
 def advice_file(name: str) -> Path:
@@ -137,7 +137,7 @@ def advice_file(name: str) -> Path:
 
 
 def testset_file(name: str) -> Path:
-    return data_root() / "testsets" / TESTSET / name
+    return data_dir() / "testsets" / TESTSET / name
 
 
 def advice_for(name: str, profile) -> dict:

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from harness import testkinds
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
 from harness.scoring.scorer import ScoreResult, score
@@ -98,7 +99,10 @@ def show_score(console, r: ScoreResult) -> None:
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
     else:
-        console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
+        # Not a pseudo-private set: its accuracy is named for what it is, never a forecast.
+        on = testkinds.subject(ts["kind"], ts["name"], ts["path"])
+        console.print(f"[bold green]accuracy {m.accuracy:.4f}[/] on {escape(on)}: not a "
+                      f"forecast of the hidden score  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
                       highlight=False)
 

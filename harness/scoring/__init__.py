@@ -3,7 +3,8 @@
 Owns what a target is (an experiment, a folder or a zip: `targets`), the submission
 contract (`contract`), the ingestion process that runs `Model().predict(X)` in a fresh
 process under the time limit (`ingestion`, with its stdlib-only `ingestion_child.py`),
-the metrics (`metrics`) and `score`, which ties them to a test set and the leaderboard
+the metrics (`metrics`), a test set as scoring reads it and what kind it is
+(`testsets`), and `score`, which ties them to a test set and the leaderboard
 (`scorer`).
 
 Examples:
@@ -16,7 +17,8 @@ Every name below is imported on first use, so `import harness.scoring` stays che
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "scorer": ["score", "ScoreResult", "load_testset", "TestSet"],
+    "scorer": ["score", "ScoreResult"],
+    "testsets": ["load_testset", "TestSet"],
     "targets": ["resolve_target", "Staged"],
     "contract": ["check_source", "check_predictions", "SubmissionError", "Failure", "FAILURE_KINDS"],
     "ingestion": ["run_submission", "start_submission", "IngestionResult"],
