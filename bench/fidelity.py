@@ -250,8 +250,13 @@ def one_point(forecast_hits: dict[str, np.ndarray], plans, index, truth: dict[st
 
 
 def rho(a: dict, b: dict) -> float:
+    """Spearman's rank correlation over the models both hold; nan when one side has a
+    single value (one model, or every model alike)."""
     keys = sorted(set(a) & set(b))
-    return float(spearmanr([a[k] for k in keys], [b[k] for k in keys]).statistic)
+    x, y = [a[k] for k in keys], [b[k] for k in keys]
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
 
 
 def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manifest: dict,
