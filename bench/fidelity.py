@@ -80,7 +80,7 @@ VARIANTS = {
 VARIANT_IMAGES = 400
 VARIANT_STRENGTH = 4
 # Bump when what `inputs` draws changes, so cached inputs and predictions are redrawn.
-INPUTS_VERSION = 2
+INPUTS_VERSION = 3
 
 
 def models(only=None) -> dict[str, Path]:
@@ -301,6 +301,8 @@ def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manife
         if len(truth) > 1:
             entry.update(one_point(h, plans, index, truth, PUBLIC_PAIR[0]))
         kind, name = key.split("/")
+        if kind == "shift":
+            entry["round"] = shifts.ROUND_OF[name]
         out["variants" if kind == "variant" else "shifts"][name] = entry
     return out
 
@@ -321,13 +323,14 @@ def markdown(res: dict) -> str:
     for title, table in (("re-weighted pp@2 families (strength 4)", res["variants"]),
                          ("held-out shifts outside the registry", res["shifts"])):
         lines += [f"\n{title}:\n",
-                  "| set | accuracy range | Spearman (headline) | Spearman (clean) | "
+                  "| set | round | accuracy range | Spearman (headline) | Spearman (clean) | "
                   "one-point MAE | one-point MAE (public zip) |",
-                  "|---|---|---:|---:|---:|---:|"]
+                  "|---|---:|---|---:|---:|---:|---:|"]
         for name, r in table.items():
             acc = r["accuracy"].values()
             public = r.get("public_mean_abs_error")
-            lines.append(f"| {name} | {min(acc):.3f}-{max(acc):.3f} | {r['spearman']:.2f} | "
+            lines.append(f"| {name} | {r.get('round', '-')} | {min(acc):.3f}-{max(acc):.3f} | "
+                         f"{r['spearman']:.2f} | "
                          f"{r['clean_spearman']:.2f} | "
                          f"{r.get('mean_abs_error', float('nan')):.3f} | "
                          f"{'-' if public is None else f'{public:.3f}'} |")
