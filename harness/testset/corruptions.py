@@ -68,21 +68,6 @@ class GaussianNoise:
         return x + p["noise"]
 
 
-@family("impulse_noise", "noise")
-class ImpulseNoise:
-    """Dead and hot pixels: 0.5-7% of the pixels set to black or white (salt and pepper)."""
-
-    @staticmethod
-    def sample(n, severity, rng, shape):
-        hit = rng.random((n, *shape[:2])) < level((0.005, 0.01, 0.02, 0.04, 0.07), severity)
-        return {"hit": hit, "white": rng.random((n, *shape[:2])) < 0.5}
-
-    @staticmethod
-    def apply(x, p):
-        value = np.where(p["white"], 255.0, 0.0)[..., None]
-        return np.where(p["hit"][..., None], value, x)
-
-
 # --- augmentation views ----------------------------------------------------------------
 
 @family("randaugment", "augment")
@@ -158,23 +143,6 @@ class BrightnessContrast:
         return ops.adjust_contrast(ops.adjust_brightness(x, p["brightness"]), p["contrast"])
 
 
-@family("stain_density", "stain")
-class StainDensity:
-    """Dye uptake: each colour channel's optical density (Beer-Lambert) scaled by its
-    own factor, 1 +- 0.15-0.6, so stains thin or deepen unevenly."""
-
-    @staticmethod
-    def sample(n, severity, rng, shape):
-        spread = level((0.15, 0.25, 0.35, 0.48, 0.6), severity)
-        return {"factor": rng.uniform(1 - spread, 1 + spread, (n, 1, 1, shape[2]))
-                .astype(np.float32)}
-
-    @staticmethod
-    def apply(x, p):
-        density = -np.log((x + 1) / 256)
-        return 256 * np.exp(-density * p["factor"]) - 1
-
-
 @family("defocus_blur", "optics")
 class DefocusBlur:
     """Out-of-focus lens: a disc point-spread of radius 1-4 px."""
@@ -238,25 +206,6 @@ class Pixelate:
             pil = Image.fromarray(img)
             small = pil.resize((p["size"], p["size"]), Image.BOX)
             out[i] = np.asarray(small.resize(pil.size, Image.NEAREST))
-        return out
-
-
-@family("resample", "digital")
-class Resample:
-    """Rescanned at 70-25% of the side with no anti-aliasing (nearest neighbour) and
-    interpolated back (bilinear): aliased edges and moire, where pixelate averages."""
-
-    @staticmethod
-    def sample(n, severity, rng, shape):
-        return {"scale": level((0.7, 0.55, 0.42, 0.33, 0.25), severity)}
-
-    @staticmethod
-    def apply(x, p):
-        out = np.empty_like(x)
-        for i, img in enumerate(ops.to_uint8(x)):
-            pil = Image.fromarray(img)
-            side = (max(2, round(pil.width * p["scale"])), max(2, round(pil.height * p["scale"])))
-            out[i] = np.asarray(pil.resize(side, Image.NEAREST).resize(pil.size, Image.BILINEAR))
         return out
 
 

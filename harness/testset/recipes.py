@@ -42,11 +42,6 @@ SINGLE_FAMILIES = ("gaussian_noise", "randaugment", "augmix", "stain_color", "sa
                    "stain_deposits", "bubbles", "overlay", "occlusion", "rotate_flip",
                    "zoom_shear")
 PP_FAMILIES = {"clean": [0], **{name: ALL_SEVERITIES for name in SINGLE_FAMILIES}}
-# pp@3's additions: non-Gaussian sensor noise, stain density by channel, and aliased
-# resampling, the kinds whose absence broke pp@2's ranking on held-out shifts
-# (bench/RESULTS.md, "Fidelity").
-ADDED_IN_3 = ("impulse_noise", "stain_density", "resample")
-PP3_FAMILIES = {**PP_FAMILIES, **{name: ALL_SEVERITIES for name in ADDED_IN_3}}
 SMALL_FAMILIES = {"clean": [0], "gaussian_noise": [2, 4], "overlay": [2, 4],
                   "rotate_flip": [2, 4]}
 
@@ -65,14 +60,6 @@ RECIPES: dict[str, list[dict]] = {
                         "single-family views of pp@1 as the diagnostic",
          "families": PP_FAMILIES,
          "compound": {"families": {name: 1.0 for name in SINGLE_FAMILIES},
-                      "severities": ALL_SEVERITIES, "max_links": 8, "copies": 2,
-                      "strength": 1.0},
-         "aggregate": "compound"},
-        {"version": "3.0",
-         "description": "pp@2 with three more families (impulse noise, stain density, "
-                        "aliased resampling) in its single views and its chains",
-         "families": PP3_FAMILIES,
-         "compound": {"families": {name: 1.0 for name in (*SINGLE_FAMILIES, *ADDED_IN_3)},
                       "severities": ALL_SEVERITIES, "max_links": 8, "copies": 2,
                       "strength": 1.0},
          "aggregate": "compound"},

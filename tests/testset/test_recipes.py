@@ -47,7 +47,7 @@ def test_unknown_aggregate_says_did_you_mean():
 
 
 def test_versions_by_name_newest_first():
-    assert recipes.get_recipe("pp").version == "3.0"
+    assert recipes.get_recipe("pp").version == "2.0"
     assert recipes.get_recipe("pp@1").id == "pp@1.0"
     assert recipes.get_recipe("pp@2.0", strength=3.25).id == "pp@2.0+s3.25"
     assert recipes.get_recipe("pp@1").aggregate == "mean_corrupted"
@@ -66,7 +66,7 @@ def test_a_manifest_keeps_its_own_version_and_strength():
     assert recipes.recipe_for_manifest({"recipe": "pp", "recipe_spec": built.as_dict()}).id == \
         "pp@1.0"
     compound = recipes.get_recipe("pp", strength=2.5)
-    assert recipes.recipe_for_manifest({"recipe_spec": compound.as_dict()}).id == "pp@3.0+s2.50"
+    assert recipes.recipe_for_manifest({"recipe_spec": compound.as_dict()}).id == "pp@2.0+s2.50"
 
 
 def test_compound_headline_is_the_accuracy_on_the_chains():

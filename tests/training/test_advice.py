@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from harness.testset.corruptions import FAMILIES
+from harness.testset.recipes import SINGLE_FAMILIES
 from harness.training.advice import COUNTERS, recommend
 from harness.training.augmentation import resolve
 
 
-def test_every_family_has_a_valid_counter():
-    assert set(COUNTERS) == set(FAMILIES) - {"clean"}
+def test_every_recipe_family_has_a_valid_counter():
+    assert set(COUNTERS) == set(SINGLE_FAMILIES)
     for spec in COUNTERS.values():
         resolve(spec)  # raises on an unknown augmentation or parameter
 
