@@ -54,7 +54,7 @@ from harness.fsutil import atomic_path, sha256_file, write_text_atomic  # noqa: 
 from harness.paths import REPO_ROOT, data_dir  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
 from harness.scoring.ingestion import run_submission  # noqa: E402
-from harness.scoring.targets import content_sha256, resolve_target  # noqa: E402
+from harness.scoring.targets import resolve_target  # noqa: E402
 from harness.testset import compound, recipes  # noqa: E402
 from harness.testset.calibration import (PRIOR_SD, ForecastCalibration,  # noqa: E402
                                          fit_strength)
@@ -187,12 +187,23 @@ def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarra
     return images, layout
 
 
+def model_version(target: Path) -> str:
+    """What runs: a zip's bytes, or a folder's files but its zoo.json (how it was trained,
+    which a re-ship rewrites without changing one prediction)."""
+    if target.is_file():
+        return sha256_file(target)[:12]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in target.rglob("*") if p.is_file() and p.name != "zoo.json"):
+        digest.update(f"{path.relative_to(target).as_posix()}\0{sha256_file(path)}".encode())
+    return digest.hexdigest()[:12]
+
+
 def predict_all(named: dict[str, Path], images: np.ndarray, layout: dict,
                 profile) -> dict[str, np.ndarray]:
     """Each model's labels for `images`, predicted once per model version and input set."""
     out = {}
     for name, target in named.items():
-        version = (sha256_file(target) if target.is_file() else content_sha256(target))[:12]
+        version = model_version(target)
         path = data_dir() / "fidelity" / f"{name}-{version}-{layout['key']}.npy"
         if not path.is_file():
             started = time.perf_counter()

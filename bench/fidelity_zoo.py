@@ -118,8 +118,8 @@ MODELS: dict[str, ZooModel] = {
     "ensemble5": ZooModel("5 models on stratified folds, majority vote (a seed team's "
                           "method), flips, colour", ["flip", "color"], 4,
                           overrides={"folds": 5, "ensemble": "vote"}),
-    "tta": ZooModel("flips, rotations; 4 test-time views averaged inside predict (a seed "
-                    "team's method)", ["flip", GEOMETRIC], 8, seed=1,
+    "tta": ZooModel("flips, weak RandAugment; 4 test-time views averaged inside predict "
+                    "(a seed team's method)", ["flip", "randaugment_weak"], 8, seed=1,
                     settings={"tta": 4}),
     "advised": ZooModel("what harness score advised for `none`: its 3 worst families' "
                         "counter-augmentations", [], 8, advised_by="none"),
