@@ -1,4 +1,5 @@
-"""`harness profile show | check`: print a competition profile, or check a profile file."""
+"""`harness profile show | check | runtime`: print a competition profile, check a profile
+file, build the virtualenv of a profile's server runtime."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from harness import profile as lib
 from harness import profile_schema
-from harness.cli.options import json_option
+from harness.cli.options import common, json_option
 from harness.cli.output import emit, err_console
 
 
@@ -84,3 +85,20 @@ def check(file, as_json):
     emit(result, as_json, _show_check)
     if not result.ok:
         sys.exit(2)
+
+
+def _show_runtime(console, r) -> None:
+    how = ("this interpreter stands in for it (same major Keras); the virtualenv is for "
+           "`harness verify`" if r.runs_here else "every run of a submission uses it")
+    built = "cached" if r.build_s is None else f"built in {r.build_s:.0f} s"
+    console.print(f"{r.profile}: {' '.join(r.requirements)} at {r.python} ({built}); {how}")
+
+
+@profile.command("runtime")
+@common
+def runtime(profile, as_json):
+    """Build (once per machine) the virtualenv of the profile's server runtime."""
+    from harness.scoring.runtime import build_runtime
+
+    status = (lambda msg: None) if as_json else (lambda msg: err_console.print(msg))
+    emit(build_runtime(profile, status=status), as_json, _show_runtime)

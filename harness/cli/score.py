@@ -120,7 +120,7 @@ def show_score(console, r: ScoreResult) -> None:
     _show_confusion(console, r)
 
     timing = Table(title="The ingestion process", title_justify="left")
-    timing.add_column("load (import + Model())", justify="right")
+    timing.add_column("load (import, constructor)", justify="right")
     timing.add_column("predict(X)", justify="right")
     timing.add_column("total", justify="right")
     timing.add_column("limit", justify="right")
