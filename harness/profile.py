@@ -91,11 +91,11 @@ class Profile:
         title: human name of the competition.
         input_shape: (height, width, channels) of every image.
         class_names: class names, index = label.
+        time_limit_s: the server's limit over the whole run (load and predict), seconds.
+        hidden_test_size: estimated number of hidden test images (timecheck extrapolates to it).
         class_aliases: extra folder or label names accepted by `harness data import`,
             lower case, mapped to labels (class names always match, case-insensitively).
         metric: the leaderboard's metric, "accuracy" or "macro_f1".
-        time_limit_s: the server's limit over the whole run (load and predict), seconds.
-        hidden_test_size: estimated number of hidden test images (timecheck extrapolates to it).
         server_runtime: pip requirement of each package the server runs, exact where known.
         keras_known_to_load: newer Keras releases ("3.6": any 3.6.x) whose `.keras` files
             are known to load on the server's Keras; others newer than it get a warning.
@@ -122,10 +122,10 @@ class Profile:
     title: str
     input_shape: tuple[int, int, int]
     class_names: tuple[str, ...]
+    time_limit_s: float
+    hidden_test_size: int
     class_aliases: dict[str, int] = field(default_factory=dict)
     metric: str = "accuracy"
-    time_limit_s: float = 6000
-    hidden_test_size: int = 5000
     server_runtime: dict[str, str] = field(default_factory=dict)
     keras_known_to_load: tuple[str, ...] = ()
     server_modules: frozenset[str] = frozenset()

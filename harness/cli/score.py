@@ -93,16 +93,18 @@ def show_score(console, r: ScoreResult) -> None:
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
     else:
-        console.print(f"[bold green]accuracy {m.accuracy:.4f}[/]  {escape(r.experiment)} on "
+        headline = "macro F1" if m.metric == "macro_f1" else "accuracy"
+        console.print(f"[bold green]{headline} {m.value:.4f}[/]  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
                       highlight=False)
 
     summary = Table(title="Metrics", title_justify="left")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
+    ranks = {"accuracy": "accuracy", "macro_f1": "macro F1"}[m.metric]
     for label, value in (("accuracy", m.accuracy), ("macro precision", m.precision_macro),
                          ("macro recall", m.recall_macro), ("macro F1", m.f1_macro)):
-        summary.add_row(label, _fmt(value))
+        summary.add_row(label + (" (the leaderboard's)" if label == ranks else ""), _fmt(value))
     if m.worst_group is not None:
         summary.add_row(f"worst group ({escape(m.worst_group)})", _fmt(m.worst_group_accuracy))
     console.print(summary)

@@ -142,7 +142,7 @@ def _extract(path: Path, dest: Path, max_bytes: int) -> None:
 
 
 def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: Profile,
-                   max_bytes: int = MAX_UNPACKED_BYTES) -> Staged:
+                   max_bytes: int = MAX_UNPACKED_BYTES, as_trained: bool = False) -> Staged:
     """Make TARGET a submission folder: extract a zip, stage an experiment, or use a folder.
 
     Args:
@@ -150,6 +150,8 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
         dest: an empty or absent folder to extract or stage into (unused for a folder).
         profile: the competition profile.
         max_bytes: refuse a zip whose entries add up to more than this, uncompressed.
+        as_trained: stage an experiment's `.keras` files as trained, for this
+            interpreter (Grad-CAM), even where the profile's server runs another Keras.
 
     Returns:
         `Staged`: its kind, source, folder, content sha256 and a default name.
@@ -174,7 +176,10 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
                            hint="TARGET is a .zip, a submission folder or an experiment name")
     experiment = get_experiment(target)
     run = experiment.latest_run()
-    stage_for_runtime(experiment, dest, run, profile)
+    if as_trained:
+        experiment.stage(dest, run, profile=profile)
+    else:
+        stage_for_runtime(experiment, dest, run, profile)
     return Staged("experiment", str(experiment.path), dest, content_sha256(dest),
                   experiment.name, run)
 
