@@ -146,6 +146,12 @@ class Profile:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def ref(self) -> str:
+        """What to pass as `--profile` for this one: its name if shipped, else its file."""
+        shipped = self.source and Path(self.source).parent == SHIPPED_DIR.resolve()
+        return self.name if shipped or not self.source else self.source
+
     def label_for_folder(self, folder: str) -> int | None:
         """Label for a class folder (or string label): a class name or an alias, any case."""
         key = folder.strip().lower()

@@ -2,10 +2,10 @@
 
 The virtualenv is the one `harness profile runtime --profile an2dl-2023-hw1` builds, in
 the user cache (`harness.scoring.runtime`), once per machine: `.ci/run` builds it before
-`make test`, so its pip minutes are not the suite's. A test that finds it missing
-builds it, and skips with the reason when no package index answers.
+`make test`, so its pip minutes are not the suite's. A test that needs it and finds it
+missing skips, saying how to build it.
 
-`make_2023_submission` writes what a 2023 team uploaded, made in that runtime: the
+`make_2023_submissions` writes what a 2023 team uploaded, made in that runtime: the
 course template's model.py (`class model`, `__init__(self, path)` loading from the
 path, `predict` returning `tf.argmax(...)`, a tensor), the empty `metadata`, and a tiny
 Keras 2 model saved as a SavedModel folder or a `.keras` file.
@@ -23,7 +23,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.profile import get_profile
-from harness.scoring.runtime import build_runtime
+from harness.scoring.runtime import runtime_python
 
 PROFILE = "an2dl-2023-hw1"
 
@@ -53,7 +53,6 @@ import numpy as np
 import tensorflow as tf
 
 tfk, tfkl = tf.keras, tf.keras.layers
-folder, name = sys.argv[1], sys.argv[2]
 inputs = tfk.Input(shape=(96, 96, 3))
 x = tfkl.Rescaling(1 / 255.0)(inputs)
 conv = tfkl.Conv2D(3, 1, use_bias=False)
@@ -63,29 +62,33 @@ net = tfk.Model(inputs, head(x))
 conv.set_weights([np.eye(3, dtype="float32").reshape(1, 1, 3, 3)])
 head.set_weights([np.array([[-10.0, 10.0]] * 3, "float32"), np.array([15.0, -15.0], "float32")])
 net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-net.save(f"{folder}/{name}")
+for folder, name in zip(sys.argv[1::2], sys.argv[2::2]):
+    net.save(f"{folder}/{name}")
 """
 
 
 def runtime_2023() -> Path:
-    """The 2023 runtime's interpreter, built on first use; skip when it cannot be built."""
+    """The 2023 runtime's interpreter; skip when it is not built on this machine."""
     try:
-        return Path(build_runtime(get_profile(PROFILE), status=print).python)
+        return runtime_python(get_profile(PROFILE))
     except HarnessError as e:
-        pytest.skip(f"no virtualenv of TensorFlow 2.14 and none could be built (offline?): "
-                    f"{e.message[:200]}")
+        pytest.skip(f"{e.message[:160]}; build it once: {e.hint.split(': ', 1)[-1]} "
+                    f"(.ci/run does)")
 
 
-def make_2023_submission(folder: Path, name: str = "SubmissionModel") -> Path:
-    """A 2023 team's submission folder, its model saved by Keras 2.14 as `name` (a
-    SavedModel folder, or a `.keras` file when `name` ends so)."""
-    folder.mkdir(parents=True)
-    (folder / "model.py").write_text(MODEL_PY.format(name=name))
-    (folder / "metadata").touch()
-    (folder / "build.py").write_text(BUILD_PY)
-    done = subprocess.run([str(runtime_2023()), "build.py", str(folder), name], cwd=folder,
+def make_2023_submissions(root: Path, names: list[str]) -> list[Path]:
+    """2023 teams' submission folders under `root`, one per model name, the same tiny
+    model saved by Keras 2.14 as each `name`: a SavedModel folder, or a `.keras` file
+    when the name ends so. One process builds them all (TensorFlow starts once)."""
+    folders = [root / name.replace(".", "_") for name in names]
+    for folder, name in zip(folders, names):
+        folder.mkdir(parents=True)
+        (folder / "model.py").write_text(MODEL_PY.format(name=name))
+        (folder / "metadata").touch()
+    (root / "build_2023.py").write_text(BUILD_PY)
+    args = [a for folder, name in zip(folders, names) for a in (str(folder), name)]
+    done = subprocess.run([str(runtime_2023()), str(root / "build_2023.py"), *args], cwd=root,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    (folder / "build.py").unlink()
-    return folder
+    return folders

@@ -186,7 +186,7 @@ def runtime_python(profile: Profile, root: Path | None = None) -> Path | None:
             f"profile {profile.name!r} runs submissions on its server's runtime "
             f"({', '.join(profile.server_requirements())}), which is not built on this "
             f"machine", hint=f"build it once (a minute or two, from the package index): "
-                             f"harness profile runtime --profile {profile.source or profile.name}")
+                             f"harness profile runtime --profile {profile.ref}")
     return _check_cached(venv, f"the {profile.name} server runtime")
 
 

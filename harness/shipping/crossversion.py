@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.kerasfiles import (  # noqa: F401 (pack's export, kept here)
-    SAVEDMODEL_SUFFIX,
+from harness.scoring.kerasfiles import (  # noqa: F401 (to_savedmodel: pack's export)
     newer,
     server_keras,
     to_savedmodel,

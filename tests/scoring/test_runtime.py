@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from an2dl_2023 import PROFILE, make_2023_submission, runtime_2023
+from an2dl_2023 import PROFILE, make_2023_submissions, runtime_2023
 
 from harness.cli import main
 from harness.data.datasets import save_dataset
@@ -33,8 +33,7 @@ def test_a_runtime_not_built_yet_is_one_line_saying_how(tmp_path):
     with pytest.raises(HarnessError) as e:
         runtime_python(get_profile(PROFILE), root=tmp_path)
     assert "\n" not in e.value.message and "tensorflow-cpu==2.14.1" in e.value.message
-    assert e.value.hint.endswith("harness profile runtime --profile "
-                                 f"{get_profile(PROFILE).source}")
+    assert e.value.hint.endswith(f"harness profile runtime --profile {PROFILE}")
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +59,8 @@ def test_a_2023_submission_made_under_tensorflow_2_14_scores_under_its_profile(
         plants, runner, tmp_path):
     runtime_2023()
     scores = {}
-    for name in ("SubmissionModel", "model.keras"):
-        folder = make_2023_submission(tmp_path / name.replace(".", "_"), name)
+    names = ["SubmissionModel", "model.keras"]
+    for name, folder in zip(names, make_2023_submissions(tmp_path, names)):
         zipped = _zip(folder, tmp_path / f"{folder.name}.zip")
         out = runner.invoke(main, ["score", str(zipped), "--testset", str(plants), "--profile",
                                    PROFILE, "--db", f"sqlite:///{tmp_path / 'lb.sqlite'}",
