@@ -94,3 +94,17 @@ def test_releases_known_to_load_on_the_server_get_no_warning(make_submission, pr
     # A run that fails to load one still names it: knowing is not proof for every model.
     failure = Failure("init_error", "Model() failed: TypeError: could not be deserialized")
     assert "course.keras (Keras 3.6.0)" in explain_failure(failure, folder, "3.4.1").message
+
+
+def test_a_keras_3_file_on_the_2023_keras_2_names_tensorflows_own_loader(tmp_path):
+    from harness.scoring.kerasfiles import WAY_OUT_KERAS2
+
+    fake_keras_file(tmp_path / "weights.keras", "3.4.1")
+    # What TensorFlow 2.14's Keras says of a Keras 3 file (measured in its virtualenv).
+    failure = Failure("init_error", "model(path) failed: TypeError: Could not deserialize "
+                      "class 'Functional' because its parent module keras.src.models."
+                      "functional cannot be imported.")
+    explained = explain_failure(failure, tmp_path, "2.14.0")
+    assert explained.kind == "keras_version" and explained.hint == WAY_OUT_KERAS2
+    assert "weights.keras (Keras 3.4.1) saved by a Keras newer than the 2.14.0" in \
+        explained.message and "tf.saved_model.load" in WAY_OUT_KERAS2
