@@ -31,7 +31,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.kerasfiles import version_warnings
+from harness.scoring.kerasfiles import format_warnings, version_warnings
 from harness.scoring.signature import Problem, check_class
 
 # The slugs a failed run is filed under, with what each means.
@@ -330,7 +330,8 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
     _check_contract(root, tree, profile)
     _check_imports(root, profile)
     _check_settings(root)
-    return _missing_files(tree, root) + version_warnings(root, profile)
+    return _missing_files(tree, root) + version_warnings(root, profile) + \
+        format_warnings(root, profile)
 
 
 def _check_settings(root: Path) -> None:

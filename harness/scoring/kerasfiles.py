@@ -111,6 +111,30 @@ def version_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
             f"not load it; {way_out(server)}"]
 
 
+def model_files(folder: str | os.PathLike) -> list[tuple[str, str]]:
+    """(name, format) of each model in `folder`, in the profile's words
+    (`[contract] model_formats`): .keras, .h5, a Keras 2 SavedModel folder (it holds
+    keras_metadata.pb), another TensorFlow SavedModel folder."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and path.suffix in (".keras", ".h5"):
+            found.append((name, path.suffix[1:]))
+        elif path.is_dir() and (path / "saved_model.pb").is_file():
+            keras2 = (path / "keras_metadata.pb").is_file()
+            found.append((name, "savedmodel" if keras2 else "tf_savedmodel"))
+    return found
+
+
+def format_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
+    """One warning per model file of a format the server's runtime does not load."""
+    loads = profile.contract.model_formats
+    return [f"{name} is a {fmt} model, which the {profile.name} server's runtime "
+            f"({', '.join(profile.server_requirements())}) does not load (it loads "
+            f"{', '.join(loads)})" for name, fmt in model_files(folder) if fmt not in loads]
+
+
 def mismatch(files: list[tuple[str, str]], keras_there: str, cause: str) -> str:
     """The one line: which files, which Keras saved them, which failed to load them, why."""
     return (f"{_names(files)} saved by a Keras newer than the {keras_there} that ran it, "

@@ -108,3 +108,21 @@ def test_a_keras_3_file_on_the_2023_keras_2_names_tensorflows_own_loader(tmp_pat
     assert explained.kind == "keras_version" and explained.hint == WAY_OUT_KERAS2
     assert "weights.keras (Keras 3.4.1) saved by a Keras newer than the 2.14.0" in \
         explained.message and "tf.saved_model.load" in WAY_OUT_KERAS2
+
+
+def test_a_model_format_the_servers_runtime_does_not_load_is_a_warning(make_submission,
+                                                                       profile):
+    from harness.profile import get_profile
+
+    folder = make_submission()
+    (folder / "SubmissionModel" / "variables").mkdir(parents=True)
+    for name in ("saved_model.pb", "keras_metadata.pb"):
+        (folder / "SubmissionModel" / name).write_bytes(b"")
+    warnings = check_source(folder, profile)
+    assert warnings == ["SubmissionModel is a savedmodel model, which the an2dl-2024-hw1 "
+                        "server's runtime (tensorflow-cpu==2.17.0, keras==3.4.1, numpy<2) "
+                        "does not load (it loads keras, h5, tf_savedmodel)"]
+    (folder / "metadata").touch()
+    (folder / "model.py").write_text("class model:\n    def __init__(self, path):\n        "
+                                     "pass\n\n    def predict(self, X):\n        return X\n")
+    assert check_source(folder, get_profile("an2dl-2023-hw1")) == []
