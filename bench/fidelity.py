@@ -1,30 +1,39 @@
-"""Fidelity evidence: how the pseudo-private headlines forecast, on the zoo and the real zips.
+"""Fidelity evidence: does the pseudo-private forecast rank and level models as an unknown
+corrupted set does? The table of bench/RESULTS.md ("Fidelity"), reproduced in one command.
 
-For every model (the fidelity zoo under data/zoo/, trained by bench/fidelity_zoo.py, and
-the real course submissions in ../shared/real_submissions/), one run through the same
-ingestion as `harness score` predicts:
+Models: every zoo folder shipped under bench/zoo/ (bench/fidelity_zoo.py) and the real
+course zips in ../shared/real_submissions/ when they are there. Each runs once, through
+the same ingestion as `harness score`, on every image the analysis needs:
 
-- the holdout of the default test set at every compound chain length 0..LEVELS-1, for
-  both compound copies (`compound.levels`): the clean accuracy (length 0) and the
-  compound accuracy at ANY strength, exactly, without building a set per strength;
-- the single-family views (pp@1) of a fixed third of the holdout images.
+- the default test set's holdout at every compound chain length 0..LEVELS-1, for both
+  compound copies (`compound.levels`): the clean accuracy (length 0) and the compound
+  accuracy at ANY strength, exactly, without a test set per strength;
+- the single-family views (pp@1) of a fixed share of the holdout, from testset.npz;
+- three re-weighted "hidden" recipes of pp@2's own families (VARIANTS, at strength 4);
+- the held-out shifts of bench/shifts.py, corruptions outside the recipe's registry,
+  each on a fixed sample of the holdout.
 
-From these it reports, per model: clean, pp@1 (mean over corrupted families), pp@2 at
-the recipe's uncalibrated strength and at the calibrated one, per family; the real zip's
-forecast against Codabench's 0.37; and how far a one-point calibration can be off: each
-model in turn plays "the recorded submission" under a differently weighted hidden
-recipe (the variants below), the strength is fitted on it alone, and every other
-model's forecast is compared with its accuracy under that variant.
+Per model it reports clean, pp@1, pp@2 at the calibrated strength with its 95% interval
+(`recipes.pseudo_private`, as `harness score` computes it) and the worst family; across
+models, how the clean and pp@1 figures rank against the headline; and for every variant
+and shift: the Spearman correlation between the calibrated headline and the accuracy
+there, and the mean absolute error of a one-point calibration (each model in turn plays
+the one recorded submission, the strength is fitted on it alone, the others are
+forecast; and the same with the real public zip as that submission).
 
-One command, fixed seeds; predictions are kept under data/fidelity/ and reused:
+From a clone with the real data (`python ../shared/data/make_training_set.py
+data/training_set.npz`), one command cleans it and builds the default test set when they
+are missing, predicts, analyses and prints the tables; predictions are kept under the
+data folder's fidelity/ (keyed by each model's content hash) and reused:
 
-    PYTHONPATH=. .venv/bin/python bench/fidelity.py            # predict what is missing, analyse
-    PYTHONPATH=. .venv/bin/python bench/fidelity.py --analyse  # analyse saved predictions only
+    PYTHONPATH=. python bench/fidelity.py
+    PYTHONPATH=. python bench/fidelity.py --models none augmix --holdout 60   # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -37,28 +46,30 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from scipy.stats import spearmanr
 
-from harness.data.datasets import load_dataset
-from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
-from harness.profile import get_profile
-from harness.scoring.ingestion import run_submission
-from harness.scoring.targets import resolve_target
-from harness.testset import compound, recipes
-from harness.testset.calibration import fit_strength, load_calibration
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import shifts  # noqa: E402 (bench/shifts.py, beside this file)
 
-TESTSET = Path("data/testsets/default")
-ZOO = Path("data/zoo")
-REAL = Path("../shared/real_submissions")
+from harness.data.datasets import Dataset, load_dataset  # noqa: E402
+from harness.fsutil import atomic_path, sha256_file, write_text_atomic  # noqa: E402
+from harness.paths import REPO_ROOT, data_dir  # noqa: E402
+from harness.profile import get_profile  # noqa: E402
+from harness.scoring.ingestion import run_submission  # noqa: E402
+from harness.scoring.targets import content_sha256, resolve_target  # noqa: E402
+from harness.testset import compound, recipes  # noqa: E402
+from harness.testset.calibration import fit_strength, load_calibration  # noqa: E402
+
+ZOO = REPO_ROOT / "bench" / "zoo"
+REAL = REPO_ROOT.parent / "shared" / "real_submissions"
 REAL_ZIPS = ("mttcrn-gap-augmentation", "mttcrn-gap-augmentation-flip",
              "mttcrn-gap-augmentation-mixup")
 PUBLIC_PAIR = ("mttcrn-gap-augmentation", 0.37)
-CACHE = Path("data/fidelity")
-RESULTS = Path("bench/results/fidelity.json")
+RESULTS = REPO_ROOT / "bench" / "results" / "fidelity.json"
+TESTSET = "default"
 LEVELS = 6  # chain lengths 0..5: past the calibrated strength (about 3.8)
-SINGLE_FRACTION = 1 / 3  # of the holdout images, for the single-family (pp@1) views
+SINGLE_FRACTION = 0.25  # of the holdout images, for the single-family (pp@1) views
+SHIFT_IMAGES = 600
 SEED = 0
-# Hidden recipes that differ from pp@2's equal weights: which kinds of corruption the
-# real hidden set leans on is unknown; these bound how much that matters.
+# Hidden recipes that differ from pp@2's equal weights, at strength 4.
 VARIANTS = {
     "overlay_heavy": {"overlay": 4, "occlusion": 2, "stain_deposits": 2, "bubbles": 2},
     "noise_colour_heavy": {"gaussian_noise": 4, "stain_color": 3, "saturation": 3,
@@ -67,15 +78,42 @@ VARIANTS = {
                              "motion_blur": 3},
 }
 VARIANT_IMAGES = 400
+VARIANT_STRENGTH = 4
+# Bump when what `inputs` draws changes, so cached inputs and predictions are redrawn.
+INPUTS_VERSION = 2
 
 
-def models() -> dict[str, Path]:
+def models(only=None) -> dict[str, Path]:
+    """Zoo folders, then the real zips there are, by name."""
     found = {p.name: p for p in sorted(ZOO.iterdir()) if (p / "model.py").is_file()} \
         if ZOO.is_dir() else {}
-    for name in REAL_ZIPS:
-        if (REAL / f"{name}.zip").is_file():
-            found[name] = REAL / f"{name}.zip"
+    found.update({n: REAL / f"{n}.zip" for n in REAL_ZIPS if (REAL / f"{n}.zip").is_file()})
+    if only:
+        missing = sorted(set(only) - set(found))
+        if missing:
+            raise SystemExit(f"no such model(s) {missing}; known: {sorted(found)}")
+        found = {n: p for n, p in found.items() if n in only}
     return found
+
+
+def ensure_testset(profile) -> Path:
+    """The default test set's folder, built (and the real data cleaned) when missing."""
+    folder = data_dir() / "testsets" / TESTSET
+    if (folder / "manifest.json").is_file():
+        return folder
+    from harness.data.hygiene import clean
+    from harness.testset.builder import build
+
+    raw, cleaned = data_dir() / "training_set.npz", data_dir() / "clean.npz"
+    if not cleaned.is_file():
+        if not raw.is_file():
+            raise SystemExit(f"no {raw}: python ../shared/data/make_training_set.py {raw}")
+        print(f"cleaning {raw} -> {cleaned}", flush=True)
+        clean(raw, cleaned, profile)
+    print(f"building the {TESTSET} test set from {cleaned}", flush=True)
+    build(data=cleaned, name=TESTSET, seed=0, profile=profile,
+          out_root=data_dir() / "testsets", progress=False)
+    return folder
 
 
 def spec_with(weights: dict[str, float]) -> dict:
@@ -83,15 +121,23 @@ def spec_with(weights: dict[str, float]) -> dict:
     return {**spec, "families": {f: float(weights.get(f, 1.0)) for f in spec["families"]}}
 
 
-def inputs(holdout, testset_manifest: dict) -> tuple[np.ndarray, dict]:
-    """Every image each model predicts, and where each part lies in that array."""
-    cached = CACHE / "inputs.npz"
+def plans_for(n: int, seed: int) -> list[compound.Plan]:
+    spec = recipes.get_recipe("pp").compound
+    return [compound.sample_plan(n, spec, compound.copy_seed(seed, c))
+            for c in range(spec["copies"])]
+
+
+def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarray, dict]:
+    """Every image each model predicts, and the layout that says what each part is."""
+    key = hashlib.sha256(f"{INPUTS_VERSION}:{sha256_file(folder / 'testset.npz')}:{limit}"
+                         .encode()).hexdigest()[:12]
+    cached = data_dir() / "fidelity" / f"inputs-{key}.npz"
     if cached.is_file():
         with np.load(cached) as f:
             return f["images"], json.loads(str(f["layout"]))
-    spec = recipes.get_recipe("pp").compound
-    seed = testset_manifest["seed"]
-    parts, layout, at = [], {}, 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    n = len(holdout)
+    parts, layout, at = [], {"key": key, "n": n}, 0
 
     def add(name, images):
         nonlocal at
@@ -99,176 +145,223 @@ def inputs(holdout, testset_manifest: dict) -> tuple[np.ndarray, dict]:
         layout[name] = [at, at + len(images)]
         at += len(images)
 
-    for c in range(spec["copies"]):
-        plan = compound.sample_plan(len(holdout), spec, compound.copy_seed(seed, c))
+    started = time.perf_counter()
+    for c, plan in enumerate(plans_for(n, manifest["seed"])):
         for k, level in enumerate(compound.levels(holdout.images, plan, upto=LEVELS - 1)):
             add(f"copy{c}/level{k}", level)
     rng = np.random.default_rng(SEED)
-    single = np.sort(rng.permutation(len(holdout))[:int(SINGLE_FRACTION * len(holdout))])
-    layout["single_index"] = single.tolist()
-    ts = load_dataset(TESTSET / "testset.npz")
-    keep = np.isin(ts.extras["source_index"], single) & (ts.extras["groups"] != "clean") & \
-        (ts.extras["groups"] != compound.GROUP)
+    single = np.sort(rng.permutation(n)[:max(1, int(SINGLE_FRACTION * n))])
+    ts = load_dataset(folder / "testset.npz")
+    keep = np.isin(ts.extras["source_index"], single) & \
+        ~np.isin(ts.extras["groups"], ["clean", compound.GROUP])
     add("single", ts.images[keep])
     layout["single_groups"] = ts.extras["groups"][keep].tolist()
     layout["single_labels"] = ts.labels[keep].tolist()
-    variant_index = np.sort(rng.permutation(len(holdout))[:VARIANT_IMAGES])
+    variant_index = np.sort(rng.permutation(n)[:min(n, VARIANT_IMAGES)])
     layout["variant_index"] = variant_index.tolist()
     for name, weights in VARIANTS.items():
-        plan = compound.sample_plan(VARIANT_IMAGES, spec_with(weights), seed=SEED + 1)
-        for k, level in enumerate(compound.levels(holdout.images[variant_index], plan,
-                                                  upto=LEVELS - 1)):
-            add(f"{name}/level{k}", level)
+        plan = compound.sample_plan(len(variant_index), spec_with(weights), seed=SEED + 1)
+        add(f"variant/{name}", compound.at_strength(holdout.images[variant_index], plan,
+                                                    VARIANT_STRENGTH))
+    shift_index = np.sort(rng.permutation(n)[:min(n, SHIFT_IMAGES)])
+    layout["shift_index"] = shift_index.tolist()
+    for name in shifts.NAMES:
+        add(f"shift/{name}", shifts.shift_set(holdout.images[shift_index], name, SEED)[0])
     images = np.concatenate(parts)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(cached.with_suffix(".part.npz"), "wb") as f:
-        np.savez(f, images=images, layout=json.dumps(layout))
-    os.replace(cached.with_suffix(".part.npz"), cached)
+    with atomic_path(cached, suffix=".npz") as part:
+        np.savez(part, images=images, layout=json.dumps(layout))
+    print(f"drew {len(images)} images in {time.perf_counter() - started:.0f} s", flush=True)
     return images, layout
 
 
-def predict_all(images: np.ndarray, profile) -> None:
-    for name, target in models().items():
-        out = CACHE / f"{name}.npy"
-        if out.is_file():
-            continue
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
-            try:
-                staged = resolve_target(target, Path(tmp) / "sub", profile)
-            except HarnessError as e:  # e.g. a zoo model being retrained right now
-                print(f"{name}: skipped ({e})", flush=True)
-                continue
-            run = run_submission(staged.path, images, profile, time_limit_s=None)
-        if not run.ok:
-            print(f"{name}: FAILED {run.failure.kind}: {run.failure.message}", flush=True)
-            continue
-        np.save(out.with_suffix(".part.npy"), run.predictions.astype(np.int8))
-        os.replace(out.with_suffix(".part.npy"), out)
-        print(f"predicted {name} in {time.perf_counter() - started:.0f} s "
-              f"(peak {run.peak_rss_mb:.0f} MiB)", flush=True)
-
-
-def hits_for(pred, layout, holdout, prefix: str, copies: int, index=None) -> np.ndarray:
-    """(copies, levels, n) whether each image was right at each chain length."""
-    labels = holdout.labels if index is None else holdout.labels[index]
-    return np.stack([np.stack([pred[slice(*layout[f"{prefix(c)}/level{k}"])] == labels
-                               for k in range(LEVELS)]) for c in range(copies)])
-
-
-def analyse(holdout, layout, manifest) -> dict:
-    spec = recipes.get_recipe("pp").compound
-    seed = manifest["seed"]
-    plans = [compound.sample_plan(len(holdout), spec, compound.copy_seed(seed, c))
-             for c in range(spec["copies"])]
-    n = len(holdout)
-    cal = load_calibration()
-    uncalibrated = recipes.get_recipe("pp").strength
-    out = {"calibration": cal.as_dict(), "per_model": {}}
-    hits = {}
-    for name in models():
-        path = CACHE / f"{name}.npy"
+def predict_all(named: dict[str, Path], images: np.ndarray, layout: dict,
+                profile) -> dict[str, np.ndarray]:
+    """Each model's labels for `images`, predicted once per model version and input set."""
+    out = {}
+    for name, target in named.items():
+        version = (sha256_file(target) if target.is_file() else content_sha256(target))[:12]
+        path = data_dir() / "fidelity" / f"{name}-{version}-{layout['key']}.npy"
         if not path.is_file():
-            continue
-        pred = np.load(path)
-        hits[name] = hits_for(pred, layout, holdout, lambda c: f"copy{c}", len(plans))
-        s = slice(*layout["single"])
-        groups = np.array(layout["single_groups"])
-        correct = pred[s] == np.array(layout["single_labels"])
-        per_family = {g: float(correct[groups == g].mean()) for g in sorted(set(groups))}
-
-        def at(strength):
-            return float(np.mean([hits[name][c, plan.lengths(strength), np.arange(n)]
-                                  for c, plan in enumerate(plans)]))
-
-        out["per_model"][name] = {
-            "clean": float(hits[name][:, 0].mean()),
-            "pp1": float(np.mean(list(per_family.values()))),
-            "pp2_uncalibrated": at(uncalibrated),
-            "pp2_calibrated": at(cal.strength),
-            "per_family": per_family,
-            "by_chain_length": [float(hits[name][:, k].mean()) for k in range(LEVELS)],
-        }
-    name, score = PUBLIC_PAIR
-    if name in hits:
-        strength, forecasts = fit_strength({name: hits[name]}, {name: score}, plans)
-        out["public_pair"] = {"experiment": name, "codabench": score, "fitted_strength": strength,
-                              "forecast_at_profile_strength":
-                                  out["per_model"][name]["pp2_calibrated"]}
-    out["one_point_calibration"] = one_point(layout, holdout, plans[0])
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
+                staged = resolve_target(target, Path(tmp) / "sub", profile)
+                run = run_submission(staged.path, images, profile, time_limit_s=None)
+            if not run.ok:
+                print(f"{name}: FAILED {run.failure.kind}: {run.failure.message}", flush=True)
+                continue
+            with atomic_path(path, suffix=".npy") as part:
+                np.save(part, run.predictions.astype(np.int8))
+            print(f"predicted {name}: {len(images)} images in "
+                  f"{time.perf_counter() - started:.0f} s (peak {run.peak_rss_mb:.0f} MiB)",
+                  flush=True)
+        out[name] = np.load(path).astype(np.int64)
     return out
 
 
-def one_point(layout, holdout, plan0: compound.Plan) -> dict:
-    """Calibrate on one model under a variant hidden recipe; forecast the others.
+def hits(pred, layout, labels, copies: int) -> np.ndarray:
+    """(copies, levels, n): whether each holdout image was right at each chain length."""
+    return np.stack([np.stack([pred[slice(*layout[f"copy{c}/level{k}"])] == labels
+                               for k in range(LEVELS)]) for c in range(copies)])
 
-    The variant plays the hidden set at strength 4 (about what the public pair needs);
-    pp@2's own first copy, on the same images, is fitted to one model's score there.
+
+def at_strength(h: np.ndarray, plans, strength: float, index=None) -> float:
+    """Accuracy over the copies at `strength`, on the images `index` (default all)."""
+    index = np.arange(h.shape[2]) if index is None else np.asarray(index)
+    return float(np.mean([h[c, plan.lengths(strength)[index], index]
+                          for c, plan in enumerate(plans)]))
+
+
+def headline(h: np.ndarray, plans, labels, strength: float, calibration):
+    """The calibrated headline and interval, by the library's own `pseudo_private`."""
+    n = h.shape[2]
+    right = np.concatenate([h[c, plan.lengths(strength), np.arange(n)]
+                            for c, plan in enumerate(plans)])
+    y_true = np.tile(labels, len(plans))
+    return recipes.pseudo_private(
+        y_true, np.where(right, y_true, -1), np.full(len(right), compound.GROUP),
+        recipe=recipes.get_recipe("pp", strength=strength),
+        source_index=np.tile(np.arange(n), len(plans)), calibration=calibration)
+
+
+def one_point(forecast_hits: dict[str, np.ndarray], plans, index, truth: dict[str, float],
+              reference: str | None) -> dict:
+    """Fit the strength to one model's accuracy on a set; forecast every other model.
+
+    Each model in turn is the reference (mean absolute error over all such fits), and,
+    when given, `reference` alone (the real public zip: what a team's one recorded
+    Codabench score gives).
     """
-    index = np.array(layout["variant_index"])
-    n = len(index)
-    names = [m for m in models() if (CACHE / f"{m}.npy").is_file()]
-    preds = {m: np.load(CACHE / f"{m}.npy") for m in names}
-    ours = {m: hits_for(preds[m], layout, holdout, lambda c: "copy0", 1)[:, :, index]
-            for m in names}
-    ours_plan = compound.Plan(plan0.families, plan0.links[index], plan0.severities[index],
-                              plan0.draw[index], plan0.seed)
-    result = {}
-    for variant, weights in VARIANTS.items():
-        plan = compound.sample_plan(VARIANT_IMAGES, spec_with(weights), seed=SEED + 1)
-        hidden = {m: hits_for(preds[m], layout, holdout, lambda c: variant, 1, index)
-                  for m in names}
-        truth = {m: float(hidden[m][0, plan.lengths(4.0), np.arange(n)].mean()) for m in names}
-        errors, rhos = [], []
-        for ref in names:
-            s, _ = fit_strength({ref: ours[ref]}, {ref: truth[ref]}, [ours_plan])
-            fc = {m: float(ours[m][0, ours_plan.lengths(s), np.arange(n)].mean())
-                  for m in names}
-            errors += [fc[m] - truth[m] for m in names if m != ref]
-            rhos.append(spearmanr([fc[m] for m in names], [truth[m] for m in names]).statistic)
-        result[variant] = {"mean_abs_error": float(np.mean(np.abs(errors))),
-                           "rms_error": float(np.sqrt(np.mean(np.square(errors)))),
-                           "mean_spearman": float(np.nanmean(rhos)), "truth": truth}
-    return result
+    names = list(truth)
+    sub = [compound.Plan(p.families, p.links[index], p.severities[index], p.draw[index],
+                         p.seed) for p in plans]
+    local = {m: forecast_hits[m][:, :, index] for m in names}
+
+    def errors(ref):
+        s, _ = fit_strength({ref: local[ref]}, {ref: truth[ref]}, sub)
+        return s, [at_strength(local[m], sub, s) - truth[m] for m in names if m != ref]
+
+    every = [e for ref in names for e in errors(ref)[1]]
+    out = {"mean_abs_error": float(np.mean(np.abs(every))),
+           "rms_error": float(np.sqrt(np.mean(np.square(every))))}
+    if reference in names:
+        s, e = errors(reference)
+        out.update(public_strength=s, public_mean_abs_error=float(np.mean(np.abs(e))))
+    return out
+
+
+def rho(a: dict, b: dict) -> float:
+    """Spearman's rank correlation over the models both hold; nan when one side has a
+    single value (one model, or every model alike)."""
+    keys = sorted(set(a) & set(b))
+    x, y = [a[k] for k in keys], [b[k] for k in keys]
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manifest: dict,
+            profile) -> dict:
+    labels = holdout.labels
+    plans = plans_for(len(labels), manifest["seed"])
+    cal = load_calibration(profile, data_dir())
+    out = {"calibration": cal.as_dict(), "holdout_images": len(labels),
+           "models": {}, "variants": {}, "shifts": {}}
+    h = {m: hits(p, layout, labels, len(plans)) for m, p in preds.items()}
+    single = slice(*layout["single"])
+    groups = np.array(layout["single_groups"])
+    for m, p in preds.items():
+        correct = p[single] == np.array(layout["single_labels"])
+        per_family = {g: float(correct[groups == g].mean()) for g in sorted(set(groups))}
+        pp = headline(h[m], plans, labels, cal.strength, cal)
+        worst = min(per_family, key=per_family.get)
+        out["models"][m] = {
+            "clean": float(h[m][:, 0].mean()),
+            "pp1": float(np.mean(list(per_family.values()))),
+            "pp2_uncalibrated": at_strength(h[m], plans, recipes.get_recipe("pp").strength),
+            "pp2_calibrated": pp.accuracy, "low": pp.low, "high": pp.high,
+            "worst_family": worst, "worst_family_accuracy": per_family[worst],
+            "per_family": per_family,
+            "by_chain_length": [float(h[m][:, k].mean()) for k in range(LEVELS)]}
+    forecast = {m: r["pp2_calibrated"] for m, r in out["models"].items()}
+    out["rank"] = {"clean_vs_headline": rho({m: r["clean"] for m, r in out["models"].items()},
+                                            forecast),
+                   "pp1_vs_headline": rho({m: r["pp1"] for m, r in out["models"].items()},
+                                          forecast)}
+    sets = {f"variant/{v}": layout["variant_index"] for v in VARIANTS}
+    sets.update({f"shift/{s}": layout["shift_index"] for s in shifts.NAMES})
+    for key, index in sets.items():
+        index = np.asarray(index)
+        truth = {m: float(np.mean(p[slice(*layout[key])] == labels[index]))
+                 for m, p in preds.items()}
+        entry = {"accuracy": truth, "spearman": rho(forecast, truth),
+                 "clean_spearman": rho({m: r["clean"] for m, r in out["models"].items()},
+                                       truth),
+                 "forecast_mean_abs_error": float(np.mean([abs(forecast[m] - truth[m])
+                                                           for m in truth]))}
+        if len(truth) > 1:
+            entry.update(one_point(h, plans, index, truth, PUBLIC_PAIR[0]))
+        kind, name = key.split("/")
+        out["variants" if kind == "variant" else "shifts"][name] = entry
+    return out
 
 
 def markdown(res: dict) -> str:
-    lines = [f"calibration {res['calibration']['id']}: strength "
-             f"{res['calibration']['strength']:.2f}\n",
-             "| model | clean | pp@1 | pp@2 uncalibrated | pp@2 calibrated | worst family |",
-             "|---|---:|---:|---:|---:|---|"]
-    for name, r in res["per_model"].items():
-        worst = min(r["per_family"], key=r["per_family"].get)
-        lines.append(f"| {name} | {r['clean']:.3f} | {r['pp1']:.3f} | "
-                     f"{r['pp2_uncalibrated']:.3f} | {r['pp2_calibrated']:.3f} | "
-                     f"{worst} {r['per_family'][worst]:.3f} |")
-    if "public_pair" in res:
-        p = res["public_pair"]
-        lines.append(f"\npublic pair: {p['experiment']} forecast "
-                     f"{p['forecast_at_profile_strength']:.3f} vs Codabench {p['codabench']}; "
-                     f"its own best-fit strength {p['fitted_strength']:.2f}")
-    lines += ["\n| hidden recipe variant | one-point calibration: mean abs error | rms | "
-              "mean Spearman |", "|---|---:|---:|---:|"]
-    for v, r in res["one_point_calibration"].items():
-        lines.append(f"| {v} | {r['mean_abs_error']:.3f} | {r['rms_error']:.3f} | "
-                     f"{r['mean_spearman']:.3f} |")
+    cal = res["calibration"]
+    lines = [f"calibration {cal['id']}: strength {cal['strength']:.2f}, "
+             f"{res['holdout_images']} holdout images\n",
+             "| model | clean | pp@1 | pp@2 calibrated (95%) | worst family |",
+             "|---|---:|---:|---|---|"]
+    for m, r in res["models"].items():
+        lines.append(f"| {m} | {r['clean']:.3f} | {r['pp1']:.3f} | "
+                     f"**{r['pp2_calibrated']:.3f}** ({r['low']:.3f}-{r['high']:.3f}) | "
+                     f"{r['worst_family']} {r['worst_family_accuracy']:.3f} |")
+    lines.append(f"\nSpearman with the calibrated headline: clean "
+                 f"{res['rank']['clean_vs_headline']:.2f}, pp@1 "
+                 f"{res['rank']['pp1_vs_headline']:.2f}")
+    for title, table in (("re-weighted pp@2 families (strength 4)", res["variants"]),
+                         ("held-out shifts outside the registry", res["shifts"])):
+        lines += [f"\n{title}:\n",
+                  "| set | accuracy range | Spearman (headline) | Spearman (clean) | "
+                  "one-point MAE | one-point MAE (public zip) |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for name, r in table.items():
+            acc = r["accuracy"].values()
+            public = r.get("public_mean_abs_error")
+            lines.append(f"| {name} | {min(acc):.3f}-{max(acc):.3f} | {r['spearman']:.2f} | "
+                         f"{r['clean_spearman']:.2f} | "
+                         f"{r.get('mean_abs_error', float('nan')):.3f} | "
+                         f"{'-' if public is None else f'{public:.3f}'} |")
+    names = list(res["models"])
+    lines += ["\naccuracy on each held-out shift:\n",
+              "| model | " + " | ".join(res["shifts"]) + " |",
+              "|---|" + "---:|" * len(res["shifts"])]
+    for m in names:
+        lines.append(f"| {m} | " + " | ".join(f"{r['accuracy'][m]:.3f}"
+                                                for r in res["shifts"].values()) + " |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--analyse", action="store_true", help="only analyse saved predictions")
+    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
+    parser.add_argument("--holdout", type=int, help="only the first N holdout images")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the results JSON")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     profile = get_profile()
-    manifest = json.loads((TESTSET / "manifest.json").read_text())
-    holdout = load_dataset(TESTSET / "holdout.npz")
-    images, layout = inputs(holdout, manifest)
-    if not args.analyse:
-        predict_all(images, profile)
-    res = analyse(holdout, layout, manifest)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, json.dumps(res, indent=2))
+    folder = ensure_testset(profile)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    holdout = load_dataset(folder / "holdout.npz", profile)
+    if args.holdout:
+        holdout = holdout.subset(np.arange(min(args.holdout, len(holdout))))
+    images, layout = inputs(folder, holdout, args.holdout)
+    named = models(args.models)
+    preds = predict_all(named, images, layout, profile)
+    res = analyse(preds, layout, holdout, manifest, profile)
+    res["seconds"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(args.out, json.dumps(res, indent=2) + "\n")
     print(markdown(res))
+    print(f"\n{len(preds)} models in {res['seconds']:.0f} s; figures in {args.out}")
     return 0
 
 

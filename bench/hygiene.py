@@ -9,7 +9,7 @@ then `hygiene.inspect` with its per-step times, wall and CPU seconds and peak me
 own per-image loop on 2,000 images for comparison. Prints a table and writes
 bench/results/hygiene.json.
 
-    PYTHONPATH=. python bench/hygiene.py [--data /work/main/data/training_set.npz]
+    PYTHONPATH=. python bench/hygiene.py [--data DATA/training_set.npz]
         [--sizes 0 100000]          (0: the file as it is)
     PYTHONPATH=. python bench/hygiene.py --pairing-only   (pairing alone, up to 400k)
 """
@@ -26,6 +26,8 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from harness.paths import data_dir
 
 RESULTS = Path(__file__).parent / "results" / "hygiene.json"
 PAIRING = Path(__file__).parent / "results" / "hygiene_pairing.json"
@@ -122,7 +124,8 @@ def pairing_scale(data: str, sizes=(11_963, 100_000, 400_000)) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="/work/main/data/training_set.npz")
+    parser.add_argument("--data", default=str(data_dir() / "training_set.npz"),
+                        help="[default: in the data folder, $HARNESS_DATA else ./data]")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 100_000])
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--pairing-only", action="store_true",

@@ -14,7 +14,7 @@ trained: speed does not depend on the weights) staged with the template, on imag
 of the real training set, as many as the profile's hidden test set.
 
 Usage:
-    python bench/overhead.py [--data /work/main/data/training_set.npz] [--repeats 3]
+    python bench/overhead.py [--data DATA/training_set.npz] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from harness.data.datasets import load_dataset, save_dataset  # noqa: E402
 from harness.fsutil import write_text_atomic  # noqa: E402
+from harness.paths import data_dir  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
 from harness.training.experiments import get_experiment  # noqa: E402
 
@@ -93,7 +94,8 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="/work/main/data/training_set.npz")
+    parser.add_argument("--data", default=str(data_dir() / "training_set.npz"),
+                        help="[default: in the data folder, $HARNESS_DATA else ./data]")
     parser.add_argument("--n", type=int, default=None,
                         help="images to score (default: the profile's hidden test size)")
     parser.add_argument("--repeats", type=int, default=3)

@@ -1,8 +1,9 @@
 """How fast the full pseudo-private set builds from the real holdout (target: < 2 minutes).
 
-    PYTHONPATH=. python bench/testset_build.py [--data data/training_clean.npz]
+    PYTHONPATH=. python bench/testset_build.py [--data DATA/training_clean.npz]
 
-Builds the default recipe with --force into data/testsets/bench-build, then prints the
+Builds the default recipe with --force into DATA/testsets/bench-build (DATA: the data
+folder, $HARNESS_DATA else ./data), then prints the
 wall and CPU time of the whole build and images/s per family. CPU seconds are printed
 beside wall seconds because the machine is shared: wall time depends on the neighbours.
 Figures go to bench/results/testset_build.json.
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from harness.fsutil import write_text_atomic
+from harness.paths import data_dir
 from harness.testset import builder as testset
 
 RESULTS = Path("bench/results/testset_build.json")
@@ -31,7 +33,7 @@ def cpu_seconds() -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="data/training_clean.npz")
+    parser.add_argument("--data", default=str(data_dir() / "training_clean.npz"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     wall, cpu = time.perf_counter(), cpu_seconds()

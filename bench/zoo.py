@@ -30,11 +30,16 @@ from scipy.stats import spearmanr
 
 from harness.data.datasets import load_dataset
 from harness.fsutil import write_text_atomic
+from harness.paths import data_dir
 from harness.testset import corruptions, recipes
 
-RAW = "/work/main/data/training_set.npz"
-ZOO_DIR = Path("data/zoo")
 RESULTS = Path("bench/results/zoo.json")
+
+
+def zoo_dir() -> Path:
+    """The zoo's models and predictions: the data folder's zoo/."""
+    return data_dir() / "zoo"
+
 SEED = 0
 EPOCHS = 3
 TRAIN_IMAGES = 3000  # a stratified subset of the training split: sized to the 2-core budget
@@ -72,7 +77,7 @@ def train_zoo(train_path: Path, testset_path: Path) -> dict:
     timings = {}
     for name, augment in MODELS.items():
         evaluate(testset_path)
-        run = ZOO_DIR / name
+        run = zoo_dir() / name
         if (run / "weights.keras").is_file():
             continue
         started = time.perf_counter()
@@ -104,11 +109,11 @@ def evaluate(testset_path: Path) -> None:
     import keras
 
     for name in MODELS:
-        out = ZOO_DIR / name / "predictions.npy"
-        if out.is_file() or not (ZOO_DIR / name / "weights.keras").is_file():
+        out = zoo_dir() / name / "predictions.npy"
+        if out.is_file() or not (zoo_dir() / name / "weights.keras").is_file():
             continue
         ts = load_eval_set(testset_path)
-        model = keras.models.load_model(ZOO_DIR / name / "weights.keras")
+        model = keras.models.load_model(zoo_dir() / name / "weights.keras")
         probs = model.predict(ts.images.astype(np.float32), batch_size=256, verbose=0)
         np.save(out, probs.argmax(axis=1).astype(np.int8))
         print(f"evaluated {name}", flush=True)
@@ -117,7 +122,7 @@ def evaluate(testset_path: Path) -> None:
 def cell_table(testset_path: Path) -> dict:
     ts = load_eval_set(testset_path)
     groups, severity = ts.extras["groups"].astype(str), ts.extras["severity"]
-    return {name: recipes.cells_from_predictions(ts.labels, np.load(ZOO_DIR / name / "predictions.npy"),
+    return {name: recipes.cells_from_predictions(ts.labels, np.load(zoo_dir() / name / "predictions.npy"),
                                                  groups, severity) for name in MODELS}
 
 
@@ -193,15 +198,16 @@ def markdown(result: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", default=RAW, help="the course's training_set.npz")
+    parser.add_argument("--raw", default=str(data_dir() / "training_set.npz"),
+                        help="the course's training_set.npz [default: in the data folder]")
     parser.add_argument("--analyse", action="store_true", help="only re-analyse saved predictions")
     args = parser.parse_args(argv)
-    testset_path = Path("data/testsets/default/testset.npz")
+    testset_path = data_dir() / "testsets" / "default" / "testset.npz"
     timings = {}
     if not args.analyse:
         from harness.testset import builder as testset
 
-        clean_path = Path("data/training_clean.npz")
+        clean_path = data_dir() / "training_clean.npz"
         if not clean_path.is_file():
             from harness.data.hygiene import clean
 
@@ -215,8 +221,8 @@ def main(argv=None) -> int:
                         "eval_fraction": EVAL_FRACTION, "experiment": EXPERIMENT,
                         "models": MODELS, "overrides": OVERRIDES,
                         "recipe": recipes.get_recipe().id,
-                        "timings": {m: json.loads((ZOO_DIR / m / "zoo_timing.json").read_text())
-                                    for m in MODELS if (ZOO_DIR / m / "zoo_timing.json").is_file()}}
+                        "timings": {m: json.loads((zoo_dir() / m / "zoo_timing.json").read_text())
+                                    for m in MODELS if (zoo_dir() / m / "zoo_timing.json").is_file()}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result["chosen"] = choose(result)
     write_text_atomic(RESULTS, json.dumps(result, indent=1))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 
 DEMO_EXPERIMENT = "baseline_cnn"
@@ -57,15 +58,18 @@ def demo_epochs(n_train: int, config_epochs: int) -> int:
     return max(MIN_EPOCHS, min(config_epochs, IMAGE_EPOCH_BUDGET // max(n_train, 1)))
 
 
-def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
+def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
              seed: int = 0, epochs: int | None = None, profile: Profile | str | None = None,
              db_url: str | None = None,
              status: Callable[[str], None] = lambda msg: None) -> DemoResult:
     """Run the whole loop and return what each step did.
 
     Args:
-        workdir: where the demo's data, reports, test set and zip go.
-        data: a training npz; default data/training_set.npz when present, else synthetic.
+        workdir: where the demo's data, reports and zip go (default: the data folder's
+            demo/; its test set goes where every test set goes, the data folder's
+            testsets/demo).
+        data: a training npz; default the data folder's training_set.npz when present,
+            else synthetic.
         n: synthetic images to draw when there is no data.
         seed: seeds the synthetic data, the split, the corruptions and the training.
         epochs: training epochs (default: about a minute's worth, see `demo_epochs`).
@@ -77,14 +81,14 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
     from harness.results import build_report, explain, read_leaderboard
     from harness.scoring import score
     from harness.shipping import pack, timecheck
-    from harness.shipping.timing import TIMECHECK_DIR
+    from harness.shipping.timing import timecheck_dir
     from harness.testset import build
     from harness.training import get_experiment, train
 
     profile = get_profile(profile)
-    work = Path(workdir)
+    work = Path(workdir) if workdir else data_dir() / "demo"
     work.mkdir(parents=True, exist_ok=True)
-    default = Path("data/training_set.npz")
+    default = data_dir() / "training_set.npz"
     source = Path(data) if data else default if default.exists() else None
     result = DemoResult(data=str(source or work / "training_set.npz"), synthetic=source is None,
                         drawn=profile.synthetic.replace("-", " ") + "s")
@@ -141,7 +145,7 @@ def run_demo(workdir: str = "data/demo", data: str | None = None, n: int = 2400,
     # Kept under the experiment's name, so the report shows its margin beside its score.
     step("timecheck", f"harness timecheck {packed.zip}",
          lambda: timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url,
-                           keep_dir=TIMECHECK_DIR, names=[DEMO_EXPERIMENT]),
+                           keep_dir=timecheck_dir(), names=[DEMO_EXPERIMENT]),
          lambda r: "; ".join(f"{t.verdict}: {t.estimate_s:.0f} s estimated for {t.test_size} "
                              f"images vs the {t.limit_s:.0f} s limit, up to {t.max_tta} TTA "
                              f"passes fit" for t in r.results))

@@ -84,13 +84,15 @@ def temp_beside(target: str | os.PathLike, directory: bool = False, suffix: str 
     made = make(prefix=f".{target.name}.{os.getpid()}.", suffix=".part" + suffix,
                 dir=target.parent)
     if directory:
-        return Path(made)
-    fd, name = made
-    os.close(fd)
-    # mkstemp makes owner-only files; give the result the permissions a plain open() would.
+        name = made
+    else:
+        fd, name = made
+        os.close(fd)
+    # mkstemp and mkdtemp make owner-only files and folders; give the result the
+    # permissions a plain open() or mkdir() would.
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)
+    os.chmod(name, (0o777 if directory else 0o666) & ~umask)
     return Path(name)
 
 
@@ -113,10 +115,12 @@ def commit(renames: list[tuple[Path, Path]]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, suffix: str = "",
+                directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `target`; move it onto `target` on success.
 
-    The temporary file lives in the same folder, so the final `os.replace` is atomic.
+    The temporary file (an empty folder with `directory=True`, for a target built whole)
+    lives in the same folder, so the final `os.replace` is atomic.
     On an exception (Ctrl-C included) the temporary file is removed and `target` is
     untouched. Inside `transaction()` the rename waits for the transaction's end.
 
@@ -125,7 +129,7 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         ...     tmp.write_text("{}")
     """
     target = Path(target)
-    tmp = temp_beside(target, suffix=suffix)
+    tmp = temp_beside(target, directory=directory, suffix=suffix)
     try:
         yield tmp
         checkpoint(f"written:{target.name}")

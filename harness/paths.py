@@ -2,13 +2,18 @@
 
 - `REPO_ROOT`: this checkout (the submission template, the shipped experiments).
 - `project_folder(env, name)`: a folder a team may keep elsewhere: $ENV, else ./NAME
-  when it exists, else the repository's NAME/ (experiments, and data read by default).
-- `DATA_DIR`: `data/` under the working directory, where commands write what they
-  generate (test sets, scores, the leaderboard, reports); git ignores it.
+  when it exists, else the repository's NAME/ (the experiments).
+- `data_dir()`: the one data folder every command reads and writes (datasets, test
+  sets, scores, the leaderboard, reports, timechecks): $HARNESS_DATA when set, else
+  ./data under the working directory. It is read at each call, never frozen at import,
+  so a script (or a test) that sets $HARNESS_DATA moves every command with it.
 
 Examples:
-    >>> data_root()            # $HARNESS_DATA, else ./data, else the repository's data/
-    PosixPath('/work/main/data')
+    >>> data_dir()                         # no $HARNESS_DATA
+    PosixPath('data')
+    >>> os.environ["HARNESS_DATA"] = "/scratch/team"
+    >>> data_dir() / "testsets"
+    PosixPath('/scratch/team/testsets')
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path("data")
+DATA_ENV = "HARNESS_DATA"
 
 
 def project_folder(env: str, name: str) -> Path:
@@ -28,7 +33,7 @@ def project_folder(env: str, name: str) -> Path:
     return local if local.is_dir() else REPO_ROOT / name
 
 
-def data_root() -> Path:
-    """Where generated data is read from: $HARNESS_DATA, else ./data, else the
-    repository's data/."""
-    return project_folder("HARNESS_DATA", "data")
+def data_dir() -> Path:
+    """The data folder: $HARNESS_DATA when set and non-empty, else `data` relative to the
+    working directory."""
+    return Path(os.environ.get(DATA_ENV) or "data")

@@ -1,4 +1,6 @@
-"""Shared fixtures: small generated data, a CLI runner, a quiet TensorFlow."""
+"""Shared fixtures: small generated data, a CLI runner, a quiet TensorFlow, and a
+scratch working directory for the whole session, so that the data folder is never the
+checkout's own data/."""
 
 from __future__ import annotations
 
@@ -12,6 +14,20 @@ from click.testing import CliRunner
 
 from harness.data.datasets import save_dataset
 from harness.profile import get_profile
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_data_folder(tmp_path_factory):
+    """Run the session in a scratch folder with no $HARNESS_DATA: every command's data
+    folder (`harness.paths.data_dir()`, ./data) is then a temporary one, whatever the
+    checkout's data/ holds. A test that wants its own chdirs to it or sets HARNESS_DATA."""
+    scratch = tmp_path_factory.mktemp("cwd")
+    cwd, saved = os.getcwd(), os.environ.pop("HARNESS_DATA", None)
+    os.chdir(scratch)
+    yield scratch
+    os.chdir(cwd)
+    if saved is not None:
+        os.environ["HARNESS_DATA"] = saved
 
 
 @pytest.fixture

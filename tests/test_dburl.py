@@ -14,7 +14,7 @@ from harness.dburl import mask_secrets, mask_url, normalize_url
      "postgresql+psycopg://u:***@h/db?sslmode=require"),
     ("postgresql://u@h/db?password=abc&x=1", "postgresql://u@h/db?password=***&x=1"),
     ("postgresql://u@h/db", "postgresql://u@h/db"),
-    ("sqlite:////tmp/lb.sqlite", "sqlite:////tmp/lb.sqlite"),
+    ("sqlite:////var/lb.sqlite", "sqlite:////var/lb.sqlite"),
 ])
 def test_mask_url(url, shown):
     assert mask_url(url) == shown

@@ -31,7 +31,9 @@ def test_demo_runs_every_step_end_to_end(tmp_path, tmp_experiments, monkeypatch,
     assert pp["method"] == "compound" and "pseudo-private" in result["steps"][5]["summary"]
     assert steps["pack"]["zip"].endswith(".zip")
     assert steps["timecheck"]["results"][0]["verdict"] == "PASS"
-    assert [r["experiment"] for r in result["leaderboard"]["rows"]] == ["baseline_cnn"]
+    [board] = result["leaderboard"]["tables"]
+    assert board["kind"] == "pseudo_private" and board["forecast"]
+    assert [r["experiment"] for r in board["rows"]] == ["baseline_cnn"]
     assert (tmp_path / "data" / "leaderboard.sqlite").exists()
     report = steps["report"]
     assert result["report"] == report["path"] and (tmp_path / report["path"]).is_file()

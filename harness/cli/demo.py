@@ -32,10 +32,11 @@ def _show(console, r: DemoResult) -> None:
 
 
 @click.command("demo")
-@click.option("--workdir", default="data/demo", show_default=True,
-              help="Where the demo's data, reports, test set and zip go.")
+@click.option("--workdir", default=None,
+              help="Where the demo's data, reports and zip go [default: DATA/demo, where "
+                   "DATA is $HARNESS_DATA, else ./data].")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
-              help="Training npz [default: data/training_set.npz if present, else synthetic].")
+              help="Training npz [default: DATA/training_set.npz if present, else synthetic].")
 @click.option("--n", default=2400, show_default=True, help="Synthetic images when there is no data.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--epochs", type=int, default=None, help="Training epochs [default: about a minute's worth].")

@@ -17,19 +17,25 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import console, emit, to_jsonable
-from harness.results.leaderboard import (ROW_COLUMNS, CodabenchRecord, LeaderboardResult,
-                                         read_leaderboard, record)
+from harness.results.leaderboard import CodabenchRecord, record
 from harness.results.push import PushResult, push
+from harness.results.standings import (ROW_COLUMNS, LeaderboardResult, LeaderboardTable,
+                                       read_leaderboard)
 
-# Columns a person sees (the JSON and CSV formats carry every column).
-SHOWN = (("experiment", "experiment"), ("pseudo_private", "pseudo-private"),
+# Columns a person sees, where a table has them (JSON and CSV carry every column). Only
+# a pseudo-private set's table has a forecast: the others start with their accuracy.
+SHOWN = (("experiment", "experiment"), ("pseudo_private", "forecast"),
          ("accuracy", "accuracy"), ("clean_accuracy", "clean"),
-         ("codabench", "codabench"), ("gap", "gap"), ("calibration_points", "real pts"),
-         ("f1_macro", "macro F1"),
-         ("worst_group", "worst group"), ("testset", "test set"), ("recipe_version", "recipe"),
+         ("codabench", "codabench"), ("codabench_phase", "phase"), ("gap", "gap"),
+         ("calibration_points", "real pts"), ("f1_macro", "macro F1"),
+         ("worst_group", "worst group"), ("recipe_version", "recipe"),
          ("predict_s", "predict s"), ("peak_rss_mb", "peak MiB"), ("runs", "runs"),
          ("scored_at", "scored (UTC)"))
-LEFT = {"experiment", "worst_group", "testset", "scored_at"}
+LEFT = {"experiment", "worst_group", "recipe_version", "scored_at"}
+# The phase is shown only beside experiments that have no score here, the recipe only
+# beside forecasts (the recipe behind them).
+HIDDEN_IN_SCORES = {"codabench_phase"}
+HIDDEN_OFF_FORECASTS = {"recipe_version"}
 
 db_option = click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
                          help="Leaderboard database: a SQLAlchemy URL or a SQLite file "
@@ -64,42 +70,74 @@ def cell(column: str, row: dict) -> str:
     return str(value)
 
 
+def shown(table: LeaderboardTable) -> list[tuple[str, str]]:
+    """(column, header) of what a person sees of this table."""
+    hidden = HIDDEN_IN_SCORES if table.testset is not None else set()
+    hidden = hidden | (set() if table.forecast else HIDDEN_OFF_FORECASTS)
+    return [(c, h) for c, h in SHOWN if c in table.columns and c not in hidden]
+
+
+def missing_line(result: LeaderboardResult) -> str:
+    return f"no leaderboard database at {result.where} yet: harness score TARGET creates it"
+
+
 def render_table(console_: Console, result: LeaderboardResult) -> None:
-    """The rich table a person reads, never squeezed below its natural width."""
-    title = "Leaderboard" + (f" on {result.testset}" if result.testset else "")
-    table = Table(title=f"{title} (sorted by {result.sort})", title_justify="left")
-    for column, header in SHOWN:
-        table.add_column(header, justify="left" if column in LEFT else "right", no_wrap=True)
-    for row in result.rows:
-        table.add_row(*(escape(cell(c, row)) for c, _ in SHOWN))
-    width = console_.measure(table, options=console_.options.update_width(10_000)).maximum
-    if width > console_.width:
-        # A squeezed table turns every number into an ellipsis: let it overflow instead.
-        console_ = Console(file=console_.file, width=width, no_color=console_.no_color,
-                           force_terminal=console_.is_terminal)
-    console_.print(table)
-    if any(r.get("pp_low") is not None for r in result.rows):
-        console_.print("pseudo-private: the forecast [95% interval]; ≈: within the test set's "
-                       "sampling noise of the leader (not a sure difference); real pts: the "
-                       "Codabench results its calibration rests on", highlight=False)
-    if any(r.get("holdout_overlap") for r in result.rows):
+    """One rich table per test set, each never squeezed below its natural width."""
+    if result.missing:
+        console_.print(missing_line(result), highlight=False, soft_wrap=True)
+        return
+    for i, table in enumerate(result.tables):
+        columns = shown(table)
+        if i:
+            console_.print()
+        sort = f" (sorted by {table.sort})" if table.testset is not None else ""
+        # The heading above the table, not its title: a title wraps to a narrow table's width.
+        console_.print(f"[bold]{escape(table.title)}[/]{sort}", highlight=False, soft_wrap=True)
+        out = Table()
+        for column, header in columns:
+            out.add_column(header, justify="left" if column in LEFT else "right", no_wrap=True)
+        for row in table.rows:
+            out.add_row(*(escape(cell(c, row)) for c, _ in columns))
+        width = console_.measure(out, options=console_.options.update_width(10_000)).maximum
+        target = console_
+        if width > console_.width:
+            # A squeezed table turns every number into an ellipsis: let it overflow instead.
+            target = Console(file=console_.file, width=width, no_color=console_.no_color,
+                             force_terminal=console_.is_terminal)
+        target.print(out)
+    rows = result.rows
+    if any(r.get("pp_low") is not None for r in rows):
+        console_.print("forecast: the pseudo-private accuracy, which forecasts the hidden "
+                       "score [95% interval]; ≈: within the test set's sampling noise of the "
+                       "leader (not a sure difference); real pts: the Codabench results its "
+                       "calibration rests on", highlight=False)
+    if any(r.get("holdout_overlap") for r in rows):
         console_.print("!: its run trained on images of the test set's holdout, so its "
-                       "forecast is inflated; retrain on the test set's train.npz",
+                       "score is inflated; retrain on the test set's train.npz",
                        highlight=False)
-    if not result.rows:
+    if not result.tables:
         console_.print("no scores yet: harness score TARGET stores one")
 
 
 def render_markdown(result: LeaderboardResult) -> str:
-    lines = ["| " + " | ".join(h for _, h in SHOWN) + " |",
-             "|" + "|".join("---" if c in LEFT else "---:" for c, _ in SHOWN) + "|"]
-    lines += ["| " + " | ".join(cell(c, row) for c, _ in SHOWN) + " |" for row in result.rows]
-    return "\n".join(lines)
+    if result.missing:
+        return missing_line(result)
+    parts = []
+    for table in result.tables:
+        columns = shown(table)
+        lines = [f"**{table.title}**", "",
+                 "| " + " | ".join(h for _, h in columns) + " |",
+                 "|" + "|".join("---" if c in LEFT else "---:" for c, _ in columns) + "|"]
+        lines += ["| " + " | ".join(cell(c, row) for c, _ in columns) + " |"
+                  for row in table.rows]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def render_csv(result: LeaderboardResult) -> str:
+    """Every row of every table; a row's testset and testset_kind say which table."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ROW_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=ROW_COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(result.rows)
     return out.getvalue().rstrip("\n")
@@ -115,7 +153,8 @@ def render_csv(result: LeaderboardResult) -> str:
 @common
 @click.pass_context
 def leaderboard_cmd(ctx, testset, sort, fmt, db_url, profile, as_json):
-    """The latest local score of each experiment beside what Codabench said.
+    """The latest local score of each experiment beside what Codabench said, one table
+    per test set: only a pseudo-private set's table has a forecast.
 
     A team shares one database: --db postgresql://user@host/harness (or HARNESS_DB_URL)
     reads it, and `harness leaderboard push --db URL` copies local rows into it.

@@ -23,8 +23,9 @@ def _show_report(console, r) -> None:
 
 
 @click.command("report")
-@click.option("--out", default="data/report.html", show_default=True,
-              type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="The HTML file to write [default: DATA/report.html, where DATA is "
+                   "$HARNESS_DATA, else ./data].")
 @click.option("--testset", default=None, help="Only scores on this test set [default: all].")
 @db_option
 @common

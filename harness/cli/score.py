@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from harness import testkinds
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
 from harness.scoring.scorer import ScoreResult, score
@@ -48,6 +49,11 @@ def _show_groups(console, r: ScoreResult) -> None:
     if m.severity_accuracy:
         console.print("accuracy by severity: " + ", ".join(
             f"{k}: {v:.4f}" for k, v in m.severity_accuracy.items()), highlight=False)
+    if r.advice is not None:
+        worst = ", ".join(f"{family} {acc:.3f}" for family, acc in r.advice.families)
+        experiment = r.experiment if r.target_kind == "experiment" else "EXPERIMENT"
+        console.print(f"to train against the worst families ({escape(worst)}):\n  "
+                      f"{escape(r.advice.command(experiment))}", highlight=False)
 
 
 def _show_confusion(console, r: ScoreResult) -> None:
@@ -93,8 +99,11 @@ def show_score(console, r: ScoreResult) -> None:
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
     else:
+        # Not a pseudo-private set: its figure is named for what it is, never a forecast.
         headline = "macro F1" if m.metric == "macro_f1" else "accuracy"
-        console.print(f"[bold green]{headline} {m.value:.4f}[/]  {escape(r.experiment)} on "
+        on = testkinds.subject(ts["kind"], ts["name"], ts["path"])
+        console.print(f"[bold green]{headline} {m.value:.4f}[/] on {escape(on)}: not a "
+                      f"forecast of the hidden score  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
                       highlight=False)
 

@@ -9,6 +9,7 @@ from harness.cli.options import common
 from harness.cli.output import emit
 from harness.testset import builder as lib
 from harness.testset.recipes import DEFAULT_RECIPE
+from harness.testset.store import testsets_dir
 
 
 @click.group()
@@ -62,15 +63,18 @@ def build(data, holdout, seed, name, recipe, force, profile, as_json):
 
 def _show_list(console, rows: list[lib.TestsetInfo]) -> None:
     if not rows:
-        console.print("no test sets under data/testsets (build one: harness testset build)")
+        console.print(f"no test sets under {testsets_dir()} (build one: harness testset build)",
+                      highlight=False)
         return
-    table = Table(title="Test sets under data/testsets")
-    for col in ("name", "recipe", "seed", "testset", "holdout", "train", "guard removed",
-                "MB", "built"):
-        table.add_column(col, justify="left" if col in ("name", "recipe", "built") else "right")
+    table = Table(title=f"Test sets under {testsets_dir()}")
+    for col in ("name", "kind", "recipe", "seed", "testset", "holdout", "train",
+                "guard removed", "MB", "built"):
+        table.add_column(col, justify="left" if col in ("name", "kind", "recipe", "built")
+                         else "right")
     for r in rows:
-        table.add_row(r.name, r.recipe, str(r.seed), str(r.n_testset), str(r.n_holdout),
-                      str(r.n_train), str(r.leakage_removed), f"{r.megabytes:.1f}", r.built_at)
+        table.add_row(*("-" if v is None else str(v) for v in (
+            r.name, r.kind, r.recipe, r.seed, r.n_testset, r.n_holdout, r.n_train,
+            r.leakage_removed)), f"{r.megabytes:.1f}", r.built_at)
     console.print(table)
 
 

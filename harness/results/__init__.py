@@ -2,7 +2,8 @@
 
 Owns the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
 records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
-and copying one person's rows into a team's database (`push`); the one-page HTML report
+the standings read from it, one table per test set (`standings`), and copying one
+person's rows into a team's database (`push`); the one-page HTML report
 of all of it (`report`, drawing with `figures`, template under `templates/`); and
 `explain`, the most confident mistakes of a Keras submission with their Grad-CAM maps
 (`gradcam`). `report` and `explain` come last in the pipeline: they read what the other
@@ -12,7 +13,7 @@ first use.
 Examples:
     >>> from harness.results import read_leaderboard, record
     >>> record("baseline_cnn", 0.61, phase=1)
-    >>> read_leaderboard(testset="default").rows[0]["experiment"]
+    >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
     >>> build_report("data/report.html", testset="default").sections
 
 Every name below is imported on first use, so `import harness.results` stays cheap.
@@ -21,7 +22,8 @@ Every name below is imported on first use, so `import harness.results` stays che
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "leaderboard": ["Leaderboard", "read_leaderboard", "record", "LeaderboardResult", "CodabenchRecord"],
+    "leaderboard": ["Leaderboard", "record", "CodabenchRecord"],
+    "standings": ["read_leaderboard", "LeaderboardResult", "LeaderboardTable"],
     "push": ["push", "PushResult"],
     "report": ["build_report", "ReportResult", "forecast_fields"],
     "explain": ["explain", "ExplainResult", "read_explanations"],

@@ -37,11 +37,15 @@ import numpy as np
 from harness.contactsheet import contact_sheet
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 
-EXPLAIN_DIR = DATA_DIR / "explain"
 PREDICT_CHUNK = 256
+
+
+def explain_dir() -> Path:
+    """Where galleries go, one folder per submission: the data folder's explain/."""
+    return data_dir() / "explain"
 
 
 @dataclass
@@ -224,7 +228,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             no such layer, target or test set.
     """
     from harness.results.gradcam import find_conv_layer, grad_cam, overlay
-    from harness.scoring.scorer import load_testset
+    from harness.scoring.testsets import load_testset
     from harness.scoring.targets import resolve_target
 
     if n < 1 or per_family < 1 or pairs < 0:
@@ -253,7 +257,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     wrong = pred != labels
 
     name = name or staged.name
-    out_dir = Path(out) if out else EXPLAIN_DIR / _slug(name)
+    out_dir = Path(out) if out else explain_dir() / _slug(name)
     picks: list[tuple[str, str, str, np.ndarray, int, int]] = []
     for family in sorted(set(groups.tolist()), key=lambda f: (f != "clean", f)):
         in_family = groups == family
@@ -317,10 +321,11 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     return result
 
 
-def read_explanations(root: str | os.PathLike = EXPLAIN_DIR) -> list[dict]:
-    """Every explain.json under `root` (one per explained submission), by experiment."""
+def read_explanations(root: str | os.PathLike | None = None) -> list[dict]:
+    """Every explain.json under `root` (default `explain_dir()`; one per explained
+    submission), by experiment."""
     found = []
-    for path in sorted(Path(root).glob("*/explain.json")):
+    for path in sorted(Path(root or explain_dir()).glob("*/explain.json")):
         try:
             found.append(json.loads(path.read_text()))
         except (OSError, ValueError):

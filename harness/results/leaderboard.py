@@ -4,8 +4,8 @@ SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlch
 (`--db` or `$HARNESS_DB_URL`) lets a team share one PostgreSQL database. Two tables:
 
 - `scores`: one flat row per `harness score` run: identity (experiment, target, the
-  submission's content hash, test set name, data hash, recipe version), the metrics
-  (main figures as columns, per-class and per-group as JSON), timings, peak memory,
+  submission's content hash, test set name and kind, data hash, recipe version), the
+  metrics (main figures as columns, per-class and per-group as JSON), timings, peak memory,
   runtime versions, git commit and time. A failed run is a row with status "failed",
   its failure kind and reason, and no metrics: failures are never scores.
 - `codabench`: what the real leaderboard said (`harness record`).
@@ -13,14 +13,16 @@ SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlch
 SQLite runs in WAL mode with a busy timeout, so two scores written at the same moment
 both land; PostgreSQL (the psycopg driver; `postgresql://` URLs get it) is what a team
 shares. The schema is versioned (`schema`): an older database is upgraded on open, a
-newer one refused. The URL is only ever shown masked (`Leaderboard.url`).
+newer one refused. The URL is only ever shown masked (`Leaderboard.url`). The tables a
+person reads, one per test set, are built from these rows by `standings`.
 SQLAlchemy is imported on first use: `harness score` starts the submission's process
 before it pays for that import.
 
 Examples:
     >>> db = Leaderboard()                       # data/leaderboard.sqlite
     >>> db.record("baseline_cnn", 0.53, phase=1)
-    >>> rows = db.rows(testset="default")
+    >>> db.scores("baseline_cnn")[-1]["testset_kind"]
+    'pseudo_private'
 """
 
 from __future__ import annotations
@@ -36,25 +38,18 @@ from typing import Any
 from harness.dburl import mask_secrets, mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.interrupt import checkpoint, kept
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.results.dbfaults import check_sqlite, create_engine
 from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
-                                    new_uid, tables)
+                                    new_uid, stored_version, tables)
 
-DEFAULT_DB = DATA_DIR / "leaderboard.sqlite"
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000
 
 
-# The columns of a leaderboard row, in display order.
-ROW_COLUMNS = (
-    "experiment", "pseudo_private", "pp_low", "pp_high", "tied_with_leader", "holdout_overlap",
-    "calibration_points", "accuracy", "clean_accuracy", "f1_macro", "worst_group",
-    "worst_group_accuracy",
-    "codabench", "codabench_phase", "gap", "testset", "recipe_version", "predict_s",
-    "total_s", "peak_rss_mb", "runs", "failures", "last_failure", "submission_sha256",
-    "scored_at",
-)
+def default_db() -> Path:
+    """The local leaderboard: leaderboard.sqlite in the data folder."""
+    return data_dir() / "leaderboard.sqlite"
 
 
 def now_iso() -> str:
@@ -66,7 +61,7 @@ def resolve_url(db_url: str | None = None) -> str:
     url = db_url or os.environ.get(DB_ENV)
     if url:
         return normalize_url(url) if "://" in url else f"sqlite:///{Path(url).resolve()}"
-    return f"sqlite:///{DEFAULT_DB.resolve()}"
+    return f"sqlite:///{default_db().resolve()}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -93,9 +88,13 @@ class Leaderboard:
 
     Args:
         db_url: a SQLAlchemy URL or a SQLite file path (default: `resolve_url`).
+        create: make the database (file, folder, tables) when it is not there. Commands
+            that only read it (leaderboard, report, timecheck, calibrate, push's source)
+            pass False: a missing database is then `missing`, reads as empty, and no
+            file is left behind.
     """
 
-    def __init__(self, db_url: str | None = None):
+    def __init__(self, db_url: str | None = None, create: bool = True):
         import sqlalchemy as sa
 
         self._url = resolve_url(db_url)
@@ -109,15 +108,22 @@ class Leaderboard:
                                     "postgresql://user@host/harness") from None
         self.dialect = url.get_backend_name()
         check_sqlite(url)
-        if self.dialect == "sqlite" and url.database:
+        local = self.dialect == "sqlite" and url.database and url.database != ":memory:"
+        # Where a person finds it: the SQLite file, else the masked URL.
+        self.where = url.database if local else self.url
+        self.missing = bool(not create and local and not Path(url.database).is_file())
+        if self.missing:
+            self.engine = None
+            return
+        if local:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        self._create()
+        self._create(create)
 
-    def _create(self) -> None:
+    def _create(self, create: bool) -> None:
         import sqlalchemy as sa
 
         # Two processes opening a fresh SQLite file race to create it: the loser retries
@@ -125,6 +131,10 @@ class Leaderboard:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
+                    # A server database without the harness's tables, opened to read.
+                    if not create and stored_version(conn) is None:
+                        self.missing = True
+                        return
                     ensure_schema(conn)
                 return
             except NewerSchema as e:
@@ -189,6 +199,8 @@ class Leaderboard:
         """Every stored run, oldest first (optionally of one experiment)."""
         import sqlalchemy as sa
 
+        if self.missing:
+            return []
         scores = tables()[1]
         query = sa.select(scores).order_by(scores.c.id)
         if experiment is not None:
@@ -199,165 +211,15 @@ class Leaderboard:
     def codabench_records(self) -> list[dict[str, Any]]:
         import sqlalchemy as sa
 
+        if self.missing:
+            return []
         codabench = tables()[2]
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in
                     conn.execute(sa.select(codabench).order_by(codabench.c.id))]
-
-    def rows(self, testset: str | None = None,
-             sort: str = "pseudo_private") -> list[dict[str, Any]]:
-        """One row per experiment (and test set): its latest ok score beside its Codabench record.
-
-        Args:
-            testset: only scores on this test set (name or path as stored); default all.
-            sort: a column of `ROW_COLUMNS`; numbers sort high to low, text A to Z,
-                missing values last.
-
-        Returns:
-            Dicts with the keys of `ROW_COLUMNS`; `failures` counts failed runs and
-            `last_failure` is the kind of the latest run when that run failed.
-        """
-        if sort not in ROW_COLUMNS:
-            import difflib
-
-            close = difflib.get_close_matches(sort, ROW_COLUMNS, n=1)
-            raise HarnessError(f"unknown sort column. Received: {sort!r}",
-                               hint=f"did you mean {close[0]!r}?" if close
-                               else "columns: " + ", ".join(ROW_COLUMNS))
-        wanted = {testset, str(Path(testset).resolve())} if testset else set()
-        runs = [r for r in self.scores()
-                if testset is None or wanted & {r["testset"], r["testset_path"]}]
-        latest: dict[tuple, dict] = {}
-        counts: dict[tuple, list] = {}
-        for r in runs:
-            key = (r["experiment"], r["testset"])
-            tally = counts.setdefault(key, [0, 0, None])
-            tally[0] += 1
-            if r["status"] == "ok":
-                latest[key] = r
-                tally[2] = None
-            else:
-                tally[1] += 1
-                tally[2] = r["failure_kind"]
-        codabench: dict[str, dict] = {}
-        for rec in self.codabench_records():
-            codabench[rec["experiment"]] = rec
-        rows = []
-        for key, (n_runs, n_failed, last_failure) in counts.items():
-            rows.append(_row(key[0], key[1], latest.get(key, {}), codabench.get(key[0]),
-                             n_runs, n_failed, last_failure))
-        scored = {k[0] for k in counts}
-        rows += [_row(name, None, {}, rec, 0, 0, None) for name, rec in codabench.items()
-                 if name not in scored]
-        _mark_ties(rows)
-        return _sorted(rows, sort)
-
-
-def _stored(score: dict) -> dict:
-    """A score's metrics_json (older scores lack later keys; a damaged one reads empty)."""
-    try:
-        return json.loads(score.get("metrics_json") or "{}")
-    except (TypeError, ValueError):
-        return {}
-
-
-def _mark_ties(rows: list[dict]) -> None:
-    """Mark rows whose sampling interval overlaps the leader's on the same test set.
-
-    Models scored on one test set share its calibration's error, so the test set's
-    sampling noise alone says whether a lead is real.
-    """
-    by_testset: dict[Any, list[dict]] = {}
-    for r in rows:
-        if r["pseudo_private"] is not None and r.pop("_sampling", None):
-            by_testset.setdefault(r["testset"], []).append(r)
-    for group in by_testset.values():
-        leader = max(group, key=lambda r: r["pseudo_private"])
-        for r in group:
-            r["tied_with_leader"] = r is not leader and r["_high"] >= leader["_low"]
-    for r in rows:
-        for key in ("_sampling", "_low", "_high"):
-            r.pop(key, None)
-
-
-def _row(experiment, testset, score, record, runs, failures, last_failure) -> dict[str, Any]:
-    accuracy = score.get("accuracy")
-    stored = _stored(score)
-    # The headline's interval and calibration (scores before them have none).
-    headline = stored.get("pseudo_private") or {}
-    # The gap measures the local forecast of the hidden score: the pseudo-private headline
-    # where the test set has one, else plain accuracy.
-    forecast = score.get("pseudo_private")
-    forecast = accuracy if forecast is None else forecast
-    cb = record["score"] if record else None
-    return {
-        "experiment": experiment,
-        "pseudo_private": score.get("pseudo_private"),
-        "pp_low": headline.get("low"),
-        "pp_high": headline.get("high"),
-        "tied_with_leader": None,
-        # Holdout images its run trained on: > 0 makes the forecast an inflated one.
-        "holdout_overlap": stored.get("holdout_overlap"),
-        "calibration_points": headline.get("calibration_points"),
-        "accuracy": accuracy,
-        "clean_accuracy": score.get("clean_accuracy"),
-        "f1_macro": score.get("f1_macro"),
-        "worst_group": score.get("worst_group"),
-        "worst_group_accuracy": score.get("worst_group_accuracy"),
-        "codabench": cb,
-        "codabench_phase": record["phase"] if record else None,
-        "gap": None if forecast is None or cb is None else forecast - cb,
-        "testset": testset,
-        "recipe_version": score.get("recipe_version"),
-        "predict_s": score.get("predict_s"),
-        "total_s": score.get("total_s"),
-        "peak_rss_mb": score.get("peak_rss_mb"),
-        "runs": runs,
-        "failures": failures,
-        "last_failure": last_failure,
-        "submission_sha256": score.get("submission_sha256"),
-        "scored_at": score.get("created_at"),
-        "_sampling": headline.get("sampling_low") is not None,
-        "_low": headline.get("sampling_low"),
-        "_high": headline.get("sampling_high"),
-    }
-
-
-def _sorted(rows: list[dict], column: str) -> list[dict]:
-    present = [r for r in rows if r[column] is not None]
-    missing = [r for r in rows if r[column] is None]
-    numeric = all(isinstance(r[column], (int, float)) for r in present)
-    present.sort(key=lambda r: (-r[column] if numeric else r[column], r["experiment"]))
-    # Scores on plain test sets have no pseudo-private figure: they follow, by accuracy.
-    fallback = "accuracy" if column == "pseudo_private" else "experiment"
-    return present + (_sorted(missing, fallback) if fallback != column and missing
-                      else sorted(missing, key=lambda r: r["experiment"]))
 
 
 def record(experiment: str, codabench_score: float, phase: int | None = None,
            duration_s: float | None = None, db_url: str | None = None) -> CodabenchRecord:
     """Store what the real leaderboard said (see `Leaderboard.record`)."""
     return Leaderboard(db_url).record(experiment, codabench_score, phase, duration_s)
-
-
-@dataclass
-class LeaderboardResult:
-    """The comparison table: rows in `columns` order, sorted by `sort`."""
-
-    rows: list[dict[str, Any]]
-    columns: list[str]
-    testset: str | None
-    sort: str
-    db_url: str
-
-
-def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
-                db_url: str | None = None) -> LeaderboardResult:
-    """The latest local score per experiment joined with its Codabench record.
-
-    Examples:
-        >>> read_leaderboard(testset="default").rows[0]["experiment"]
-        'baseline_cnn'
-    """
-    db = Leaderboard(db_url)
-    return LeaderboardResult(db.rows(testset, sort), list(ROW_COLUMNS), testset, sort, db.url)

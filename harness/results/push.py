@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
-from harness.results.leaderboard import DEFAULT_DB, Leaderboard
+from harness.results.leaderboard import Leaderboard, default_db
 from harness.results.schema import tables
 
 
@@ -43,13 +43,17 @@ def push(target_url: str, source_url: str | None = None) -> PushResult:
     lacks into it, in one transaction.
 
     Raises:
-        HarnessError: no target, or the target is the source.
+        HarnessError: no target, no source database, or the target is the source.
     """
     if not target_url:
         raise HarnessError("push needs the team's database. Received: no --db",
                            hint="harness leaderboard push --db postgresql://user@host/harness"
                                 " (or set HARNESS_DB_URL)")
-    source = Leaderboard(source_url or str(DEFAULT_DB))
+    source = Leaderboard(source_url or str(default_db()), create=False)
+    if source.missing:
+        raise HarnessError(f"no leaderboard database at {source.where}: nothing to push",
+                           hint="score something here first, or name the local database "
+                                "with --from PATH")
     target = Leaderboard(target_url)
     if source.engine.url == target.engine.url:
         raise HarnessError(f"push copies one database into another, but both are "

@@ -1,13 +1,16 @@
 """`harness report`: every result on one self-contained HTML page, to look at.
 
 The page gathers what the other stages leave behind and draws it (`figures`): the
-leaderboard with each forecast's interval beside Codabench's score (sortable by any
-column); the calibration plot of forecast against Codabench; heat maps of accuracy per
-experiment and corruption family and per experiment and class (from each latest score's
+leaderboard, one table per test set (`standings`: only a pseudo-private set's table has
+the forecast and its interval; any other set's is named for what it is and shows its
+accuracy) beside Codabench's score (sortable by any column); the calibration plot of
+forecast against Codabench (forecasts only); heat maps of accuracy per experiment and
+corruption family and per experiment and class (from each latest score's
 `metrics_json`); per experiment its confusion matrix, its latest run's training curves,
-time and settings, and timecheck margin (`data/timechecks/NAME.json`); Grad-CAM galleries from
-`harness explain` (`data/explain/*/explain.json`); and the hygiene reports' counts and
-contact sheets (`data/**/hygiene/report.json`, `data/**/*.report.json`).
+time and settings, and timecheck margin (`data/timechecks/NAME.json`); Grad-CAM
+galleries from `harness explain` (`data/explain/*/explain.json`); and the hygiene
+reports' counts and contact sheets (`data/**/hygiene/report.json`,
+`data/**/*.report.json`).
 
 Built with Jinja2 (`templates/report.html.j2`): the page is markup with loops and
 escaping, which a template engine keeps readable and safe where f-strings would not.
@@ -31,15 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from harness import paths
 from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
-from harness.paths import DATA_DIR
 from harness.profile import Profile, get_profile
-from harness.results import figures
+from harness.results import figures, standings
 from harness.results.leaderboard import Leaderboard, now_iso
 
-DEFAULT_OUT = DATA_DIR / "report.html"
-TIMECHECK_DIR = DATA_DIR / "timechecks"
 TEMPLATE = "report.html.j2"
 # Grad-CAM galleries inlined per explained submission and kind (family, pair): a page
 # with all of them (23 on the demo) weighs tens of MB.
@@ -65,7 +66,8 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
 
     The leaderboard row carries `pp_low`, `pp_high`, `calibration_points` and
     `tied_with_leader`; the calibration's id lives in `metrics_json["pseudo_private"]`.
-    Scores made before intervals existed have none of them: None, shown as a dash.
+    Scores made before intervals existed have none of them: None, shown as a dash. A row
+    of a set that is not pseudo-private has no forecast: its accuracy is no such thing.
     """
     pp = metrics.get("pseudo_private") if isinstance(metrics.get("pseudo_private"), dict) else {}
 
@@ -76,8 +78,7 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
                     return source[key]
         return None
 
-    value = row.get("pseudo_private")
-    return {"value": value if value is not None else row.get("accuracy"),
+    return {"value": row.get("pseudo_private"),
             "low": first("pp_low", "low"), "high": first("pp_high", "high"),
             "calibration": first("calibration"),
             "calibration_points": first("calibration_points"),
@@ -85,7 +86,7 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
 
 
 def calibration_view(entries: list[dict], profile: Profile | str | None = None,
-                     data_dir: str | os.PathLike = DATA_DIR) -> dict[str, Any]:
+                     data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """The points to plot (experiment, forecast, codabench, source) and the fitted line.
 
     Two sources: the forecast calibration's own real points (`harness calibrate`, else
@@ -123,11 +124,11 @@ def calibration_view(entries: list[dict], profile: Profile | str | None = None,
 
 
 def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
-    wanted = {testset, str(Path(testset).resolve())} if testset else set()
+    """(kind, test set, experiment) -> its latest ok score, as the standings key them."""
     latest = {}
     for r in db.scores():
-        if r["status"] == "ok" and (not wanted or wanted & {r["testset"], r["testset_path"]}):
-            latest[(r["experiment"], r["testset"])] = r
+        if r["status"] == "ok" and standings.matches(r, testset):
+            latest[(standings.kind_of(r), r["testset"], r["experiment"])] = r
     return latest
 
 
@@ -177,7 +178,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
 
 
-def read_timecheck(name: str, root: Path = TIMECHECK_DIR) -> dict | None:
+def read_timecheck(name: str, root: Path) -> dict | None:
+    """The verdict `harness timecheck` kept for `name` in `root`, or None."""
     path = root / f"{_slug(name)}.json"
     try:
         return json.loads(path.read_text()) if path.is_file() else None
@@ -245,44 +247,61 @@ def _explanations(root: Path, testset: str | None, per_kind: int = GALLERIES_PER
     return out
 
 
-def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = None,
+def build_report(out: str | os.PathLike | None = None, testset: str | None = None,
                  db_url: str | None = None, profile: Profile | str | None = None,
-                 data_dir: str | os.PathLike = DATA_DIR,
+                 data_dir: str | os.PathLike | None = None,
                  generated_at: str | None = None) -> ReportResult:
     """Write the report page and say what it holds.
 
     Raises:
-        HarnessError: a test set with no scores, or a database that cannot be opened.
+        HarnessError: no database there (none is created), a test set with no scores, or
+            a database that cannot be opened.
 
     Args:
-        out: the HTML file to write.
+        out: the HTML file to write (default: report.html in the data folder).
         testset: only scores on this test set (default: every test set).
         db_url: the leaderboard database (default `$HARNESS_DB_URL`, else data/leaderboard.sqlite).
         profile: the competition profile (class names).
-        data_dir: where hygiene reports, explanations and timechecks are looked for.
+        data_dir: where hygiene reports, explanations, timechecks and the calibration are
+            looked for (default: the data folder, `harness.paths.data_dir`).
         generated_at: the page's timestamp (default: now, UTC).
     """
     import jinja2
 
     profile = get_profile(profile)
-    data_dir = Path(data_dir)
-    db = Leaderboard(db_url)
-    rows = db.rows(testset)
-    if testset and not any(r["testset"] for r in rows):
-        known = sorted({r["testset"] for r in db.rows() if r["testset"]})
+    data_dir = Path(data_dir or paths.data_dir())
+    out = out or data_dir / "report.html"
+    db = Leaderboard(db_url, create=False)
+    if db.missing:
+        raise HarnessError(f"no leaderboard database at {db.where}: nothing to report yet",
+                           hint="score something first (harness score TARGET), or name the "
+                                "database with --db")
+    boards = standings.tables(db, testset)
+    if testset and not any(t.testset for t in boards):
+        known = sorted({t.testset for t in standings.tables(db) if t.testset})
         raise HarnessError(f"no scores on test set {testset!r} in {db.url}",
                            hint=f"scored test sets: {', '.join(known)}" if known else
                            "score something first: harness score TARGET --testset NAME")
     latest = _latest_scores(db, testset)
-    several = len({r["testset"] for r in rows if r["testset"]}) > 1
-    entries = []
-    for row in rows:
-        score = latest.get((row["experiment"], row["testset"]), {})
-        metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
-        label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"] else "")
-        entries.append({"label": label, "row": row, "score": score, "metrics": metrics,
-                        "forecast": forecast_fields(row, metrics), "history_run": None,
-                        "timecheck": read_timecheck(row["experiment"], data_dir / "timechecks")})
+    several = sum(t.testset is not None for t in boards) > 1
+    groups, entries = [], []
+    for table in boards:
+        group = {"title": table.title, "kind": table.kind, "forecast": table.forecast,
+                 "testset": table.testset, "entries": []}
+        for row in table.rows:
+            # Every key, so the template reads any row alike (a table shows its own).
+            row = {**dict.fromkeys(standings.ROW_COLUMNS), **row}
+            score = latest.get((row["testset_kind"], row["testset"], row["experiment"]), {})
+            metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
+            label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"]
+                                         else "")
+            entry = {"label": label, "anchor": f"exp-{len(entries) + 1}", "row": row,
+                     "about": table.title, "score": score, "metrics": metrics,
+                     "forecast": forecast_fields(row, metrics), "history_run": None,
+                     "timecheck": read_timecheck(row["experiment"], data_dir / "timechecks")}
+            group["entries"].append(entry)
+            entries.append(entry)
+        groups.append(group)
 
     images = 0
     calibration = calibration_view(entries, profile, data_dir)
@@ -338,12 +357,13 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, testset: str | None = Non
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     html = env.get_template(TEMPLATE).render(
-        generated_at=generated_at, testset=testset, db_url=db.url, entries=entries,
-        calibration=calibration, heatmaps=heatmaps, explanations=explanations,
-        hygiene=hygiene, class_names=list(profile.class_names), profile=profile.name)
+        generated_at=generated_at, testset=testset, db_url=db.url, groups=groups,
+        entries=entries, calibration=calibration, heatmaps=heatmaps,
+        explanations=explanations, hygiene=hygiene, class_names=list(profile.class_names),
+        profile=profile.name)
     path = write_text_atomic(out, html)
-    sections = {"leaderboard rows": len(entries), "calibration points": len(calibration["points"]),
-                "heat maps": len(heatmaps),
+    sections = {"leaderboard tables": len(groups), "leaderboard rows": len(entries),
+                "calibration points": len(calibration["points"]), "heat maps": len(heatmaps),
                 "confusion matrices": sum("confusion_src" in e for e in entries),
                 "training histories": sum("history_src" in e for e in entries),
                 "timechecks": sum(e["timecheck"] is not None for e in entries),

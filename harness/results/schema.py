@@ -5,7 +5,10 @@ versions open it. So the database says which schema it has (table `harness_schem
 row) and every open checks it:
 
 - version 1 is a database from before the version table (the harness up to issue 12):
-  it is upgraded in place, in order, by `MIGRATIONS`;
+  its rows get the uid they lack;
+- version 2 stored scores without the kind of test set they came from: each gets one
+  inferred from what it kept (`harness.testkinds.infer`), so an old database's clean
+  accuracies never stand beside forecasts;
 - the current version: only columns added since (nullable, additive) are added;
 - a newer version than this harness knows is refused with one line saying to update
   the harness, because writing rows an older harness does not understand would lose data.
@@ -25,7 +28,9 @@ import functools
 import json
 import uuid
 
-SCHEMA_VERSION = 2
+from harness import testkinds
+
+SCHEMA_VERSION = 3
 # pg_advisory_xact_lock key: any constant unlikely to clash with another application's.
 _LOCK_KEY = 0x4A524E455353  # "HARNESS"-ish
 _UID_NAMESPACE = uuid.UUID("5b0e7e1c-8a35-4b8e-9d0e-2f3c5a1d6e42")
@@ -64,6 +69,8 @@ def tables():
         sa.Column("submission_sha256", sa.String(64)),
         sa.Column("profile", sa.String(64)),
         sa.Column("testset", sa.String(200), index=True),
+        # What the score is (harness.testkinds): only a pseudo-private one is a forecast.
+        sa.Column("testset_kind", sa.String(16)),
         sa.Column("testset_path", sa.Text),
         sa.Column("testset_sha256", sa.String(64)),
         sa.Column("recipe_version", sa.String(32)),
@@ -164,6 +171,8 @@ def ensure_schema(conn) -> None:
     if found == 1:
         for table in (scores, codabench):
             _backfill_uids(conn, table)
+    if found is not None and found < 3:
+        _backfill_kinds(conn, scores)
     for table in (scores, codabench):
         conn.execute(sa.text(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{table.name}_uid "
                              f"ON {table.name} (uid)"))
@@ -189,6 +198,17 @@ def _add_missing_columns(conn) -> None:
     for table, column in _missing_columns(conn):
         kind = column.type.compile(dialect=conn.dialect)
         conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+def _backfill_kinds(conn, scores) -> None:
+    import sqlalchemy as sa
+
+    rows = conn.execute(sa.select(scores.c.id, scores.c.pseudo_private, scores.c.testset_path,
+                                  scores.c.recipe_version)
+                        .where(scores.c.testset_kind.is_(None))).mappings().all()
+    for row in rows:
+        conn.execute(sa.update(scores).where(scores.c.id == row["id"])
+                     .values(testset_kind=testkinds.infer(row)))
 
 
 def _backfill_uids(conn, table) -> None:

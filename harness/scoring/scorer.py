@@ -4,7 +4,9 @@
 a submission folder (`targets`) -> static checks (`contract`) -> one run in its own
 process (`ingestion`) -> metrics (`metrics`) -> one row on the leaderboard
 (`leaderboard`), a failure included. The test set is any npz in the competition's
-format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`.
+format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`
+(`testsets`); only on a pseudo-private set is the headline a forecast, and every row
+keeps the kind of set it was scored on (`harness.testkinds`).
 
 Examples:
     >>> result = score("baseline_cnn", testset="default")
@@ -22,121 +24,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from harness import __version__
-from harness.data.datasets import UNREADABLE, check_intact, load_dataset, validate_arrays
+from harness import __version__, testkinds
+from harness.data.datasets import check_intact
 from harness.errors import HarnessError
-from harness.fsutil import read_json, sha256_file
+from harness.fsutil import sha256_file
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint, deferred, kept
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.contract import Failure, SubmissionError, check_source
-from harness.scoring.ingestion import images_header, start_submission
+from harness.scoring.ingestion import start_submission
 from harness.scoring.leakage import check_run
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
+from harness.scoring.testsets import TestSet, load_testset
 from harness.testset.calibration import ForecastCalibration
-from harness.testset.recipes import PseudoPrivate, pseudo_private, recipe_for_manifest
-from harness.testset.store import TESTSETS_DIR, testset_path
+from harness.testset.recipes import PseudoPrivate, pseudo_private
+from harness.training.advice import Advice, recommend
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
 
-REPORTS_DIR = DATA_DIR / "scores"
 
 
-@dataclass
-class TestSet:
-    """A labelled test set: where it is and what it holds, its images left on disk.
-
-    The images are only read by the ingestion process (as a bare script would read
-    them), so `harness score` pays for decompressing them once.
-
-    Args:
-        name: the manifest's name, else the NAME it was asked by, else the file's stem.
-        path: the npz file.
-        labels: (n,) int64.
-        extras: per-image tags from the file (`groups`, `severity`, ...).
-        manifest: `manifest.json` beside it (name, recipe_version, seed, ...), or {}.
-    """
-
-    name: str
-    path: Path
-    labels: np.ndarray
-    extras: dict[str, np.ndarray]
-    manifest: dict[str, Any]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def recipe_version(self) -> str | None:
-        version = self.manifest.get("recipe_version")
-        return None if version is None else str(version)
-
-
-def load_testset(testset: str | os.PathLike | None, profile: Profile) -> TestSet:
-    """Load `--testset` (labels and tags; images checked by their header only).
-
-    Args:
-        testset: a path to an npz, or NAME -> data/testsets/NAME/testset.npz, or None
-            for data/testsets/default/testset.npz.
-        profile: the competition profile (shape, classes).
-
-    Raises:
-        HarnessError: no such file or name (saying how to build one), or a malformed file.
-    """
-    path, name = testset_path(testset)
-    try:
-        shape, dtype = images_header(path)
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files if k != "images"}
-    except UNREADABLE:
-        # Let the dataset loader name the problem in its own words.
-        load_dataset(path, profile)
-        raise
-    if "labels" not in arrays:
-        load_dataset(path, profile)
-    # A zero-stride stand-in of the right shape and dtype: checked without decompressing.
-    standin = np.broadcast_to(np.zeros((), dtype), shape)
-    _, labels = validate_arrays(standin, arrays.pop("labels"), profile, source=str(path))
-    for key, value in arrays.items():
-        if value.ndim == 0 or len(value) != len(labels):
-            raise HarnessError(f"{path}: extra key {key!r} is not one value per image. "
-                               f"Received: shape={value.shape}, {len(labels)} images",
-                               hint="tags such as 'groups' need one entry per image")
-    name, manifest = _manifest(path, name, len(labels))
-    return TestSet(name, path, labels, arrays, manifest)
-
-
-def _manifest(path: Path, name: str, n: int) -> tuple[str, dict[str, Any]]:
-    """(name, manifest) of a test set; a built one's manifest must be there and match.
-
-    The manifest describes its folder's testset.npz; the holdout.npz or train.npz beside
-    it, scored on their own, are plain labelled sets.
-    """
-    if path.name != "testset.npz":
-        return name, {}
-    manifest_path = path.parent / "manifest.json"
-    rebuild = (f"rebuild it: harness testset build --name {path.parent.name} --force"
-               if path.parent.parent == TESTSETS_DIR else "rebuild the test set")
-    if not manifest_path.exists():
-        if path.parent.parent == TESTSETS_DIR:
-            raise HarnessError(f"{manifest_path}: the test set's manifest is missing, so its "
-                               f"recipe, seed and source are unknown", hint=rebuild)
-        return name, {}
-    manifest = read_json(manifest_path, "the test set's manifest", hint=rebuild)
-    counts = manifest.get("counts") if isinstance(manifest, dict) else None
-    if not isinstance(manifest, dict) or (isinstance(counts, dict) and
-                                          counts.get("testset", n) != n):
-        raise HarnessError(f"{manifest_path}: the manifest does not match {path.name} "
-                           f"({n} images; the manifest says "
-                           f"{counts.get('testset') if isinstance(counts, dict) else '?'})",
-                           hint=rebuild)
-    return manifest.get("name", name), manifest
+def reports_dir() -> Path:
+    """Where each score's pictures go: the data folder's scores/."""
+    return data_dir() / "scores"
 
 
 @dataclass
@@ -147,7 +61,8 @@ class ScoreResult:
         ok: the run finished and produced valid labels.
         experiment: the leaderboard's name for it.
         target_kind, target, submission_sha256: what was scored.
-        testset: name, path, data hash, recipe version, seed and size of the test set.
+        testset: name, path, data hash, recipe version, seed and size of the test set,
+            its `kind` (`harness.testkinds`) and `title`, what its accuracy is in words.
         metrics: `Metrics`, or None on failure.
         load_s, predict_s, total_s, peak_rss_mb: from the ingestion process.
         calls: each `predict` call (images, seconds, peak memory so far); a test set larger
@@ -164,6 +79,8 @@ class ScoreResult:
             (the recipe's aggregate: the forecast) with its 95% interval and calibration,
             clean accuracy and per family; else None.
         stderr_tail: the end of the ingestion process's stderr, for a crash.
+        advice: on a test set with corruption families, the worst of them and the
+            augmentations that train against them (`harness.training.advice`); else None.
     """
 
     ok: bool
@@ -188,6 +105,7 @@ class ScoreResult:
     pseudo_private: PseudoPrivate | None = None
     holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
+    advice: Advice | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -204,7 +122,8 @@ def _row(result: ScoreResult, profile: Profile, commit: str | None) -> dict[str,
         failure_message=result.failure.message if result.failure else None,
         target_kind=result.target_kind, target=result.target,
         submission_sha256=result.submission_sha256, profile=profile.name,
-        testset=ts["name"], testset_path=ts["path"], testset_sha256=ts["sha256"],
+        testset=ts["name"], testset_kind=ts["kind"], testset_path=ts["path"],
+        testset_sha256=ts["sha256"],
         recipe_version=ts["recipe_version"], testset_seed=ts["seed"], n_images=ts["n"],
         load_s=result.load_s, predict_s=result.predict_s, total_s=result.total_s,
         peak_rss_mb=result.peak_rss_mb, time_limit_s=result.time_limit_s,
@@ -309,12 +228,12 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         result.metrics = compute_metrics(ts.labels, run.predictions, profile,
                                          groups=ts.extras.get("groups"),
                                          severity=ts.extras.get("severity"))
-        recipe = recipe_for_manifest(ts.manifest)
-        if recipe is not None and ts.extras.get("groups") is not None:
+        result.advice = recommend(result.metrics.group_accuracy)
+        if testkinds.forecasts(ts.kind):
             calibration = ts.manifest.get("calibration")
             result.pseudo_private = pseudo_private(
                 ts.labels, run.predictions, ts.extras["groups"], ts.extras.get("severity"),
-                recipe, source_index=ts.extras.get("source_index"),
+                ts.recipe, source_index=ts.extras.get("source_index"),
                 calibration=calibration and ForecastCalibration.from_dict(calibration))
     checkpoint("score:ran")
     with contextlib.ExitStack() as own:
@@ -324,7 +243,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         kept(f"leaderboard row {result.row_id}")
         checkpoint("score:stored")
         if result.ok:
-            png = REPORTS_DIR / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
+            png = reports_dir() / f"{result.row_id:05d}_{_slug(name)}" / "confusion.png"
             result.confusion_png = str(confusion_png(
                 result.metrics, png,
                 f"{name} on {ts.name}: accuracy {result.metrics.accuracy:.4f}"))
@@ -336,6 +255,9 @@ def _context(ts: TestSet, db_url: str | None) -> tuple[Leaderboard, dict[str, An
     decompressed here) and the git commit. A damaged file is refused here, not blamed on
     the submission whose process fails to read it."""
     check_intact(ts.path, hint="rebuild it: harness testset build --force, or restore it")
-    info = dict(name=ts.name, path=str(ts.path.resolve()), sha256=sha256_file(ts.path),
-                recipe_version=ts.recipe_version, seed=ts.manifest.get("seed"), n=len(ts))
+    info = dict(name=ts.name, kind=ts.kind, path=str(ts.path.resolve()),
+                sha256=sha256_file(ts.path), recipe_version=ts.recipe_version,
+                seed=ts.manifest.get("seed"), n=len(ts),
+                title=testkinds.title(ts.kind, ts.name, str(ts.path),
+                                      ts.recipe.id if ts.recipe else None))
     return Leaderboard(db_url), info, git_commit()

@@ -11,9 +11,9 @@ symlinks, no absurd uncompressed size, and model.py at its root (when it sits in
 subfolder, the error says how to zip it right).
 
 Examples:
-    >>> staged = resolve_target("sub.zip", "/tmp/stage", get_profile())
+    >>> staged = resolve_target("sub.zip", "stage", get_profile())
     >>> staged.kind, staged.path
-    ('zip', PosixPath('/tmp/stage'))
+    ('zip', PosixPath('stage'))
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from typing import Callable
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
-from harness.paths import DATA_DIR
+from harness.paths import data_dir
 from harness.profile import Profile
 from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.ingestion import run_submission
@@ -49,16 +49,20 @@ from harness.shipping.samples import sample_images
 
 # Where the server-speed factor is kept; $HARNESS_CALIBRATION overrides.
 CALIBRATION_ENV = "HARNESS_CALIBRATION"
-# Each checked submission's latest verdict, NAME.json, for `harness report`'s margin column.
-TIMECHECK_DIR = DATA_DIR / "timechecks"
 # The template's test-time views (harness_runtime.VIEWS): the most passes there are.
 MAX_TTA = 8
 # Three of the template's default chunks: the small run is one chunk, the large three.
 DEFAULT_SAMPLE = 768
 
 
+def timecheck_dir() -> Path:
+    """Each checked submission's latest verdict, NAME.json, for `harness report`'s margin
+    column: the data folder's timechecks/."""
+    return data_dir() / "timechecks"
+
+
 def calibration_path() -> Path:
-    return Path(os.environ.get(CALIBRATION_ENV) or DATA_DIR / "timing_calibration.json")
+    return Path(os.environ.get(CALIBRATION_ENV) or data_dir() / "timing_calibration.json")
 
 
 @dataclass
@@ -318,7 +322,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         data: an npz to sample from (default: random pixels).
         records: Codabench records (default: read from the leaderboard at `db_url`).
         measure_fn: `measure`, or a stand-in with its signature.
-        keep_dir: write each verdict to keep_dir/NAME.json (the CLI: `TIMECHECK_DIR`).
+        keep_dir: write each verdict to keep_dir/NAME.json (the CLI: `timecheck_dir()`).
         names: the name each target's verdict is kept and shown under (default: the
             target's own, e.g. a zip's stem); the demo names its zip's experiment.
 
@@ -330,7 +334,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
     if sample < 8:
         raise HarnessError(f"--sample must be at least 8 images. Received: sample={sample}")
     if records is None:
-        records = Leaderboard(db_url).codabench_records()
+        records = Leaderboard(db_url, create=False).codabench_records()
     if names is not None and len(names) != len(targets):
         raise HarnessError(f"one name per target. Received: {len(names)} names, "
                            f"{len(targets)} targets")

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import testkinds
 from harness.data.datasets import Dataset, load_dataset, save_npz
 from harness.errors import HarnessError
 from harness.fsutil import read_json, temp_beside, write_text_atomic
@@ -45,7 +46,7 @@ from harness.testset import compound, corruptions
 from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
 from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_split
-from harness.testset.store import TESTSETS_DIR
+from harness.testset.store import testsets_dir
 
 FORMAT_VERSION = 1
 CLEAN_NAME, RAW_NAME = "training_clean.npz", "training_set.npz"
@@ -113,8 +114,8 @@ def resolve_source(data, data_dir: Path, profile: Profile) -> tuple[Path, str | 
         return clean_path, None
     if not raw_path.is_file():
         raise HarnessError(f"no data to split: neither {clean_path} nor {raw_path} exists",
-                           hint="pass --data CLEAN.npz, or put the competition's "
-                                "training_set.npz under data/")
+                           hint=f"pass --data CLEAN.npz, or put the competition's "
+                                f"training_set.npz in {data_dir}/")
     from harness.data.hygiene import clean
 
     clean(raw_path, clean_path, profile)
@@ -230,7 +231,7 @@ def _result_from_manifest(m: dict, path: Path, cached: bool, seconds: float) -> 
 
 def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default",
           recipe: str | Recipe | None = None, profile: Profile | str | None = None,
-          out_root: str | os.PathLike = TESTSETS_DIR, force: bool = False,
+          out_root: str | os.PathLike | None = None, force: bool = False,
           progress: bool = True, strength: float | None = None) -> TestsetResult:
     """Split cleaned data and build the pseudo-private test set `out_root/NAME/`.
 
@@ -241,7 +242,8 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         name: the test set's folder name.
         recipe: a recipe name (`harness.recipes.RECIPES`) or `Recipe`; default "pp".
         profile: the competition profile.
-        out_root: where test sets live; its parent is the data folder.
+        out_root: where test sets live (default `store.testsets_dir()`); its parent is
+            the data folder.
         force: rebuild even when an identical build exists.
         progress: show tqdm bars.
         strength: the compound chain strength; default the calibration's
@@ -257,7 +259,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
     started = time.perf_counter()
     profile = get_profile(profile)
     holdout = _check_options(holdout, name)
-    out_root = Path(out_root)
+    out_root = Path(out_root or testsets_dir())
     recipe = get_recipe(recipe)
     calibration = None
     if recipe.compound is not None and strength is None:
@@ -343,29 +345,36 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
 
 @dataclass
 class TestsetInfo:
-    """One built test set, as `harness testset list` shows it."""
+    """One test set, as `harness testset list` shows it: built here, or a set of another
+    kind its builder put beside them (`harness.testkinds`; None where it has no such part)."""
 
     name: str
-    recipe: str
-    seed: int
-    n_testset: int
-    n_holdout: int
-    n_train: int
-    leakage_removed: int
+    kind: str
+    recipe: str | None
+    seed: int | None
+    n_testset: int | None
+    n_holdout: int | None
+    n_train: int | None
+    leakage_removed: int | None
     megabytes: float
     built_at: str
 
 
-def list_testsets(out_root: str | os.PathLike = TESTSETS_DIR) -> list[TestsetInfo]:
-    """Every built test set under `out_root` (folders with a manifest), by name."""
+def list_testsets(out_root: str | os.PathLike | None = None) -> list[TestsetInfo]:
+    """Every built test set under `out_root` (default `store.testsets_dir()`; folders with
+    a manifest), by name."""
     rows = []
-    for manifest_path in sorted(Path(out_root).glob("*/manifest.json")):
+    for manifest_path in sorted(Path(out_root or testsets_dir()).glob("*/manifest.json")):
         m = read_json(manifest_path, "the test set's manifest",
                       hint=f"rebuild it: harness testset build --name "
                            f"{manifest_path.parent.name} --force")
         size = sum(f.stat().st_size for f in manifest_path.parent.iterdir() if f.is_file())
-        rows.append(TestsetInfo(name=m["name"], recipe=m["recipe_version"], seed=m["seed"],
-                                n_testset=m["counts"]["testset"], n_holdout=m["counts"]["holdout"],
-                                n_train=m["counts"]["train"], leakage_removed=m["leakage_removed"],
-                                megabytes=round(size / 1e6, 1), built_at=m.get("built_at", "")))
+        counts = m.get("counts") or {}
+        rows.append(TestsetInfo(
+            name=m.get("name", manifest_path.parent.name),
+            kind=testkinds.declared(m, manifest_path) or testkinds.PSEUDO_PRIVATE,
+            recipe=m.get("recipe_version"), seed=m.get("seed"), n_testset=counts.get("testset"),
+            n_holdout=counts.get("holdout"), n_train=counts.get("train"),
+            leakage_removed=m.get("leakage_removed"), megabytes=round(size / 1e6, 1),
+            built_at=m.get("built_at", "")))
     return rows

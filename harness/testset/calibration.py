@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import paths
 from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
@@ -92,12 +93,13 @@ class ForecastCalibration:
         return cls(**values)
 
 
-def calibration_path(data_dir: str | os.PathLike = "data") -> Path:
-    return Path(data_dir) / CALIBRATION_FILE
+def calibration_path(data_dir: str | os.PathLike | None = None) -> Path:
+    """calibration.json in `data_dir` (default: the data folder)."""
+    return Path(data_dir or paths.data_dir()) / CALIBRATION_FILE
 
 
 def load_calibration(profile: Profile | str | None = None,
-                     data_dir: str | os.PathLike = "data") -> ForecastCalibration | None:
+                     data_dir: str | os.PathLike | None = None) -> ForecastCalibration | None:
     """The team's calibration for this profile when one was fitted, else the profile's
     default (None when the profile has none)."""
     profile = get_profile(profile)
@@ -181,7 +183,7 @@ def _level_images(holdout, plans: list[compound.Plan]) -> np.ndarray:
 
 def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = None,
               profile: Profile | str | None = None, phase: int | None = None,
-              data_dir: str | os.PathLike = "data") -> CalibrateResult:
+              data_dir: str | os.PathLike | None = None) -> CalibrateResult:
     """Fit the compound strength to the recorded Codabench scores; write `data/calibration.json`.
 
     Args:
@@ -190,7 +192,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         db_url: the leaderboard database holding the records and the scored targets.
         profile: the competition profile.
         phase: only records of this Codabench phase (default: the latest per experiment).
-        data_dir: where calibration.json goes.
+        data_dir: where calibration.json goes (default: the data folder).
 
     Raises:
         HarnessError: no recorded result whose submission can be run again, or a test
@@ -227,7 +229,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     spec = recipe.compound
     plans = [compound.sample_plan(len(holdout), spec, compound.copy_seed(manifest["seed"], c))
              for c in range(int(spec.get("copies", 1)))]
-    db = Leaderboard(db_url)
+    db = Leaderboard(db_url, create=False)
     records = _records(db, phase)
     correct, skipped = {}, {}
     images = None

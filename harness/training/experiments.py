@@ -17,7 +17,7 @@ Examples:
     >>> exp = get_experiment("baseline_cnn")
     >>> exp.config()["epochs"]
     12
-    >>> exp.stage("/tmp/sub")        # latest run's weights + the template model.py
+    >>> exp.stage("sub")             # latest run's weights + the template model.py
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from harness.errors import HarnessError
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
-from harness.paths import REPO_ROOT, data_root
+from harness.paths import REPO_ROOT, data_dir
 from harness.training.config import DEFAULTS
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 
@@ -32,18 +32,20 @@ TRAINING_SET = Path("training_set.npz")
 
 
 def default_data() -> Path:
-    """The training split of the default test set if built, else data/training_set.npz.
+    """The training split of the default test set if built, else the data folder's
+    training_set.npz.
 
     The test-set builder writes its training split so the pseudo-private holdout never
     leaks into training; the raw training set is the fallback.
     """
-    for candidate in (data_root() / TRAINING_SPLIT, data_root() / TRAINING_SET):
+    root = data_dir()
+    for candidate in (root / TRAINING_SPLIT, root / TRAINING_SET):
         if candidate.is_file():
             return candidate
-    raise HarnessError(f"no training data: neither {data_root() / TRAINING_SPLIT} nor "
-                       f"{data_root() / TRAINING_SET} exists",
-                       hint="pass --data PATH, or put the competition's training_set.npz "
-                            "under data/")
+    raise HarnessError(f"no training data: neither {root / TRAINING_SPLIT} nor "
+                       f"{root / TRAINING_SET} exists",
+                       hint=f"pass --data PATH, or put the competition's training_set.npz "
+                            f"in {root}/ (the data folder: $HARNESS_DATA, else ./data)")
 
 
 def load_training_data(data, profile) -> tuple[np.ndarray, np.ndarray, str]:
@@ -67,6 +69,15 @@ def commit_text() -> str:
         return "commit: unknown\ndirty: unknown\n"
     head, dirty = commit.removesuffix("-dirty"), commit.endswith("-dirty")
     return f"commit: {head}\ndirty: {str(dirty).lower()}\n"
+
+
+def read_commit(run_dir: str | os.PathLike) -> str:
+    """The commit a run started at, as `git_commit` gives one ("abc123" or "abc123-dirty");
+    "unknown" when its `commit.txt` says so or is missing."""
+    path = Path(run_dir) / "commit.txt"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    fields = dict(line.split(": ", 1) for line in lines if ": " in line)
+    return fields.get("commit", "unknown") + ("-dirty" if fields.get("dirty") == "true" else "")
 
 
 def weight_names(folds: int) -> list[str]:

@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import interrupt
+from harness import interrupt, testkinds
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
-from harness.paths import data_root
+from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.testset.store import DEFAULT_TESTSET, testsets_dir
 from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
 from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
@@ -78,8 +79,8 @@ class TuneResult:
 
 
 def default_storage() -> str:
-    """A SQLite file under data/: `sqlite:///data/tuning.sqlite`."""
-    path = data_root() / "tuning.sqlite"
+    """A SQLite file in the data folder: `sqlite:///.../data/tuning.sqlite`."""
+    path = data_dir() / "tuning.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
 
@@ -117,8 +118,20 @@ def objective_testset(testset: str | os.PathLike | None = None) -> str | None:
     """The test set trials are scored on: `testset`, else the default one if built."""
     if testset:
         return str(testset)
-    default = data_root() / "testsets" / "default" / "testset.npz"
+    default = testsets_dir() / DEFAULT_TESTSET / "testset.npz"
     return str(default) if default.exists() else None
+
+
+def _objective_name(scored_on: str | None, profile: Profile) -> str:
+    """What trials maximise, in words: a forecast only on a pseudo-private set."""
+    if not scored_on:
+        return "val_accuracy"
+    from harness.scoring.testsets import load_testset
+
+    ts = load_testset(scored_on, profile)
+    if testkinds.forecasts(ts.kind):
+        return f"pseudo-private accuracy on {scored_on}"
+    return f"accuracy on {testkinds.subject(ts.kind, ts.name, str(ts.path))}"
 
 
 @dataclass
@@ -228,7 +241,7 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
         raise HarnessError(f"cannot open the Optuna storage {mask_url(storage)} "
                            f"({type(e).__name__})", hint="check the server is up") from None
     scored_on = objective_testset(testset)
-    objective_name = f"pseudo-private accuracy on {scored_on}" if scored_on else "val_accuracy"
+    objective_name = _objective_name(scored_on, profile)
     objective = TrialObjective(exp, space, data, epochs, overrides, profile, scored_on,
                                db_url, progress and workers == 1)
     interrupt.note(f"finished trials stay in study {study_name!r}; the same command "

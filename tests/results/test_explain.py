@@ -175,11 +175,14 @@ def test_explain_draws_the_most_confident_mistakes_per_family_and_pair(explain_c
 
 
 def test_cli_explain_json_and_a_numpy_submission_is_one_line(explain_case, tmp_path, runner,
-                                                             make_submission):
+                                                             make_submission, monkeypatch):
     folder, npz = explain_case
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
     out = runner.invoke(main, ["explain", str(folder), "--testset", str(npz), "--n", "2",
                                "--out", str(tmp_path / "x"), "--name", "tiny@1", "--json"])
     assert out.exit_code == 0, out.output
+    assert not (tmp_path / "data").exists()  # its galleries, and no leaderboard database
     result = json.loads(out.output)
     assert result["experiment"] == "tiny@1" and result["galleries"][0]["items"][0]["confidence"] > 0
     numpy_only = make_submission(name="numpy_sub")

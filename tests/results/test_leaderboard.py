@@ -19,15 +19,18 @@ from harness.cli import main
 from harness.cli.leaderboard import render_table
 from harness.dburl import normalize_url
 from harness.errors import HarnessError
-from harness.results.leaderboard import Leaderboard, read_leaderboard, record
+from harness.results.leaderboard import Leaderboard, record
 from harness.results.push import push
 from harness.results.schema import SCHEMA_VERSION
+from harness.results.standings import read_leaderboard, rows as standing_rows
 
 GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
 
 
 def _score_row(experiment, accuracy, testset="mini", status="ok", **extra):
-    row = dict(experiment=experiment, status=status, testset=testset, testset_path=None,
+    """A stored score, on pseudo-private set `testset` unless `testset_kind` says."""
+    row = dict(experiment=experiment, status=status, testset=testset,
+               testset_kind="pseudo_private", testset_path=None,
                accuracy=accuracy, f1_macro=None if accuracy is None else accuracy - 0.05,
                worst_group="noise" if accuracy else None,
                worst_group_accuracy=None if accuracy is None else accuracy - 0.2,
@@ -62,12 +65,14 @@ def _create_old_scores_table(url):
 @pytest.fixture
 def filled(db_url):
     db = Leaderboard(db_url)
-    db.add_score(_score_row("cnn_small", 0.61))
-    db.add_score(_score_row("cnn_small", 0.64, created_at="2026-11-21T09:30:00+00:00"))
+    db.add_score(_score_row("cnn_small", 0.61, pseudo_private=0.50))
+    db.add_score(_score_row("cnn_small", 0.64, pseudo_private=0.52,
+                            created_at="2026-11-21T09:30:00+00:00"))
     db.add_score(_score_row("cnn_small", None, status="failed", failure_kind="time_limit"))
     db.add_score(_score_row("convnext", 0.83, predict_s=401.0, peak_rss_mb=2950.0,
                             pseudo_private=0.74, clean_accuracy=0.95))
-    db.add_score(_score_row("convnext", 0.71, testset="other"))
+    db.add_score(_score_row("convnext", 0.71, testset="other", testset_kind="own",
+                            testset_path="/x/other.npz"))
     db.record("cnn_small", 0.47, phase=1, duration_s=300)
     db.record("convnext", 0.69, phase=1)
     db.record("convnext", 0.72, phase=2)
@@ -117,9 +122,14 @@ def test_latest_ok_score_joins_latest_codabench_record(filled):
     assert small["accuracy"] == 0.64 and small["runs"] == 3 and small["failures"] == 1
     assert small["last_failure"] == "time_limit"
     assert rows[("convnext", "mini")]["last_failure"] is None
-    assert small["codabench"] == 0.47 and small["gap"] == pytest.approx(0.17)
+    assert small["codabench"] == 0.47 and small["gap"] == pytest.approx(0.52 - 0.47)
     assert rows[("convnext", "mini")]["codabench"] == 0.72
-    assert rows[("only_on_codabench", None)]["accuracy"] is None
+    # Codabench beside an accuracy on the user's own file, and no gap: it is no forecast.
+    other = rows[("convnext", "other")]
+    assert other["codabench"] == 0.72 and "gap" not in other and "pseudo_private" not in other
+    assert rows[("only_on_codabench", None)] == {
+        "experiment": "only_on_codabench", "codabench": 0.30, "codabench_phase": None,
+        "testset": None, "testset_kind": None}
     only_mini = read_leaderboard(testset="mini", db_url=filled).rows
     assert [r["experiment"] for r in only_mini] == ["convnext", "cnn_small", "only_on_codabench"]
     by_gap = read_leaderboard(testset="mini", sort="gap", db_url=filled).rows
@@ -143,6 +153,7 @@ def test_database_of_an_older_harness_is_upgraded(db_url):
     assert rows[2]["f1_macro"] == 0.4
     # The two identical old rows are still two rows, each with its own identity.
     assert len({r["uid"] for r in rows}) == 3 and all(rows[i]["uid"] for i in range(3))
+    assert [r["testset_kind"] for r in rows] == ["own", "own", "pseudo_private"]
     engine = sa.create_engine(normalize_url(db_url))
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == \
@@ -195,16 +206,83 @@ def test_headline_first_and_gap_measures_the_forecast(filled):
     assert [r["experiment"] for r in rows] == ["convnext", "cnn_small", "only_on_codabench"]
     convnext, cnn_small = rows[0], rows[1]
     assert convnext["gap"] == pytest.approx(0.74 - 0.72)
-    assert cnn_small["pseudo_private"] is None
-    assert cnn_small["gap"] == pytest.approx(0.64 - 0.47)
+    assert cnn_small["gap"] == pytest.approx(0.52 - 0.47)
 
 
 def test_rows_without_headline_follow_by_accuracy(db_url):
     db = Leaderboard(db_url)
-    db.add_score(_score_row("plain_low", 0.50))
-    db.add_score(_score_row("plain_high", 0.90))
+    db.add_score(_score_row("old_low", 0.50))  # scored on the set before it had headlines
+    db.add_score(_score_row("old_high", 0.90))
     db.add_score(_score_row("pp", 0.60, pseudo_private=0.40))
-    assert [r["experiment"] for r in db.rows()] == ["pp", "plain_high", "plain_low"]
+    assert [r["experiment"] for r in standing_rows(db)] == ["pp", "old_high", "old_low"]
+
+
+def test_one_table_per_test_set_and_only_a_pseudo_private_one_forecasts(db_url, runner):
+    db = Leaderboard(db_url)
+    db.add_score(_score_row("cnn", 0.80, pseudo_private=0.41,
+                            metrics_json=_headline(0.41, 0.31, 0.51, 0.38, 0.44)))
+    db.add_score(_score_row("cnn", 0.3875, testset="real240", testset_kind="own",
+                            testset_path="/x/real240.npz"))
+    db.add_score(_score_row("cnn", 0.93, testset="mini/holdout", testset_kind="holdout",
+                            testset_path="/x/testsets/mini/holdout.npz"))
+    db.add_score(_score_row("vit", 0.55, testset="blur", testset_kind="shift",
+                            testset_path="/x/testsets/blur/testset.npz"))
+    # An accuracy that once sat beside forecasts: a row stored with no kind is inferred.
+    db.add_score(_score_row("zip", 0.70, testset="real240", testset_kind=None,
+                            testset_path="/x/real240.npz"))
+    db.record("cnn", 0.40)
+    board = read_leaderboard(db_url=db_url)
+    assert [(t.testset, t.kind, t.forecast) for t in board.tables] == [
+        ("mini", "pseudo_private", True), ("mini/holdout", "holdout", False),
+        ("blur", "shift", False), ("real240", "own", False)]
+    assert [r["experiment"] for r in board.tables[3].rows] == ["zip", "cnn"]
+    for table in board.tables[1:]:
+        assert table.sort == "accuracy"
+        assert not {"pseudo_private", "pp_low", "gap", "calibration_points"} & set(table.columns)
+        assert all(set(r) == set(table.columns) for r in table.rows)
+    table = runner.invoke(main, ["leaderboard", "--db", db_url]).output
+    assert "pseudo-private set mini (1): forecast of the hidden score" in table
+    assert "accuracy on real240.npz, your own file: not a forecast (sorted by accuracy)" in table
+    assert "accuracy on holdout.npz of test set mini, clean: not a forecast" in table
+    assert "accuracy on shift set blur: not a forecast" in table
+    lines = table.splitlines()
+    at = next(i for i, line in enumerate(lines) if "your own file" in line)
+    assert "forecast" in lines[2] and "forecast" not in lines[at + 2]  # the header rows
+    assert "0.3875" in lines[at + 5]  # cnn, below zip
+    data = json.loads(runner.invoke(main, ["leaderboard", "--db", db_url, "--json"]).output)
+    assert [t["kind"] for t in data["tables"]] == ["pseudo_private", "holdout", "shift", "own"]
+    assert data["tables"][3]["rows"][1]["accuracy"] == 0.3875
+    assert "pseudo_private" not in data["tables"][3]["rows"][1]
+    md = runner.invoke(main, ["leaderboard", "--db", db_url, "--format", "markdown"]).output
+    assert md.count("**") == 8 and "| experiment | accuracy | codabench |" in md
+    only = read_leaderboard(testset="real240", db_url=db_url)
+    assert [t.testset for t in only.tables] == ["real240"]
+
+
+def test_a_database_from_before_kinds_is_upgraded_with_them(db_url):
+    Leaderboard(db_url)
+    engine = sa.create_engine(normalize_url(db_url))
+    with engine.begin() as conn:  # as a version-2 harness left it
+        conn.execute(sa.text("ALTER TABLE scores DROP COLUMN testset_kind"))
+        conn.execute(sa.text("UPDATE harness_schema SET version = 2"))
+        for experiment, pp, path, recipe, status in (
+                ("headline", 0.4, "/x/t/testset.npz", "pp@2.0+s3.77", "ok"),
+                ("failed", None, "/x/t/testset.npz", "pp@2.0+s3.77", "failed"),
+                ("clean", None, "/x/t/holdout.npz", None, "ok"),
+                ("mine", None, "/x/real240.npz", None, "ok")):
+            conn.execute(sa.text(
+                "INSERT INTO scores (uid, created_at, experiment, status, pseudo_private, "
+                "testset, testset_path, recipe_version) VALUES (:u, '2026-01-01', :e, :s, "
+                ":pp, 't', :p, :r)"),
+                {"u": experiment, "e": experiment, "s": status, "pp": pp, "p": path, "r": recipe})
+    engine.dispose()
+    kinds = {r["experiment"]: r["testset_kind"] for r in Leaderboard(db_url).scores()}
+    assert kinds == {"headline": "pseudo_private", "failed": "pseudo_private",
+                     "clean": "holdout", "mine": "own"}
+    engine = sa.create_engine(normalize_url(db_url))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == 3
+    engine.dispose()
 
 
 def test_printed_table_matches_the_golden_file(filled):
@@ -220,23 +298,26 @@ def test_cli_record_and_formats(db_url, runner):
     assert out.exit_code == 0, out.output
     assert "recorded Codabench 0.5300 (phase 1), ran 420 s for cnn" in out.output
     md = runner.invoke(main, ["leaderboard", "--format", "markdown", "--db", db_url]).output
-    assert md.splitlines()[2].startswith("| cnn | - | - | - | 0.5300 |")
+    assert md.splitlines()[0] == "**recorded on Codabench, not scored here**"
+    assert md.splitlines()[4] == "| cnn | 0.5300 | 1 |"
     csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
     assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,pp_low,pp_high,")
     data = json.loads(runner.invoke(main, ["leaderboard", "--format", "json",
                                            "--db", db_url]).output)
-    assert data["rows"][0]["codabench"] == 0.53
+    assert data["tables"][0]["rows"][0]["codabench"] == 0.53
     bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
     assert bad.exit_code == 2 and "0.53" in bad.output
     # A group now (for `push`), `leaderboard` alone is still the table.
     table = runner.invoke(main, ["leaderboard", "--db", db_url])
-    assert table.exit_code == 0 and "Leaderboard (sorted by pseudo_private)" in table.output
+    assert table.exit_code == 0
+    assert "recorded on Codabench, not scored here" in table.output
 
 
 def test_the_password_never_shows(pg_url, runner, caplog, tmp_path, monkeypatch):
     from harness.dburl import passwords
 
     monkeypatch.chdir(tmp_path)  # push's default source: data/leaderboard.sqlite
+    Leaderboard(str(tmp_path / "data" / "leaderboard.sqlite")).record("local", 0.1)
     secret = passwords(pg_url)[0]
     masked = pg_url.replace(secret, "***").replace("postgresql:", "postgresql+psycopg:")
     outputs = [runner.invoke(main, ["record", "cnn", "--codabench", "0.5", "--db", pg_url,

@@ -1,9 +1,10 @@
 """`harness report`: every section on one page, the same bytes twice, and a real browser.
 
-One small world serves every test: three scored experiments (one with a forecast
-interval and calibration, one trained here with a run history, one a zip), two
-Codabench records, a timecheck verdict, a hygiene report with a contact sheet and an
-explain summary with a gallery.
+One small world serves every test: three scored experiments on a pseudo-private set
+(one with a forecast interval and calibration, one trained here with a run history,
+one a zip), and scores on three other kinds of set (a built holdout, a shift set, a
+user's own file), two Codabench records, a timecheck verdict, a hygiene report with a
+contact sheet and an explain summary with a gallery.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def world(tmp_path_factory):
         "augment": ["flip", "rotate"]}))
     db_url = f"sqlite:///{data / 'lb.sqlite'}"
     db = Leaderboard(db_url)
-    common = {"status": "ok", "testset": "demo", "testset_path": "/x/demo/testset.npz",
+    common = {"status": "ok", "testset": "demo", "testset_kind": "pseudo_private",
+              "testset_path": "/x/demo/testset.npz",
               "n_images": 400, "predict_s": 4.2, "peak_rss_mb": 900.0,
               "created_at": "2026-11-20T10:00:00+00:00"}
     # The headline as scoring stores it: interval, sampling interval, calibration.
@@ -88,6 +90,15 @@ def world(tmp_path_factory):
                       predict_s=1.0, metrics_json=_metrics(rng, profile)))
     db.add_score(dict(common, experiment="delta", status="failed", failure_kind="model_init",
                       failure_message="no weights.keras", target_kind="zip"))
+    # Accuracies that are no forecast: each its own table, named for what it is.
+    for experiment, name, kind, path, accuracy in (
+            ("alpha", "demo/holdout", "holdout", "/x/demo/holdout.npz", 0.91),
+            ("beta", "blur", "shift", "/x/blur/testset.npz", 0.52),
+            ("beta", "real240", "own", "/x/real240.npz", 0.3875)):
+        db.add_score(dict(common, experiment=experiment, testset=name, testset_kind=kind,
+                          testset_path=path, target_kind="zip", target=f"/x/{experiment}.zip",
+                          accuracy=accuracy, f1_macro=accuracy - 0.05,
+                          metrics_json=_metrics(rng, profile)))
     db.record("alpha", 0.38)
     db.record("beta", 0.47)
     (data / "timechecks").mkdir()
@@ -127,7 +138,8 @@ def test_the_report_holds_every_section(built):
     # By the forecast, high first; a submission that only failed comes last.
     assert r.experiments == ["beta", "alpha", "gamma", "delta"]
     # Calibration points: alpha's and beta's records, and the profile's public pair.
-    assert r.sections == {"leaderboard rows": 4, "calibration points": 3, "heat maps": 2,
+    assert r.sections == {"leaderboard tables": 1, "leaderboard rows": 4,
+                          "calibration points": 3, "heat maps": 2,
                           "confusion matrices": 3, "training histories": 1, "timechecks": 1,
                           "explain galleries": 1, "hygiene reports": 1}
     html = Path(r.path).read_text()
@@ -154,8 +166,9 @@ def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built
 
 
 def test_an_empty_leaderboard_gives_a_page_that_says_so(tmp_path):
-    r = build_report(tmp_path / "r.html", db_url=f"sqlite:///{tmp_path / 'empty.sqlite'}",
-                     data_dir=tmp_path)
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    Leaderboard(url)  # a database with no scores yet (a missing one is refused: test_read_only)
+    r = build_report(tmp_path / "r.html", db_url=url, data_dir=tmp_path)
     html = (tmp_path / "r.html").read_text()
     assert r.experiments == [] and r.images == 1  # the calibration plot, the profile's point
     assert "No scores yet" in html and "None yet: <code>harness explain" in html
@@ -173,7 +186,30 @@ def test_forecast_fields_read_the_interval_wherever_scoring_stores_it():
     stored = {"pseudo_private": {"low": 0.4, "high": 0.8, "calibration": "default-1pt"}}
     assert forecast_fields(row, stored)["calibration"] == "default-1pt"
     assert forecast_fields(row, stored)["high"] == 0.8
-    assert forecast_fields({"pseudo_private": None, "accuracy": 0.7}, {})["value"] == 0.7
+    # An accuracy on a set that is not pseudo-private is no forecast.
+    assert forecast_fields({"pseudo_private": None, "accuracy": 0.7}, {})["value"] is None
+
+
+def test_scores_on_four_kinds_of_set_are_four_tables_and_only_one_forecasts(world, tmp_path):
+    r = _build(world, tmp_path / "all.html")
+    assert r.sections["leaderboard tables"] == 4 and r.sections["leaderboard rows"] == 7
+    # Only forecasts are plotted against Codabench: the profile's point, alpha's and beta's.
+    assert r.sections["calibration points"] == 3
+    html = (tmp_path / "all.html").read_text()
+    boards = html.split('<h2 id="calibration">')[0].split('<h3 class="board"')[1:]
+    titles = [b.split(">", 1)[1].split("</h3>")[0] for b in boards]
+    assert titles == [
+        "pseudo-private set demo: forecast of the hidden score",
+        "accuracy on holdout.npz of test set demo, clean: not a forecast",
+        "accuracy on shift set blur: not a forecast",
+        "accuracy on real240.npz, your own file: not a forecast"]
+    headers = [re.findall(r"<th>([^<]*)</th>", b) for b in boards]
+    assert "forecast" in headers[0] and "95% interval" in headers[0]
+    for others in headers[1:]:
+        assert others[:2] == ["experiment", "accuracy"]
+        assert not {"forecast", "95% interval", "gap", "calibration"} & set(others)
+    assert "0.3875" in boards[3] and all("0.3875" not in b for b in boards[:3])
+    assert 'href="#exp-7">beta @ real240</a>' in boards[3]
 
 
 def test_the_calibration_plot_joins_its_real_points_and_the_recorded_ones(world, tmp_path):
@@ -206,7 +242,8 @@ def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, run
     out = runner.invoke(main, ["report", "--out", str(tmp_path / "r2.html"), "--db",
                                world.db_url, "--testset", "dmeo"])
     assert out.exit_code == 2 and "no scores on test set 'dmeo'" in out.output
-    assert "scored test sets: demo" in out.output and "Traceback" not in out.output
+    assert "scored test sets: blur, demo, demo/holdout, real240" in out.output
+    assert "Traceback" not in out.output
     assert not (tmp_path / "r2.html").exists()
 
 
@@ -238,11 +275,11 @@ def test_the_report_renders_in_a_real_browser(built, tmp_path, monkeypatch):
 
         def names():
             return [row.find_element(By.TAG_NAME, "a").text for row in
-                    driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table tbody tr")]
+                    driver.find_elements(By.CSS_SELECTOR, "#leaderboard-1 tbody tr")]
 
         assert names() == ["beta", "alpha", "gamma", "delta"]
         header = {th.text: th for th in
-                  driver.find_elements(By.CSS_SELECTOR, "#leaderboard-table thead th")}
+                  driver.find_elements(By.CSS_SELECTOR, "#leaderboard-1 thead th")}
         header["predict s"].click()
         assert names() == ["beta", "alpha", "gamma", "delta"]  # 9.5, 4.2, 1.0, blank last
         header["predict s"].click()

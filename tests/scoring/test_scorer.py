@@ -26,7 +26,7 @@ def project(tmp_path, monkeypatch, tiny_arrays):
     images, labels = tiny_arrays
     folder = tmp_path / "data" / "testsets" / "mini"
     save_dataset(folder / "testset.npz", images, labels,
-                 groups=np.array(["noise", "blur", "clean"] * 8), severity=np.arange(24) % 2)
+                 groups=np.array(["gaussian_noise", "defocus_blur", "clean"] * 8), severity=np.arange(24) % 2)
     (folder / "manifest.json").write_text(json.dumps(
         {"name": "mini", "recipe_version": "1.2", "seed": 7, "source_sha256": "ab"}))
     return tmp_path
@@ -63,7 +63,9 @@ def test_good_submission_scores_as_sklearn_and_is_stored(project, make_submissio
     expected = images[:, 0, 0, 0].astype(np.int64) % 8
     assert result.metrics.accuracy == skm.accuracy_score(labels, expected)
     assert result.testset["recipe_version"] == "1.2" and result.testset["seed"] == 7
-    assert set(result.metrics.group_accuracy) == {"noise", "blur", "clean"}
+    assert set(result.metrics.group_accuracy) == {"gaussian_noise", "defocus_blur", "clean"}
+    worst = sorted(["gaussian_noise", "defocus_blur"], key=result.metrics.group_accuracy.get)
+    assert [family for family, _ in result.advice.families] == worst
     assert set(result.metrics.severity_accuracy) == {"0", "1"}
     assert (project / result.confusion_png).exists()
     (row,) = Leaderboard().scores()
@@ -113,11 +115,13 @@ def test_cli_score_prints_the_verdict_and_json(project, make_submission, runner)
     out = runner.invoke(main, ["score", str(sub), "--testset", "mini", "--time-limit", "60"])
     assert out.exit_code == 0, out.output
     for text in ("accuracy", "macro F1", "Recall per class", "<- worst", "Confusion matrix",
-                 "predict(X)", "confusion.png"):
+                 "predict(X)", "confusion.png", "to train against the worst families",
+                 "harness train EXPERIMENT --set augment=\"['flip', "):
         assert text in out.output
     out = runner.invoke(main, ["score", str(sub), "--testset", "mini", "--json"])
     data = json.loads(out.output)
     assert data["ok"] and data["metrics"]["n"] == 24
+    assert data["advice"]["augment"][0] == "flip"
 
 
 def test_cli_failure_shows_traceback_and_exits_non_zero(project, make_submission, runner):

@@ -176,6 +176,7 @@ def test_cli_timecheck_json_and_exit_code(make_submission, runner, tmp_path, mon
     # The verdict is kept for `harness report`'s margin column.
     kept = json.loads((tmp_path / "data" / "timechecks" / "sub.json").read_text())
     assert kept["margin_s"] == out["margin_s"] and kept["checked_at"]
+    assert not (tmp_path / "lb.sqlite").exists()  # read for durations, never created
     tight = runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db,
                                  "--limit", "0.001"])
     assert tight.exit_code == 1 and "FAIL" in tight.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,7 +59,8 @@ def _digest(images) -> str:
 
 def test_every_family_is_byte_identical_in_another_process(cells, tmp_path):
     np.save(tmp_path / "x.npy", cells)
-    code = ("import sys, numpy as np; sys.path.insert(0, 'tests/testset'); "
+    here = str(Path(__file__).parent)  # the session runs in a scratch folder
+    code = (f"import sys, numpy as np; sys.path.insert(0, {here!r}); "
             "from test_corruptions import _digest; "
             f"print(_digest(np.load({str(tmp_path / 'x.npy')!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,10 +10,13 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
+from harness.gitinfo import git_commit
+from harness.paths import REPO_ROOT
 from harness.training.augmentation import AUGMENTATIONS, build_augmenter
 from harness.training.experiments import get_experiment
 from harness.training.fit import _strategy as _real_strategy
 from harness.training import default_data, resolve_config, train, unfinished_run
+from harness.training.runs import read_commit
 from harness.training.scaffold import new_experiment
 
 # A baseline_cnn small enough to train an epoch in a second or two.
@@ -34,6 +37,7 @@ def test_run_folder_holds_everything_and_stages_a_working_submission(
     config = json.loads((run / "config.json").read_text())
     assert config["optimizer"] == "lion" and config["seed"] == 0 and config["epochs"] == 2
     assert "commit:" in (run / "commit.txt").read_text()
+    assert read_commit(run) == git_commit(REPO_ROOT)
     history = json.loads((run / "history.json").read_text())["models"][0]["history"]
     assert len(history["loss"]) == len(history["val_accuracy"]) == 2
     assert result.epochs == [2] and 0 <= result.val_accuracy <= 1 and result.images_per_s > 0

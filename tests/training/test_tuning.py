@@ -51,7 +51,7 @@ def test_two_workers_on_postgresql_score_each_trial_once(tmp_experiments, tmp_pa
                                                          small_arrays, runner, pg_url,
                                                          monkeypatch):
     from harness.data.datasets import save_dataset
-    from harness.results.leaderboard import read_leaderboard
+    from harness.results.standings import read_leaderboard
     from harness.testset.builder import build
 
     data = save_dataset(tmp_path / "small.npz", *small_arrays)

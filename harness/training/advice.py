@@ -1,0 +1,87 @@
+"""What to train with next: the augmentations that counter a test set's worst families.
+
+`harness score` reports accuracy per corruption family of the pseudo-private set; the
+families a model fails on are what to augment against. `COUNTERS` names, for every
+family of the recipes, the training augmentation (harness.training.augmentation's
+registry) that trains against it, with independent code where the registry has it:
+keras-cv's noise, colour, blur and geometry, not the test set's own corruptions, so a
+model trained on the advice is not trained on the very images it is scored on.
+`overlay` is the one exception (the registry's overlay wraps the test set's overlay and
+occlusion families: nothing else pastes foreign pictures), which is why the fidelity
+evidence checks such models on shifts the registry does not hold (bench/RESULTS.md).
+
+Examples:
+    >>> recommend({"clean": 0.98, "overlay": 0.2, "saturation": 0.3, "jpeg": 0.9,
+    ...            "compound": 0.25})
+    Advice(families=[('overlay', 0.2), ('saturation', 0.3), ('jpeg', 0.9)],
+           augment=['flip', 'overlay', {'name': 'color', ...}, {'name': 'blur', ...}])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STRONG_COLOR = {"name": "color", "brightness": 0.3, "contrast": 0.3,
+                "saturation": [0.2, 0.8], "hue": 0.15}
+STRONG_BLUR = {"name": "blur", "kernel": 7, "sigma": 2.5}
+ROTATIONS = {"name": "geometric", "rotation": 0.5, "zoom": 0.1, "translate": 0.05}
+COUNTERS: dict[str, str | dict] = {
+    "gaussian_noise": {"name": "noise", "stddev": 40.0},
+    "randaugment": "randaugment",
+    "augmix": "augmix",
+    "stain_color": STRONG_COLOR,
+    "saturation": STRONG_COLOR,
+    "brightness_contrast": STRONG_COLOR,
+    "defocus_blur": STRONG_BLUR,
+    "motion_blur": STRONG_BLUR,
+    # Both lose fine detail and add block edges; blur is the nearest training view.
+    "pixelate": STRONG_BLUR,
+    "jpeg": STRONG_BLUR,
+    # Blots and bubbles hide part of the cell, as a cut-out rectangle does.
+    "stain_deposits": "cutout",
+    "bubbles": "cutout",
+    "occlusion": "cutout",
+    "overlay": "overlay",
+    "rotate_flip": ROTATIONS,
+    "zoom_shear": "geometric",
+}
+# Every model gets the eight dihedral views: free, and blood cells have no up.
+BASE = ["flip"]
+WORST = 3
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The worst families of a score and the `augment` list that trains against them.
+
+    Args:
+        families: (family, accuracy) of the worst corrupted families, worst first.
+        augment: an `augment` config value: BASE, then each family's counter once.
+    """
+
+    families: list[tuple[str, float]]
+    augment: list
+
+    def command(self, experiment: str) -> str:
+        """The `harness train` line that follows the advice."""
+        return f"harness train {experiment} --set augment=\"{self.augment!r}\""
+
+
+def recommend(group_accuracy: dict[str, float], worst: int = WORST) -> Advice | None:
+    """Advice from a score's accuracy per group, or None when it has no known family.
+
+    Clean images and the compound chains (every family at once) say nothing about which
+    family to train against; groups with no counter (a user's own tags) are skipped.
+    """
+    ranked = sorted((g for g in group_accuracy if g in COUNTERS), key=group_accuracy.get)
+    if not ranked:
+        return None
+    families = [(g, float(group_accuracy[g])) for g in ranked[:worst]]
+    augment = list(BASE)
+    for family, _ in families:
+        if COUNTERS[family] not in augment:
+            augment.append(COUNTERS[family])
+    return Advice(families, augment)
+
+
+__all__ = ["Advice", "COUNTERS", "recommend"]

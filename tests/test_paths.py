@@ -1,0 +1,38 @@
+"""The one data folder: $HARNESS_DATA, else ./data, decided at each call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.cli import main
+from harness.paths import REPO_ROOT, data_dir
+
+
+def test_the_data_folder_is_harness_data_else_dot_data_read_at_each_call(monkeypatch, tmp_path):
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    assert data_dir() == Path("data")
+    monkeypatch.setenv("HARNESS_DATA", str(tmp_path / "elsewhere"))
+    assert data_dir() == tmp_path / "elsewhere"
+    monkeypatch.setenv("HARNESS_DATA", "")
+    assert data_dir() == Path("data")
+
+
+def test_the_test_session_never_sees_the_checkouts_data_folder():
+    here = data_dir().resolve()
+    assert not here.is_relative_to(REPO_ROOT), here
+
+
+def test_every_command_reads_and_writes_where_harness_data_says(monkeypatch, tmp_path, runner,
+                                                               tiny_npz):
+    # Built, listed and reported from one folder named by the variable, from another cwd.
+    monkeypatch.setenv("HARNESS_DATA", str(tmp_path / "team"))
+    monkeypatch.delenv("HARNESS_DB_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    out = runner.invoke(main, ["testset", "build", "--data", str(tiny_npz), "--holdout", "0.5",
+                               "--recipe", "pp-small", "--name", "t", "--json"])
+    assert out.exit_code == 0, out.output
+    assert Path(json.loads(out.output)["path"]) == tmp_path / "team" / "testsets" / "t"
+    listed = runner.invoke(main, ["testset", "list", "--json"])
+    assert [r["name"] for r in json.loads(listed.output)] == ["t"]
+    assert not (tmp_path / "data").exists()
