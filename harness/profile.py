@@ -302,7 +302,7 @@ def get_profile(name: str | os.PathLike | Profile | None = None) -> Profile:
         >>> get_profile().name
         'an2dl-2024-hw1'
         >>> get_profile("profiles/my-challenge.toml").source
-        '/home/me/team/profiles/my-challenge.toml'
+        '.../team/profiles/my-challenge.toml'   # the file's absolute path
     """
     if isinstance(name, Profile):
         return name

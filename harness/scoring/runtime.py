@@ -18,7 +18,7 @@ no longer starts is reported, with how to rebuild it.
 Examples:
     >>> runtime_python(get_profile("an2dl-2024-hw1"))   # Keras 3 here: this interpreter
     >>> runtime_python(get_profile("an2dl-2023-hw1"))
-    PosixPath('/home/me/.cache/harness/venvs/6f7de6dcd8bdfbb9/bin/python')
+    PosixPath('.../.cache/harness/venvs/6f7de6dcd8bdfbb9/bin/python')   # in the user cache
 """
 
 from __future__ import annotations
