@@ -56,7 +56,8 @@ from harness.profile import get_profile  # noqa: E402
 from harness.scoring.ingestion import run_submission  # noqa: E402
 from harness.scoring.targets import content_sha256, resolve_target  # noqa: E402
 from harness.testset import compound, recipes  # noqa: E402
-from harness.testset.calibration import fit_strength, load_calibration  # noqa: E402
+from harness.testset.calibration import (PRIOR_SD, ForecastCalibration,  # noqa: E402
+                                         fit_strength)
 
 ZOO = REPO_ROOT / "bench" / "zoo"
 REAL = REPO_ROOT.parent / "shared" / "real_submissions"
@@ -64,7 +65,7 @@ REAL_ZIPS = ("mttcrn-gap-augmentation", "mttcrn-gap-augmentation-flip",
              "mttcrn-gap-augmentation-mixup")
 PUBLIC_PAIR = ("mttcrn-gap-augmentation", 0.37)
 RESULTS = REPO_ROOT / "bench" / "results" / "fidelity.json"
-TESTSET = "default"
+DEFAULT_TESTSET = "default"
 LEVELS = 6  # chain lengths 0..5: past the calibrated strength (about 3.8)
 SINGLE_FRACTION = 0.25  # of the holdout images, for the single-family (pp@1) views
 SHIFT_IMAGES = 600
@@ -80,7 +81,7 @@ VARIANTS = {
 VARIANT_IMAGES = 400
 VARIANT_STRENGTH = 4
 # Bump when what `inputs` draws changes, so cached inputs and predictions are redrawn.
-INPUTS_VERSION = 2
+INPUTS_VERSION = 3
 
 
 def models(only=None) -> dict[str, Path]:
@@ -96,11 +97,14 @@ def models(only=None) -> dict[str, Path]:
     return found
 
 
-def ensure_testset(profile) -> Path:
-    """The default test set's folder, built (and the real data cleaned) when missing."""
-    folder = data_dir() / "testsets" / TESTSET
+def ensure_testset(name: str, profile) -> Path:
+    """The test set's folder; the default one is built (and the real data cleaned) when
+    missing."""
+    folder = data_dir() / "testsets" / name
     if (folder / "manifest.json").is_file():
         return folder
+    if name != DEFAULT_TESTSET:
+        raise SystemExit(f"no test set {folder}: harness testset build --name {name}")
     from harness.data.hygiene import clean
     from harness.testset.builder import build
 
@@ -110,27 +114,35 @@ def ensure_testset(profile) -> Path:
             raise SystemExit(f"no {raw}: python ../shared/data/make_training_set.py {raw}")
         print(f"cleaning {raw} -> {cleaned}", flush=True)
         clean(raw, cleaned, profile)
-    print(f"building the {TESTSET} test set from {cleaned}", flush=True)
-    build(data=cleaned, name=TESTSET, seed=0, profile=profile,
+    print(f"building the {name} test set from {cleaned}", flush=True)
+    build(data=cleaned, name=name, seed=0, profile=profile,
           out_root=data_dir() / "testsets", progress=False)
     return folder
 
 
-def spec_with(weights: dict[str, float]) -> dict:
-    spec = dict(recipes.get_recipe("pp").compound)
+def recipe_of(manifest: dict) -> recipes.Recipe:
+    """The compound recipe the test set was built with."""
+    recipe = recipes.recipe_for_manifest(manifest)
+    if recipe is None or recipe.compound is None:
+        raise SystemExit("the test set has no compound views: build it with --recipe pp")
+    return recipe
+
+
+def spec_with(recipe: recipes.Recipe, weights: dict[str, float]) -> dict:
+    spec = dict(recipe.compound)
     return {**spec, "families": {f: float(weights.get(f, 1.0)) for f in spec["families"]}}
 
 
-def plans_for(n: int, seed: int) -> list[compound.Plan]:
-    spec = recipes.get_recipe("pp").compound
-    return [compound.sample_plan(n, spec, compound.copy_seed(seed, c))
-            for c in range(spec["copies"])]
+def plans_for(recipe: recipes.Recipe, n: int, seed: int) -> list[compound.Plan]:
+    return [compound.sample_plan(n, recipe.compound, compound.copy_seed(seed, c))
+            for c in range(recipe.compound["copies"])]
 
 
 def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarray, dict]:
     """Every image each model predicts, and the layout that says what each part is."""
     key = hashlib.sha256(f"{INPUTS_VERSION}:{sha256_file(folder / 'testset.npz')}:{limit}"
                          .encode()).hexdigest()[:12]
+    recipe = recipe_of(json.loads((folder / "manifest.json").read_text()))
     cached = data_dir() / "fidelity" / f"inputs-{key}.npz"
     if cached.is_file():
         with np.load(cached) as f:
@@ -146,7 +158,7 @@ def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarra
         at += len(images)
 
     started = time.perf_counter()
-    for c, plan in enumerate(plans_for(n, manifest["seed"])):
+    for c, plan in enumerate(plans_for(recipe, n, manifest["seed"])):
         for k, level in enumerate(compound.levels(holdout.images, plan, upto=LEVELS - 1)):
             add(f"copy{c}/level{k}", level)
     rng = np.random.default_rng(SEED)
@@ -160,7 +172,8 @@ def inputs(folder: Path, holdout: Dataset, limit: int | None) -> tuple[np.ndarra
     variant_index = np.sort(rng.permutation(n)[:min(n, VARIANT_IMAGES)])
     layout["variant_index"] = variant_index.tolist()
     for name, weights in VARIANTS.items():
-        plan = compound.sample_plan(len(variant_index), spec_with(weights), seed=SEED + 1)
+        plan = compound.sample_plan(len(variant_index), spec_with(recipe, weights),
+                                    seed=SEED + 1)
         add(f"variant/{name}", compound.at_strength(holdout.images[variant_index], plan,
                                                     VARIANT_STRENGTH))
     shift_index = np.sort(rng.permutation(n)[:min(n, SHIFT_IMAGES)])
@@ -211,15 +224,16 @@ def at_strength(h: np.ndarray, plans, strength: float, index=None) -> float:
                           for c, plan in enumerate(plans)]))
 
 
-def headline(h: np.ndarray, plans, labels, strength: float, calibration):
+def headline(h: np.ndarray, plans, labels, recipe, calibration):
     """The calibrated headline and interval, by the library's own `pseudo_private`."""
+    strength = calibration.strength
     n = h.shape[2]
     right = np.concatenate([h[c, plan.lengths(strength), np.arange(n)]
                             for c, plan in enumerate(plans)])
     y_true = np.tile(labels, len(plans))
     return recipes.pseudo_private(
         y_true, np.where(right, y_true, -1), np.full(len(right), compound.GROUP),
-        recipe=recipes.get_recipe("pp", strength=strength),
+        recipe=recipes.get_recipe(f"{recipe.name}@{recipe.version}", strength=strength),
         source_index=np.tile(np.arange(n), len(plans)), calibration=calibration)
 
 
@@ -259,30 +273,50 @@ def rho(a: dict, b: dict) -> float:
     return float(spearmanr(x, y).statistic)
 
 
+def calibration_for(manifest: dict, recipe, h: dict, plans) -> ForecastCalibration:
+    """The test set's own calibration; for one built without (a new recipe), the strength
+    fitted here on the public pair, as `harness calibrate` would fit it."""
+    if manifest.get("calibration"):
+        return ForecastCalibration.from_dict(manifest["calibration"])
+    name, score = PUBLIC_PAIR
+    if name not in h:
+        raise SystemExit(f"{manifest['name']} is uncalibrated and {name} is not here to fit "
+                         "it on: harness calibrate, then rebuild the test set")
+    strength, fitted = fit_strength({name: h[name]}, {name: score}, plans)
+    return ForecastCalibration(
+        id=f"fitted-here-on-{name}", profile="", recipe=f"{recipe.name}@{recipe.version}",
+        strength=strength, sd=PRIOR_SD,
+        points=({"experiment": name, "codabench": score, "forecast": round(fitted[name], 4)},),
+        source="bench/fidelity.py")
+
+
 def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manifest: dict,
             profile) -> dict:
     labels = holdout.labels
-    plans = plans_for(len(labels), manifest["seed"])
-    cal = load_calibration(profile, data_dir())
-    out = {"calibration": cal.as_dict(), "holdout_images": len(labels),
-           "models": {}, "variants": {}, "shifts": {}}
+    recipe = recipe_of(manifest)
+    plans = plans_for(recipe, len(labels), manifest["seed"])
     h = {m: hits(p, layout, labels, len(plans)) for m, p in preds.items()}
+    cal = calibration_for(manifest, recipe, h, plans)
+    uncalibrated = recipes.get_recipe(f"{recipe.name}@{recipe.version}").strength
+    out = {"testset": manifest["name"], "recipe": f"{recipe.name}@{recipe.version}",
+           "calibration": cal.as_dict(), "holdout_images": len(labels),
+           "models": {}, "variants": {}, "shifts": {}}
     single = slice(*layout["single"])
     groups = np.array(layout["single_groups"])
     for m, p in preds.items():
         correct = p[single] == np.array(layout["single_labels"])
         per_family = {g: float(correct[groups == g].mean()) for g in sorted(set(groups))}
-        pp = headline(h[m], plans, labels, cal.strength, cal)
+        pp = headline(h[m], plans, labels, recipe, cal)
         worst = min(per_family, key=per_family.get)
         out["models"][m] = {
             "clean": float(h[m][:, 0].mean()),
             "pp1": float(np.mean(list(per_family.values()))),
-            "pp2_uncalibrated": at_strength(h[m], plans, recipes.get_recipe("pp").strength),
-            "pp2_calibrated": pp.accuracy, "low": pp.low, "high": pp.high,
+            "uncalibrated": at_strength(h[m], plans, uncalibrated),
+            "headline": pp.accuracy, "low": pp.low, "high": pp.high,
             "worst_family": worst, "worst_family_accuracy": per_family[worst],
             "per_family": per_family,
             "by_chain_length": [float(h[m][:, k].mean()) for k in range(LEVELS)]}
-    forecast = {m: r["pp2_calibrated"] for m, r in out["models"].items()}
+    forecast = {m: r["headline"] for m, r in out["models"].items()}
     out["rank"] = {"clean_vs_headline": rho({m: r["clean"] for m, r in out["models"].items()},
                                             forecast),
                    "pp1_vs_headline": rho({m: r["pp1"] for m, r in out["models"].items()},
@@ -301,33 +335,36 @@ def analyse(preds: dict[str, np.ndarray], layout: dict, holdout: Dataset, manife
         if len(truth) > 1:
             entry.update(one_point(h, plans, index, truth, PUBLIC_PAIR[0]))
         kind, name = key.split("/")
+        if kind == "shift":
+            entry["round"] = shifts.ROUND_OF[name]
         out["variants" if kind == "variant" else "shifts"][name] = entry
     return out
 
 
 def markdown(res: dict) -> str:
     cal = res["calibration"]
-    lines = [f"calibration {cal['id']}: strength {cal['strength']:.2f}, "
-             f"{res['holdout_images']} holdout images\n",
-             "| model | clean | pp@1 | pp@2 calibrated (95%) | worst family |",
+    lines = [f"test set {res['testset']}, recipe {res['recipe']}, calibration {cal['id']}: "
+             f"strength {cal['strength']:.2f}, {res['holdout_images']} holdout images\n",
+             f"| model | clean | pp@1 | {res['recipe']} calibrated (95%) | worst family |",
              "|---|---:|---:|---|---|"]
     for m, r in res["models"].items():
         lines.append(f"| {m} | {r['clean']:.3f} | {r['pp1']:.3f} | "
-                     f"**{r['pp2_calibrated']:.3f}** ({r['low']:.3f}-{r['high']:.3f}) | "
+                     f"**{r['headline']:.3f}** ({r['low']:.3f}-{r['high']:.3f}) | "
                      f"{r['worst_family']} {r['worst_family_accuracy']:.3f} |")
     lines.append(f"\nSpearman with the calibrated headline: clean "
                  f"{res['rank']['clean_vs_headline']:.2f}, pp@1 "
                  f"{res['rank']['pp1_vs_headline']:.2f}")
-    for title, table in (("re-weighted pp@2 families (strength 4)", res["variants"]),
+    for title, table in (("the recipe's families re-weighted (strength 4)", res["variants"]),
                          ("held-out shifts outside the registry", res["shifts"])):
         lines += [f"\n{title}:\n",
-                  "| set | accuracy range | Spearman (headline) | Spearman (clean) | "
+                  "| set | round | accuracy range | Spearman (headline) | Spearman (clean) | "
                   "one-point MAE | one-point MAE (public zip) |",
-                  "|---|---|---:|---:|---:|---:|"]
+                  "|---|---:|---|---:|---:|---:|---:|"]
         for name, r in table.items():
             acc = r["accuracy"].values()
             public = r.get("public_mean_abs_error")
-            lines.append(f"| {name} | {min(acc):.3f}-{max(acc):.3f} | {r['spearman']:.2f} | "
+            lines.append(f"| {name} | {r.get('round', '-')} | {min(acc):.3f}-{max(acc):.3f} | "
+                         f"{r['spearman']:.2f} | "
                          f"{r['clean_spearman']:.2f} | "
                          f"{r.get('mean_abs_error', float('nan')):.3f} | "
                          f"{'-' if public is None else f'{public:.3f}'} |")
@@ -345,11 +382,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", help="only these models (default: all)")
     parser.add_argument("--holdout", type=int, help="only the first N holdout images")
+    parser.add_argument("--testset", default=DEFAULT_TESTSET,
+                        help="a built test set with compound views (default: default)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="the results JSON")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     profile = get_profile()
-    folder = ensure_testset(profile)
+    folder = ensure_testset(args.testset, profile)
     manifest = json.loads((folder / "manifest.json").read_text())
     holdout = load_dataset(folder / "holdout.npz", profile)
     if args.holdout:

@@ -1,11 +1,9 @@
-"""The registry of corruption families that a pseudo-private test set is made of.
+"""The corruption families a pseudo-private test set is made of, registered on import.
 
 A family turns a batch of clean images into corrupted ones at an integer severity
-(0 for `clean`, 1..5 for the others; parameter tables follow MedMNIST-C's five levels).
-Each family keeps two steps apart, as Keras layers do: `sample(n, severity, rng, shape)`
-draws every random parameter, `apply(x, params)` uses them, vectorised over the batch.
-`corrupt(images, name, severity, seed)` seeds a generator from (seed, family, severity),
-so the same call gives the same bytes in any process.
+(0 for `clean`, 1..5 for the others; parameter tables follow MedMNIST-C's five levels),
+its parameters drawn apart from applying them (`harness.testset.registry`, whose names
+this module re-exports: import this one, which fills the registry).
 
 Kinds: clean; noise; augment (RandAugment/AugMix views, the seed teams' TTA-inspired
 pseudo-validation); stain, optics and digital (the blood-smear domain shifts of
@@ -25,97 +23,20 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import io
-import zlib
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image
 
 from harness import imageops as ops
-from harness.errors import HarnessError
 from harness.testset import augment_chains as chains
 from harness.testset import drawing
+from harness.testset.registry import (FAMILIES, MAX_SEVERITY, REGISTRY_VERSION, Family,
+                                      check_severity, corrupt, family, family_rng,
+                                      get_family, level, signs)
 
-REGISTRY_VERSION = "1"
-MAX_SEVERITY = 5
-
-
-@dataclass(frozen=True)
-class Family:
-    """One corruption family.
-
-    Args:
-        name: registry key, stored in a test set's `groups`.
-        kind: clean | noise | augment | stain | optics | digital | overlay | geometric.
-        description: one line for people.
-        sample: fn(n, severity, rng, shape) -> dict of per-image parameters.
-        apply: fn(float32 images, params) -> float32 images.
-        severities: the severities it accepts.
-    """
-
-    name: str
-    kind: str
-    description: str
-    sample: Callable
-    apply: Callable
-    severities: tuple[int, ...] = tuple(range(1, MAX_SEVERITY + 1))
-
-    def __call__(self, images: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
-        """Corrupt uint8 images (n, H, W, C) at `severity` with `rng`; returns uint8."""
-        check_severity(self, severity)
-        params = self.sample(len(images), severity, rng, images.shape[1:])
-        return ops.to_uint8(self.apply(images.astype(np.float32), params))
-
-
-FAMILIES: dict[str, Family] = {}
-
-
-def family(name: str, kind: str, severities=None):
-    """Register a class with static `sample` and `apply` as a family; its docstring describes it."""
-    def wrap(cls):
-        FAMILIES[name] = Family(name, kind, (cls.__doc__ or "").strip().splitlines()[0],
-                                cls.sample, cls.apply,
-                                tuple(severities or range(1, MAX_SEVERITY + 1)))
-        return cls
-    return wrap
-
-
-def get_family(name: str) -> Family:
-    """Look a family up by name; an unknown name raises with "did you mean"."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, FAMILIES, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known families: {', '.join(FAMILIES)}"
-        raise HarnessError(f"unknown corruption family. Received: {name!r}", hint=hint) from None
-
-
-def check_severity(fam: Family, severity: int) -> None:
-    if severity not in fam.severities:
-        raise HarnessError(f"family {fam.name!r} has no severity {severity}. "
-                           f"Received: severity={severity!r}",
-                           hint=f"use one of {list(fam.severities)}")
-
-
-def family_rng(seed: int, name: str, severity: int) -> np.random.Generator:
-    """The generator for (seed, family, severity): stable across processes and platforms."""
-    return np.random.default_rng([int(seed), zlib.crc32(name.encode()), int(severity)])
-
-
-def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
-    """Corrupt uint8 images with family `name` at `severity`, seeded by (seed, name, severity)."""
-    return get_family(name)(images, severity, family_rng(seed, name, severity))
-
-
-def _level(table, severity: int):
-    return table[severity - 1]
-
-
-def _signs(n, rng):
-    return rng.choice(np.array([-1.0, 1.0], np.float32), n)
+__all__ = ["FAMILIES", "MAX_SEVERITY", "REGISTRY_VERSION", "Family", "check_severity",
+           "corrupt", "family", "family_rng", "get_family"]
 
 
 # --- clean and noise -------------------------------------------------------------------
@@ -139,7 +60,7 @@ class GaussianNoise:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        sigma = _level((8, 16, 25, 38, 55), severity)
+        sigma = level((8, 16, 25, 38, 55), severity)
         return {"noise": sigma * rng.standard_normal((n, *shape), dtype=np.float32)}
 
     @staticmethod
@@ -155,8 +76,8 @@ class RandAugmentView:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return chains.randaugment_sample(n, _level((0.2, 0.35, 0.5, 0.65, 0.8), severity),
-                                         _level((2, 2, 2, 3, 3), severity), rng)
+        return chains.randaugment_sample(n, level((0.2, 0.35, 0.5, 0.65, 0.8), severity),
+                                         level((2, 2, 2, 3, 3), severity), rng)
 
     @staticmethod
     def apply(x, p):
@@ -169,7 +90,7 @@ class AugMixView:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return chains.augmix_sample(n, _level((0.2, 0.4, 0.6, 0.8, 1.0), severity), rng)
+        return chains.augmix_sample(n, level((0.2, 0.4, 0.6, 0.8, 1.0), severity), rng)
 
     @staticmethod
     def apply(x, p):
@@ -184,8 +105,8 @@ class StainColor:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        top = np.deg2rad(_level((6, 12, 20, 30, 45), severity))
-        return {"angle": _signs(n, rng) * rng.uniform(0.6, 1.0, n) * top}
+        top = np.deg2rad(level((6, 12, 20, 30, 45), severity))
+        return {"angle": signs(n, rng) * rng.uniform(0.6, 1.0, n) * top}
 
     @staticmethod
     def apply(x, p):
@@ -199,8 +120,8 @@ class Saturation:
     @staticmethod
     def sample(n, severity, rng, shape):
         up = rng.random(n) < 0.5
-        factor = np.where(up, _level((1.3, 1.6, 2.0, 2.5, 3.0), severity),
-                          _level((0.75, 0.55, 0.4, 0.25, 0.1), severity))
+        factor = np.where(up, level((1.3, 1.6, 2.0, 2.5, 3.0), severity),
+                          level((0.75, 0.55, 0.4, 0.25, 0.1), severity))
         return {"factor": factor.astype(np.float32)}
 
     @staticmethod
@@ -214,8 +135,8 @@ class BrightnessContrast:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        b, c = _level((0.1, 0.2, 0.3, 0.4, 0.5), severity), _level((0.15, 0.3, 0.45, 0.6, 0.7), severity)
-        return {"brightness": 1 + b * _signs(n, rng), "contrast": 1 + c * _signs(n, rng)}
+        b, c = level((0.1, 0.2, 0.3, 0.4, 0.5), severity), level((0.15, 0.3, 0.45, 0.6, 0.7), severity)
+        return {"brightness": 1 + b * signs(n, rng), "contrast": 1 + c * signs(n, rng)}
 
     @staticmethod
     def apply(x, p):
@@ -228,7 +149,7 @@ class DefocusBlur:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return {"radius": _level((1.0, 1.5, 2.0, 3.0, 4.0), severity)}
+        return {"radius": level((1.0, 1.5, 2.0, 3.0, 4.0), severity)}
 
     @staticmethod
     def apply(x, p):
@@ -241,7 +162,7 @@ class MotionBlur:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return {"length": _level((5, 9, 13, 17, 23), severity), "direction": rng.integers(0, 8, n)}
+        return {"length": level((5, 9, 13, 17, 23), severity), "direction": rng.integers(0, 8, n)}
 
     @staticmethod
     def apply(x, p):
@@ -258,7 +179,7 @@ class Jpeg:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return {"quality": _level((40, 25, 15, 10, 6), severity)}
+        return {"quality": level((40, 25, 15, 10, 6), severity)}
 
     @staticmethod
     def apply(x, p):
@@ -276,7 +197,7 @@ class Pixelate:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return {"size": _level((64, 48, 36, 28, 20), severity)}
+        return {"size": level((64, 48, 36, 28, 20), severity)}
 
     @staticmethod
     def apply(x, p):
@@ -294,8 +215,8 @@ class StainDeposits:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return drawing.sample_deposits(n, rng, shape, _level((3, 6, 10, 15, 22), severity),
-                                       _level((2.0, 2.5, 3.0, 3.5, 4.0), severity))
+        return drawing.sample_deposits(n, rng, shape, level((3, 6, 10, 15, 22), severity),
+                                       level((2.0, 2.5, 3.0, 3.5, 4.0), severity))
 
     @staticmethod
     def apply(x, p):
@@ -308,8 +229,8 @@ class Bubbles:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        return drawing.sample_bubbles(n, rng, shape, _level((1, 2, 2, 3, 4), severity),
-                                      _level((10, 13, 16, 19, 22), severity))
+        return drawing.sample_bubbles(n, rng, shape, level((1, 2, 2, 3, 4), severity),
+                                      level((10, 13, 16, 19, 22), severity))
 
     @staticmethod
     def apply(x, p):
@@ -324,7 +245,7 @@ class Overlay:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        alpha = _level((0.15, 0.25, 0.35, 0.45, 0.55), severity)
+        alpha = level((0.15, 0.25, 0.35, 0.45, 0.55), severity)
         return {"picture": drawing.sample_pictures(n, rng, shape),
                 "alpha": np.clip(alpha + rng.uniform(-0.05, 0.05, n), 0, 1)}
 
@@ -340,7 +261,7 @@ class Occlusion:
     @staticmethod
     def sample(n, severity, rng, shape):
         h, w = shape[:2]
-        side = np.rint(_level((0.15, 0.25, 0.35, 0.45, 0.55), severity) * np.array([h, w])).astype(int)
+        side = np.rint(level((0.15, 0.25, 0.35, 0.45, 0.55), severity) * np.array([h, w])).astype(int)
         return {"picture": drawing.sample_pictures(n, rng, shape), "side": side,
                 "top": rng.integers(0, h - side[0] + 1, n), "left": rng.integers(0, w - side[1] + 1, n)}
 
@@ -362,7 +283,7 @@ class RotateFlip:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        top = np.deg2rad(_level((15, 30, 60, 120, 180), severity))
+        top = np.deg2rad(level((15, 30, 60, 120, 180), severity))
         return {"angle": rng.uniform(-top, top, n),
                 "flip_x": rng.random(n) < 0.5, "flip_y": rng.random(n) < 0.5}
 
@@ -378,7 +299,7 @@ class ZoomShear:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        z, s = _level((0.1, 0.15, 0.25, 0.35, 0.45), severity), _level((0.05, 0.1, 0.2, 0.3, 0.4), severity)
+        z, s = level((0.1, 0.15, 0.25, 0.35, 0.45), severity), level((0.05, 0.1, 0.2, 0.3, 0.4), severity)
         return {"zoom": np.exp(rng.uniform(-z, z, n)),
                 "shear_x": rng.uniform(-s, s, n), "shear_y": rng.uniform(-s, s, n)}
 
