@@ -43,8 +43,8 @@ def main() -> None:
     args = parser.parse_args()
     profile = get_profile()
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (args.n, 96, 96, 3), dtype=np.uint8)
-    labels = np.repeat(np.arange(8), args.n // 8).astype(np.uint8)
+    images = rng.integers(0, 256, (args.n, *profile.input_shape), dtype=np.uint8)
+    labels = (np.arange(args.n) % profile.num_classes).astype(np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run = train("baseline_cnn", data=(images[:512], labels[:512]), epochs=1,

@@ -36,19 +36,25 @@ WRITERS = 8
 
 
 def _row(writer: int, i: int) -> dict:
-    recall = {f"class_{c}": 0.5 + c / 20 for c in range(8)}
+    """The row `harness score` writes for a 2024 submission, its sizes from the profile."""
+    from harness.profile import get_profile
+
+    profile = get_profile("an2dl-2024-hw1")
+    k = profile.num_classes
+    recall = {f"class_{c}": 0.5 + c / 20 for c in range(k)}
     groups = {f"family_{g}": 0.4 + g / 50 for g in range(17)}
     return dict(experiment=f"writer{writer}", status="ok", target_kind="experiment",
                 target=f"experiments/writer{writer}", submission_sha256=f"{writer:02d}" * 32,
-                profile="an2dl-2024-hw1", testset="default", testset_sha256="ab" * 32,
+                profile=profile.name, testset="default", testset_sha256="ab" * 32,
                 recipe_version="pp@1.0", testset_seed=0, n_images=30413,
                 pseudo_private=0.5 + i / 10_000, clean_accuracy=0.88, accuracy=0.6,
                 precision_macro=0.6, recall_macro=0.6, f1_macro=0.6,
                 worst_group="saturation", worst_group_accuracy=0.2,
                 metrics_json={"per_class_recall": recall, "group_accuracy": groups,
-                              "writer": writer, "i": i, "confusion": [[i % 7] * 8] * 8},
+                              "writer": writer, "i": i, "confusion": [[i % 7] * k] * k},
                 load_s=2.1, predict_s=26.0, total_s=30.0, peak_rss_mb=1011.0,
-                time_limit_s=6000.0, python_version="3.11.7", harness_version="0.1")
+                time_limit_s=float(profile.time_limit_s), python_version="3.11.7",
+                harness_version="0.1")
 
 
 def _write(args) -> int:
@@ -131,11 +137,14 @@ def main() -> None:
             import numpy as np
 
             from harness.data.datasets import save_dataset
+            from harness.profile import get_profile
 
+            profile = get_profile()
             rng = np.random.default_rng(0)
             data = save_dataset(tmp / "tune.npz",
-                                rng.integers(0, 256, (512, 96, 96, 3), dtype=np.uint8),
-                                np.arange(512) % 8)
+                                rng.integers(0, 256, (512, *profile.input_shape),
+                                             dtype=np.uint8),
+                                np.arange(512) % profile.num_classes)
             storage = server.create_database()
             for workers in (1, 2):
                 figures = tune_wall(storage, args.trials, workers, str(data), f"w{workers}")

@@ -15,7 +15,7 @@ the machine's load average is read before and after each run: the rows hold
 ms/image of the timing runs' steady chunks, of the full run's first and second half,
 and the first chunk's (compile or warm-up) cost.
 
-    PYTHONPATH=. python bench/timecheck.py [--n 5133] [--data data/training_set.npz]
+    PYTHONPATH=. python bench/timecheck.py [--n IMAGES] [--data data/training_set.npz]
         [--models baseline_cnn convnext_tiny] [--runtimes keras tflite] [--sample 768]
         [--out bench/results/timecheck.json]
 """

@@ -114,6 +114,7 @@ def contact_sheet(images, path: str | os.PathLike, captions: Sequence[str] | Non
     captions = list(captions[:max_images]) if captions is not None else None
     left_out = n_total - len(shown)
 
+    # An empty sheet still gets a tile's room for its note; any size would do.
     tile_h, tile_w = (images.shape[1] * scale, images.shape[2] * scale) if n_total else (96, 96)
     cols = max(1, min(columns, len(shown)))
     rows = -(-len(shown) // cols) if len(shown) else 0

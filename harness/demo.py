@@ -1,7 +1,8 @@
 """The demo: the whole loop, end to end, in a few minutes on a 2-core CPU.
 
-Data (data/training_set.npz when present, else synthetic blood smears with the
-course file's dirt) -> inspect and clean -> the pseudo-private test set -> train
+Data (data/training_set.npz when present, else synthetic images of the profile's
+classes with the course file's dirt: blood smears for 2024, plant leaves for 2023) ->
+inspect and clean -> the pseudo-private test set -> train
 baseline_cnn for about a minute -> score it as the server would -> pack the zip ->
 timecheck it against the limit -> the leaderboard -> Grad-CAM on its most confident
 mistakes -> the one-page HTML report of all of it. Each step is one call into the
@@ -38,11 +39,12 @@ class DemoStep:
 
 @dataclass
 class DemoResult:
-    """Everything the demo did, step by step."""
+    """Everything the demo did, step by step; `drawn` says what synthetic images show."""
 
     data: str
     synthetic: bool
     steps: list[DemoStep] = field(default_factory=list)
+    drawn: str = ""
     leaderboard: Any = None
     report: str | None = None
 
@@ -88,7 +90,8 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
     work.mkdir(parents=True, exist_ok=True)
     default = data_dir() / "training_set.npz"
     source = Path(data) if data else default if default.exists() else None
-    result = DemoResult(data=str(source or work / "training_set.npz"), synthetic=source is None)
+    result = DemoResult(data=str(source or work / "training_set.npz"), synthetic=source is None,
+                        drawn=profile.synthetic.replace("-", " ") + "s")
 
     def step(name: str, command: str, fn: Callable[[], Any], summarize: Callable[[Any], str]):
         status(f"{name}: {command}")
@@ -102,7 +105,7 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
         step("synthesize", f"harness data synth {source} --n {n} --seed {seed} --contaminate",
              lambda: write_synthetic(source, n=n, seed=seed, contaminate=True,
                                            profile=profile),
-             lambda r: f"{r.n_images} images ({r.n_clean} clean cells, the rest planted dirt); "
+             lambda r: f"{r.n_images} images ({r.n_clean} clean, the rest planted dirt); "
                        f"contact sheet {r.sheet}")
 
     step("inspect", f"harness data inspect {source} --report {work / 'hygiene'}",

@@ -115,12 +115,21 @@ class ServedModel:
 
     `harness pack` ships one instead of a .keras file when it packs under a Keras newer
     than the server's: TensorFlow graphs load across those versions, .keras files do not.
+    Keras 3 serves it through keras.layers.TFSMLayer; Keras 2 (TensorFlow 2.14 and
+    older), which has no TFSMLayer, through TensorFlow's own loader.
     """
 
     def __init__(self, path):
         import keras
 
-        self.layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
+        if hasattr(keras.layers, "TFSMLayer"):
+            self.layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
+        else:
+            import tensorflow as tf
+
+            # The loaded object owns the variables: keep it, not only its function.
+            self.loaded = tf.saved_model.load(path)
+            self.layer = self.loaded.serve
 
     def predict_on_batch(self, x):
         return np.asarray(self.layer(x))
@@ -135,7 +144,7 @@ def has_gpu():
 def load_models(folder, runtime="keras", threads=None, batch_size=32):
     """The submission's models, sorted by name: the `.tflite` files when `runtime` is
     "tflite" and there is no GPU; else `.keras` files loaded without compiling and
-    SavedModel folders served through keras.layers.TFSMLayer."""
+    SavedModel folders (`ServedModel`)."""
     if runtime == "tflite" and not has_gpu():
         paths = sorted(glob.glob(os.path.join(folder, "*.tflite")))
         if not paths:

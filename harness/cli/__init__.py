@@ -44,9 +44,11 @@ def _fail(ctx: click.Context, message: str, hint: str | None, code: int,
 
         from harness.cli.output import err_console
 
-        # soft_wrap: the line stays one line in a log or a pipe, whatever the width.
-        err_console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False,
-                          soft_wrap=True)
+        # soft_wrap: the line stays one line in a log or a pipe, whatever the width; a
+        # message of several mistakes (a broken profile file) is a line for each.
+        for line in message.splitlines() or [""]:
+            err_console.print(f"[bold red]{label}:[/] {escape(line)}", highlight=False,
+                              soft_wrap=True)
         if hint:
             err_console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False,
                               soft_wrap=True)
@@ -102,6 +104,7 @@ def _register() -> None:
         demo,
         leaderboard,
         pack,
+        profile,
         report,
         score,
         testset,
@@ -111,6 +114,7 @@ def _register() -> None:
     )
 
     main.add_command(demo.demo_cmd)
+    main.add_command(profile.profile)
     main.add_command(data.data)
     main.add_command(testset.testset)
     main.add_command(calibrate.calibrate_cmd)

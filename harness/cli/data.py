@@ -7,7 +7,7 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import emit
-from harness.data import datasets
+from harness.data import datasets, importing
 from harness.data import synth as synth_lib
 from harness.progress import progress_bar
 
@@ -24,20 +24,33 @@ def _show_import(console, r: datasets.ImportResult) -> None:
     for name, count in r.per_class.items():
         table.add_row(name, str(count))
     console.print(table)
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False)
 
 
 @data.command("import")
-@click.argument("root", type=click.Path(file_okay=False, path_type=str))
+@click.argument("source", type=click.Path(path_type=str))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--images-key", default=None,
+              help="The npz key of the images [default: the profile's [data] images_key].")
+@click.option("--labels-key", default=None,
+              help="The npz key of the labels [default: the profile's [data] labels_key].")
+@click.option("--allow-pickle", is_flag=True,
+              help="Read labels stored as Python objects (a pickle: only a file you trust).")
 @common
-def import_(root, out, profile, as_json):
-    """Turn a folder of class subfolders of images into the competition's npz.
+def import_(source, out, images_key, labels_key, allow_pickle, profile, as_json):
+    """Turn SOURCE, a folder of class subfolders of images or a course's npz, into the
+    competition's npz.
 
     Folders map to classes by name, case-insensitive, or by alias (ig = Immature
-    granulocytes); images are centre-cropped and resized as the profile says.
+    granulocytes); images are centre-cropped and resized as the profile says. An npz is
+    read under the profile's keys (2023: 'data', 'labels'); string labels map through
+    the class names and aliases, float pixels become uint8.
     """
-    result = datasets.import_folder(root, out, profile,
-                                    progress=progress_bar("import", disable=as_json))
+    result = importing.import_data(source, out, profile,
+                                   progress=progress_bar("import", disable=as_json),
+                                   images_key=images_key, labels_key=labels_key,
+                                   allow_pickle=allow_pickle)
     emit(result, as_json, _show_import)
 
 
@@ -61,7 +74,7 @@ def _show_synth(console, r: synth_lib.SynthResult) -> None:
 @data.command("synth")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--n", "n", type=int, default=2400, show_default=True,
-              help="Clean cell images to draw (dirt comes on top).")
+              help="Clean images to draw (dirt comes on top).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Same seed and options: byte-identical output.")
 @click.option("--contaminate", is_flag=True,
@@ -71,10 +84,11 @@ def _show_synth(console, r: synth_lib.SynthResult) -> None:
               help="Contact sheet PNG to write [default: OUT with suffix .png].")
 @common
 def synth(out, n, seed, contaminate, sheet, profile, as_json):
-    """Draw a synthetic blood-smear dataset (the embedded default data).
+    """Draw a synthetic dataset of the profile's classes (the embedded default data).
 
-    Eight cell classes with their own nucleus, cytoplasm and granules, random position,
-    scale, rotation, stain colour, blur and noise; class shares as in the course file.
+    2024: blood smears, eight cell classes with their own nucleus, cytoplasm and
+    granules; 2023: plant leaves, healthy or spotted. Random position, scale, rotation,
+    colour, blur and noise; class shares as in the course file.
     """
     bar = progress_bar("synth", disable=as_json, unit="batch")
     result = synth_lib.write_synthetic(out, n=n, seed=seed, contaminate=contaminate,

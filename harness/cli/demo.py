@@ -13,7 +13,7 @@ from harness.demo import DemoResult, run_demo
 
 
 def _show(console, r: DemoResult) -> None:
-    source = "synthetic blood smears with planted dirt" if r.synthetic else r.data
+    source = f"synthetic {r.drawn} with planted dirt" if r.synthetic else r.data
     table = Table(title=f"harness demo on {source}: {r.seconds:.0f} s in all")
     table.add_column("step")
     table.add_column("s", justify="right")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harness.profile import DEFAULT_PROFILE, get_profile
+from harness.profile import DEFAULT_PROFILE, PROJECT_FILE, get_profile
 
 
 def _profile(ctx: click.Context, _param, value):
@@ -18,8 +18,10 @@ def _json(ctx: click.Context, _param, value):
 
 
 profile_option = click.option(
-    "--profile", "profile", default=DEFAULT_PROFILE, show_default=True, callback=_profile,
-    expose_value=True, help="Competition profile: shape, classes, time limit, server runtime.")
+    "--profile", "profile", default=None, callback=_profile, expose_value=True,
+    metavar="NAME|FILE",
+    help=f"Competition profile: a shipped name or a .toml file [default: the {PROJECT_FILE} "
+         f"of this folder or above, else {DEFAULT_PROFILE}].")
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, callback=_json, is_eager=True,

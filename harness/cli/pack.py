@@ -46,6 +46,7 @@ def show_pack(console, r: PackResult) -> None:
               help="Folder to write submission_YYMMDD_HHMMSS.zip into.")
 @click.option("--run", "run", default=None, type=click.Path(file_okay=False),
               help="The run folder to pack [default: the latest].")
+# 8: the template's dihedral views of a square image (harness_runtime.VIEWS), not a class count.
 @click.option("--tta", "tta", type=click.IntRange(1, 8), default=None,
               help="Test-time augmentation passes [default: the run's or 1].")
 @click.option("--no-optimize", "no_optimize", is_flag=True,

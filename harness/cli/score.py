@@ -99,9 +99,10 @@ def show_score(console, r: ScoreResult) -> None:
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
     else:
-        # Not a pseudo-private set: its accuracy is named for what it is, never a forecast.
+        # Not a pseudo-private set: its figure is named for what it is, never a forecast.
+        headline = "macro F1" if m.metric == "macro_f1" else "accuracy"
         on = testkinds.subject(ts["kind"], ts["name"], ts["path"])
-        console.print(f"[bold green]accuracy {m.accuracy:.4f}[/] on {escape(on)}: not a "
+        console.print(f"[bold green]{headline} {m.value:.4f}[/] on {escape(on)}: not a "
                       f"forecast of the hidden score  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
                       highlight=False)
@@ -109,9 +110,10 @@ def show_score(console, r: ScoreResult) -> None:
     summary = Table(title="Metrics", title_justify="left")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
+    ranks = {"accuracy": "accuracy", "macro_f1": "macro F1"}[m.metric]
     for label, value in (("accuracy", m.accuracy), ("macro precision", m.precision_macro),
                          ("macro recall", m.recall_macro), ("macro F1", m.f1_macro)):
-        summary.add_row(label, _fmt(value))
+        summary.add_row(label + (" (the leaderboard's)" if label == ranks else ""), _fmt(value))
     if m.worst_group is not None:
         summary.add_row(f"worst group ({escape(m.worst_group)})", _fmt(m.worst_group_accuracy))
     console.print(summary)
@@ -129,7 +131,7 @@ def show_score(console, r: ScoreResult) -> None:
     _show_confusion(console, r)
 
     timing = Table(title="The ingestion process", title_justify="left")
-    timing.add_column("load (import + Model())", justify="right")
+    timing.add_column("load (import, constructor)", justify="right")
     timing.add_column("predict(X)", justify="right")
     timing.add_column("total", justify="right")
     timing.add_column("limit", justify="right")

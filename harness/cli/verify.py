@@ -22,7 +22,11 @@ def show_verify(console, r: VerifyResult) -> None:
     else:
         console.print(f"[bold red]does not load there[/]: {escape(r.failure_there)}",
                       highlight=False)
-    if not r.ok_here:
+    if not r.ok_here and not r.compared:
+        console.print(f"[dim]does not run here[/] ({r.versions_here}, another kind of "
+                      f"runtime than the server's; not held against the zip): "
+                      f"{escape(r.failure_here.splitlines()[0])}", highlight=False)
+    elif not r.ok_here:
         console.print(f"[red]fails here too[/]: {escape(r.failure_here)}", highlight=False)
     if r.loads_there and r.ok_here:
         if r.same_labels:

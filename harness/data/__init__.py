@@ -1,7 +1,8 @@
 """The data stage: load, import, draw and clean labelled image sets.
 
-Owns the competition's npz format (`datasets`), importing image folders, synthetic blood
-smears (`synth`, drawn by `smear` on a `canvas`), and data hygiene: copy groups
+Owns the competition's npz format (`datasets`), importing image folders and course npz
+files (`importing`), synthetic images (`synth`: blood smears drawn by `smear`, plant
+leaves by `leaves`, both on a `canvas`), and data hygiene: copy groups
 (`duplicates`), planted-picture search (`planted`), verdicts and reports (`findings`,
 `hygiene`) and their contact sheets (`hygiene_sheets`). Nothing here imports TensorFlow.
 
@@ -17,6 +18,7 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "datasets": ["Dataset", "load_dataset", "save_dataset", "validate_arrays", "import_folder", "ImportResult"],
+    "importing": ["import_data", "import_npz"],
     "synth": ["synthesize", "write_synthetic", "SynthResult", "Synthetic"],
     "findings": ["HygieneSettings", "Finding", "Removal", "InspectReport"],
     "hygiene": ["inspect", "clean", "CleanResult", "report_json"],

@@ -237,12 +237,21 @@ def save_npz(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarra
 
 @dataclass
 class ImportResult:
-    """What `import_folder` wrote."""
+    """What `import_folder` (or `importing.import_npz`) wrote.
+
+    Args:
+        out: the npz written.
+        n_images: images in it.
+        per_class: images per class name.
+        folders: images per class folder read (a folder import).
+        notes: what was converted on the way (string labels, float pixels, keys left out).
+    """
 
     out: str
     n_images: int
     per_class: dict[str, int]
     folders: dict[str, int]
+    notes: list[str] = field(default_factory=list)
 
 
 def to_square(img, profile: Profile):

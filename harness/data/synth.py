@@ -1,20 +1,24 @@
-"""The embedded default data: synthetic blood-smear images, optionally with the course's dirt.
+"""The embedded default data: synthetic images of the profile's classes, optionally dirty.
 
-`synthesize` draws a labelled set of 96x96 smear-like images (drawing: `harness.data.smear`)
-so the demo, the tests and a new user have data without downloading anything. Classes
-follow the course file's clean proportions (852/2181/1085/2026/849/993/2330/1643, course
-material), with at least one image per class.
+`synthesize` draws a labelled set of images of the profile's shape and classes, so the
+demo, the tests and a new user have data without downloading anything: blood smears
+(`harness.data.smear`) for the 2024 profile, plant leaves (`harness.data.leaves`) for
+the 2023 one, as its `[data] synthetic` says. Classes follow the profile's
+`class_counts` (the course file's proportions: 852/2181/1085/2026/849/993/2330/1643
+cells in 2024, course material), with at least one image per class.
 
 `contaminate=True` adds the kinds of dirt the course's `training_set.npz` holds, and
 records every planted item in `Synthetic.truth`, so detectors can be tested against it:
 
 - foreign pictures: about 13% of the final array are copies of two procedurally drawn
-  non-cell pictures (a cartoon face, a striped poster) blended over random cells so that
-  the picture dominates, with random labels, one picture 8x as frequent as the other
-  (the course file: 1,600 and 200). Unlike the course file, whose copies are
-  byte-identical, each copy here lies over a different cell: near-duplicates, a harder
+  pictures of something else (a cartoon face, a striped poster) blended over random
+  images (cells, leaves) so that the picture dominates, with random labels, one picture
+  8x as frequent as the other (the 2024 course file: 1,600 and 200; the 2023 one held
+  Shrek and a "trololo" singer). Unlike the course file, whose copies are
+  byte-identical, each copy here lies over a different image: near-duplicates, a harder
   case that an exact-hash detector alone does not catch;
-- exact duplicates of clean cells, some with the same label and some with a conflicting one.
+- exact duplicates of clean images, some with the same label and some with a
+  conflicting one.
 
 Everything is shuffled into one array. Every random choice derives from the seed, so
 the output is byte-identical for the same (n, seed, contaminate).
@@ -37,17 +41,16 @@ from typing import Callable
 import numpy as np
 
 from harness.contactsheet import contact_sheet
-from harness.data import smear
+from harness.data import leaves, smear
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.fsutil import transaction, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
 
-# Clean per-class counts of the course file, in its label order (course material).
-COURSE_COUNTS = {"basophil": 852, "eosinophil": 2181, "erythroblast": 1085,
-                 "immature granulocytes": 2026, "lymphocyte": 849, "monocyte": 993,
-                 "neutrophil": 2330, "platelet": 1643}
+# What each `[data] synthetic` draws: its class names (lower case) and the drawing.
+SYNTHESIZERS = {"blood-smear": (tuple(smear.DRAWERS), smear.draw_cell),
+                "leaves": (leaves.KINDS, leaves.draw_leaf)}
 FOREIGN_SHARE = 0.13          # of the final array (course file: 1,800 of 13,759)
 FOREIGN_RATIO = (8, 1)        # cartoon_face : poster (course file: 1,600 : 200)
 FOREIGN_ALPHA = 0.8           # the picture dominates the cell under it
@@ -84,37 +87,47 @@ def class_counts(n: int, shares: np.ndarray) -> np.ndarray:
     return counts + 1
 
 
-def _kinds(profile: Profile) -> list[str]:
+def _kinds(profile: Profile):
+    """The profile's classes as the drawing's kinds, and the drawing; or one line why not."""
+    if profile.synthetic not in SYNTHESIZERS:
+        raise HarnessError(
+            f"profile {profile.name!r} names nothing for `data synth` to draw "
+            f"([data] synthetic is not set)",
+            hint=f"set [data] synthetic to one of {', '.join(SYNTHESIZERS)} in the profile "
+                 f"if its classes are those, or import real data: harness data import")
+    known, draw = SYNTHESIZERS[profile.synthetic]
     kinds = [name.lower() for name in profile.class_names]
-    unknown = [k for k in kinds if k not in smear.DRAWERS]
+    unknown = [k for k in kinds if k not in known]
     if unknown or profile.input_shape[2] != 3:
         raise HarnessError(
-            f"`data synth` draws blood cells only; profile {profile.name!r} does not match. "
-            f"Received: classes without a drawing={unknown}, shape={profile.input_shape}",
-            hint=f"use a profile whose classes are among: {', '.join(smear.DRAWERS)}")
-    return kinds
+            f"`data synth` draws {profile.synthetic} of the classes {', '.join(known)} in RGB; "
+            f"profile {profile.name!r} does not match. Received: classes without a "
+            f"drawing={unknown}, shape={profile.input_shape}",
+            hint=f"use a profile whose classes are among: {', '.join(known)}")
+    return kinds, draw
 
 
-def _draw(key: list[int], kinds, labels, size, progress) -> np.ndarray:
-    """Finished uint8 cells for `labels`; image i is drawn from a generator seeded [*key, 0, i]."""
+def _draw(key: list[int], kinds, draw, labels, size, progress) -> np.ndarray:
+    """Finished uint8 images for `labels`; image i is drawn from a generator seeded [*key, 0, i]."""
     images = np.empty((len(labels), *size, 3), np.uint8)
     starts = range(0, len(labels), BATCH)
     for start in (progress(starts) if progress else starts):
         stop = min(start + BATCH, len(labels))
-        batch = np.stack([smear.draw_cell(np.random.default_rng([*key, 0, i]),
-                                          kinds[labels[i]], size) for i in range(start, stop)])
+        batch = np.stack([draw(np.random.default_rng([*key, 0, i]), kinds[labels[i]], size)
+                          for i in range(start, stop)])
         images[start:stop] = smear.finish(np.random.default_rng([*key, 1, start]), batch)
     return images
 
 
 def synthesize(n: int = 2400, seed: int = 0, profile: Profile | str | None = None,
                contaminate: bool = False, progress: Callable | None = None) -> Synthetic:
-    """Draw `n` labelled blood-smear-like images, optionally with the course's dirt added.
+    """Draw `n` labelled images of the profile's classes, optionally with the course's dirt.
 
     Args:
-        n: number of clean cell images (dirt comes on top of these).
+        n: number of clean images (dirt comes on top of these).
         seed: every random choice derives from it.
-        profile: competition profile (its classes must be the blood-cell classes).
+        profile: competition profile (`[data] synthetic` says what to draw; its classes
+            must be that drawing's).
         contaminate: add foreign-picture copies and duplicates (see the module docstring).
         progress: optional wrapper for an iterable (e.g. tqdm), called over batches.
 
@@ -126,30 +139,30 @@ def synthesize(n: int = 2400, seed: int = 0, profile: Profile | str | None = Non
             profile whose classes cannot be drawn.
     """
     profile = get_profile(profile)
-    kinds = _kinds(profile)
+    kinds, draw = _kinds(profile)
     if n < len(kinds):
         raise HarnessError(f"n must be at least the number of classes ({len(kinds)}). "
                            f"Received: n={n}", hint=f"use --n {len(kinds)} or more")
     if seed < 0:
         raise HarnessError(f"seed must be >= 0. Received: seed={seed}", hint="use --seed 0")
     size = tuple(profile.input_shape[:2])
-    counts = class_counts(n, np.array([COURSE_COUNTS[k] for k in kinds]))
+    counts = class_counts(n, np.array(profile.class_counts or [1] * len(kinds)))
     order = np.random.default_rng([seed, 0]).permutation(n)
     labels = np.repeat(np.arange(len(kinds)), counts)[order].astype(np.int64)
-    images = _draw([seed, 1], kinds, labels, size, progress)
+    images = _draw([seed, 1], kinds, draw, labels, size, progress)
     if not contaminate:
         return Synthetic(images, labels)
-    return _contaminate(images, labels, seed, kinds, size)
+    return _contaminate(images, labels, seed, kinds, draw, size)
 
 
-def _contaminate(images, labels, seed, kinds, size) -> Synthetic:
+def _contaminate(images, labels, seed, kinds, draw, size) -> Synthetic:
     """Add foreign-picture copies and duplicates, shuffle, and record where they went."""
     rng = np.random.default_rng([seed, 2])
     n = len(images)
     n_foreign = int(round(n * FOREIGN_SHARE / (1 - FOREIGN_SHARE)))
     n_face = int(round(n_foreign * FOREIGN_RATIO[0] / sum(FOREIGN_RATIO)))
     pictures = np.array([0] * n_face + [1] * (n_foreign - n_face))
-    under = _draw([seed, 3], kinds, rng.integers(0, len(kinds), n_foreign), size, None)
+    under = _draw([seed, 3], kinds, draw, rng.integers(0, len(kinds), n_foreign), size, None)
     art = np.stack([smear.foreign_picture(p, size) for p in smear.FOREIGN_PICTURES])
     foreign = np.clip(np.rint(FOREIGN_ALPHA * art[pictures] + (1 - FOREIGN_ALPHA) * under),
                       0, 255).astype(np.uint8)

@@ -247,7 +247,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     severity = None if severity is None else severity[chosen]
 
     with tempfile.TemporaryDirectory(prefix="harness-explain-") as tmp:
-        staged = resolve_target(target, Path(tmp) / "submission", profile)
+        staged = resolve_target(target, Path(tmp) / "submission", profile, as_trained=True)
         models = load_keras_models(staged.path)
         layers = [find_conv_layer(m, layer) for m in models]
         scale = input_scale(staged.path, models, images)

@@ -3,7 +3,9 @@
 Owns what a target is (an experiment, a folder or a zip: `targets`), the submission
 contract (`contract`), the ingestion process that runs `Model().predict(X)` in a fresh
 process under the time limit (`ingestion`, with its stdlib-only `ingestion_child.py`),
-the metrics (`metrics`), a test set as scoring reads it and what kind it is
+the class model.py must define and how the server calls it (`signature`), which
+Python runs a submission: this one or a cached virtualenv of the server's runtime
+(`runtime`), the metrics (`metrics`), a test set as scoring reads it and what kind it is
 (`testsets`), and `score`, which ties them to a test set and the leaderboard
 (`scorer`).
 
@@ -23,4 +25,5 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "contract": ["check_source", "check_predictions", "SubmissionError", "Failure", "FAILURE_KINDS"],
     "ingestion": ["run_submission", "start_submission", "IngestionResult"],
     "metrics": ["compute_metrics", "confusion_png", "Metrics"],
+    "runtime": ["runtime_python", "runs_here", "build_runtime", "RuntimeResult"],
 })

@@ -1,10 +1,13 @@
 """The submission contract: what a model.py must be and what its `predict` must return.
 
-Two checks, one on each side of a run. `check_source` reads the submission's code
-without running it (Python's `ast`): model.py at the root, `class Model` with a
-`predict` and an `__init__` that needs no arguments, and imports only of modules the
-scoring server has. `check_predictions` turns what `predict` returned into (n,) int64
-labels or says what came back and what was expected.
+Two checks, one on each side of a run, both as the profile's `Contract` says.
+`check_source` reads the submission's code without running it (Python's `ast`):
+model.py at the root with the files the server requires beside it, the contract's
+class (`class Model`, or CodaLab 2023's `class model`) with a `predict` and a
+constructor the server can call (`Model()`, or `model(path)`: `signature`), and
+imports only of modules the scoring server has. `check_predictions` turns what
+`predict` returned into (n,) int64 labels (argmaxing one-hot or probability rows where
+the server does) or says what came back and what was expected.
 
 A broken submission raises `SubmissionError`, a `HarnessError` with a `kind` slug that
 the leaderboard stores beside the reason (see `FAILURE_KINDS`).
@@ -28,23 +31,25 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.kerasfiles import version_warnings
+from harness.scoring.kerasfiles import format_warnings, version_warnings
+from harness.scoring.signature import Problem, check_class
 
 # The slugs a failed run is filed under, with what each means.
 FAILURE_KINDS = {
     "no_model_py": "no model.py at the submission's root",
     "import_error": "importing model.py failed",
     "forbidden_import": "model.py imports a package the scoring server lacks",
-    "no_model_class": "model.py defines no class Model",
+    "no_model_class": "model.py defines no class of the contract's name (Model, model)",
     "no_predict": "Model has no predict method",
-    "bad_signature": "Model() or predict(X) cannot be called as the server calls them",
-    "init_error": "Model() raised",
+    "bad_signature": "the constructor or predict(X) cannot be called as the server calls them",
+    "init_error": "the constructor (Model(), or model(path)) raised",
     "predict_error": "predict(X) raised",
     "bad_output": "predict returned something other than (n,) integer labels",
     "time_limit": "the run exceeded the time limit",
     "crashed": "the process died (exit code or signal)",
     "bad_zip": "the zip cannot be used as it is",
     "keras_version": "a model file saved by a newer Keras than the one that loads it",
+    "missing_file": "the zip lacks a file the server requires (CodaLab's metadata)",
     "bad_settings": "submission.json is not a JSON object the template can read",
 }
 
@@ -124,9 +129,7 @@ def check_predictions(pred, n: int, profile: Profile) -> np.ndarray:
         raise bad(f"a {type(pred).__name__} that is not an array ({e})") from None
     k = profile.num_classes
     if arr.ndim == 2 and arr.shape[1] == k and arr.shape[0] == n:
-        raise bad(f"an array of shape {arr.shape}: class probabilities or one-hot rows, "
-                  f"the argmax is missing",
-                  hint="return np.argmax(probabilities, axis=1) (the template does this)")
+        return _argmax_rows(arr, profile, bad)
     if arr.ndim != 1:
         raise bad(f"an array of shape {arr.shape}",
                   hint="return one label per image; .reshape(-1) or np.argmax(..., axis=1)")
@@ -149,6 +152,22 @@ def check_predictions(pred, n: int, profile: Profile) -> np.ndarray:
         raise bad(f"labels out of range (min {labels.min()}, max {labels.max()})",
                   hint=f"labels are class indices 0..{k - 1}")
     return labels
+
+
+def _argmax_rows(arr: np.ndarray, profile: Profile, bad) -> np.ndarray:
+    """Labels from (n, k) rows, where the server argmaxes them itself; else the refusal."""
+    accepts = set(profile.contract.predict_returns)
+    if not accepts & {"onehot", "probabilities"}:
+        raise bad(f"an array of shape {arr.shape}: class probabilities or one-hot rows, "
+                  f"the argmax is missing",
+                  hint="return np.argmax(probabilities, axis=1) (the template does this)")
+    if arr.dtype.kind not in "iubf" or not np.all(np.isfinite(arr)):
+        raise bad(f"(n, {arr.shape[1]}) rows that are not finite numbers")
+    if "probabilities" not in accepts and not (np.isin(arr, (0, 1)).all()
+                                               and np.all(arr.sum(axis=1) == 1)):
+        raise bad("rows that are not one-hot (this server argmaxes one-hot rows only)",
+                  hint="return np.argmax(probabilities, axis=1)")
+    return np.argmax(arr, axis=1).astype(np.int64)
 
 
 def _local_module(root: Path, name: str) -> Path | None:
@@ -225,69 +244,34 @@ def _check_imports(root: Path, profile: Profile) -> None:
                          "server runs " + ", ".join(profile.server_requirements()))
 
 
-def _model_class(tree: ast.Module) -> ast.ClassDef | None | bool:
-    """The top-level `class Model`; True if Model comes from elsewhere; None if absent."""
-    found: ast.ClassDef | None | bool = None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Model":
-            found = node
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((a.asname or a.name) == "Model" for a in node.names):
-                found = True
-        elif isinstance(node, ast.Assign):
-            if any(isinstance(t, ast.Name) and t.id == "Model" for t in node.targets):
-                found = True
-    return found
+def _check_contract(root: Path, tree: ast.Module, profile: Profile) -> None:
+    """Every way the submission breaks the contract, in one line (a zip made for another
+    server's contract breaks several at once): files the server requires, the class."""
+    problems = _missing_problems(root, profile) + check_class(tree, profile.contract)
+    if problems:
+        raise SubmissionError("; ".join(p.message for p in problems), problems[0].kind,
+                              hint="; ".join(dict.fromkeys(p.hint for p in problems)))
 
 
-def _methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef]:
-    return {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+def _missing_problems(root: str | os.PathLike, profile: Profile) -> list[Problem]:
+    missing = [name for name in profile.contract.required_files
+               if not (Path(root) / name).exists()]
+    if not missing:
+        return []
+    names = ", ".join(missing)
+    why = ("CodaLab runs a zip as code only when its root holds it; without it the zip is "
+           "taken for results and never runs" if profile.platform == "codalab"
+           else "the server requires it")
+    return [Problem("missing_file", f"the submission's root holds no {names} ({why})",
+                    f"add it (an empty file will do): touch {names} next to model.py, then "
+                    f"zip again")]
 
 
-def _required_args(fn: ast.FunctionDef) -> list[str]:
-    """Arguments after `self` that have no default."""
-    positional = fn.args.posonlyargs + fn.args.args
-    required = positional[1:len(positional) - len(fn.args.defaults)]
-    required += [a for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults) if d is None]
-    return [a.arg for a in required]
-
-
-def _check_model_class(tree: ast.Module) -> None:
-    cls = _model_class(tree)
-    if cls is None:
-        raise SubmissionError("model.py defines no class Model; the server runs "
-                              "`from model import Model`", "no_model_class",
-                              hint="define `class Model:` at the top level of model.py "
-                                   "(the name is case-sensitive)")
-    if cls is True:
-        return
-    methods = _methods(cls)
-    inherits = any(not (isinstance(b, ast.Name) and b.id == "object") for b in cls.bases)
-    if "predict" not in methods:
-        if not inherits:
-            raise SubmissionError("class Model has no predict method; the server calls "
-                                  "Model().predict(X)", "no_predict",
-                                  hint="add `def predict(self, X):` returning one label per image")
-    else:
-        fn = methods["predict"]
-        positional = fn.args.posonlyargs + fn.args.args
-        if len(positional) < 2 and fn.args.vararg is None:
-            raise SubmissionError("Model.predict takes no X; the server calls predict(X) "
-                                  "with every test image", "bad_signature",
-                                  hint="define it as `def predict(self, X):`")
-        x_name = positional[1].arg if len(positional) > 1 else None
-        extra = [a for a in _required_args(fn) if a != x_name]
-        if extra:
-            raise SubmissionError(f"Model.predict needs arguments besides X "
-                                  f"({', '.join(extra)}); the server passes only X",
-                                  "bad_signature", hint="give them default values")
-    if "__init__" in methods:
-        required = _required_args(methods["__init__"])
-        if required:
-            raise SubmissionError(f"Model.__init__ needs arguments ({', '.join(required)}); "
-                                  f"the server calls Model() with none", "bad_signature",
-                                  hint="give them defaults, or read settings from a file "
-                                       "beside model.py")
+def missing_required(root: str | os.PathLike, profile: Profile) -> SubmissionError | None:
+    """The error for a submission without a file the server requires, else None."""
+    problems = _missing_problems(root, profile)
+    return SubmissionError(problems[0].message, problems[0].kind,
+                           hint=problems[0].hint) if problems else None
 
 
 def _missing_files(tree: ast.Module, root: Path) -> list[str]:
@@ -343,10 +327,11 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
                               hint="a submission is a folder (or zip) with model.py at its "
                                    "root; start from the template in submission/")
     tree = _parse(model_py, root)
-    _check_model_class(tree)
+    _check_contract(root, tree, profile)
     _check_imports(root, profile)
     _check_settings(root)
-    return _missing_files(tree, root) + version_warnings(root, profile)
+    return _missing_files(tree, root) + version_warnings(root, profile) + \
+        format_warnings(root, profile)
 
 
 def _check_settings(root: Path) -> None:

@@ -1,9 +1,11 @@
 """Ingestion: run a submission exactly as Codabench's ingestion program does.
 
 The submission is copied into a fresh temporary folder and run by a separate Python
-process (`harness/scoring/ingestion_child.py`, a standalone script) with that folder as its
-working directory and first on sys.path: `from model import Model`, `Model()`, then
-`predict(X)`: one call when X is no larger than the hidden set, as on the server, else
+process (`harness/scoring/ingestion_child.py`, a standalone script) with that folder
+first on sys.path and, as the profile's contract says, its working directory (or a
+run folder beside it, as on CodaLab): `from model import Model`, `Model()` (or the
+contract's class and arguments: `model(path)`), then `predict(X)` on X in the
+profile's dtype: one call when X is no larger than the hidden set, as on the server, else
 consecutive calls of the hidden set's size, so a submission needs the memory it would
 need there, not a multiple of it. X reaches the child through a private copy in
 a temporary folder, read-only there; the user's test set file is never handed over.
@@ -20,8 +22,10 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,8 +40,9 @@ from typing import Union
 import numpy as np
 
 from harness.profile import Profile
-from harness.scoring.contract import Failure, SubmissionError, check_predictions
+from harness.scoring.contract import Failure, SubmissionError, check_predictions, missing_required
 from harness.scoring.kerasfiles import explain_failure
+from harness.scoring.runtime import runtime_python
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000
@@ -150,22 +155,36 @@ def _crash_failure(exit_code: int, stderr: str) -> Failure:
     return Failure("crashed", message, hint, stderr.strip() or None)
 
 
-def _child_failure(record: dict) -> Failure:
+def _child_failure(record: dict, call: str = "Model()") -> Failure:
+    here_call = call.replace("(path)", '(".")')
     hints = {
         "import_error": "the server imports model.py from the submission's root; every "
                         "module it imports must be on the server or in the submission",
         "forbidden_import": "the scoring server lacks this package: remove the import or "
                             "ship the code inside the submission",
         "init_error": "the traceback is the submission's own; reproduce it in its folder: "
-                      "python -c 'from model import Model; Model()'",
+                      f"python -c 'from model import {call.split('(')[0]}; {here_call}'",
         "predict_error": "the traceback is the submission's own; predict gets every test "
-                         "image at once, uint8 (n, H, W, C)",
+                         "image at once, (n, H, W, C), pixels 0-255",
         "bad_output": "predict must return a numpy array of integer labels",
     }
-    stage = {"import": "importing model.py", "init": "Model()", "predict": "predict(X)",
+    stage = {"import": "importing model.py", "init": call, "predict": "predict(X)",
              "output": "reading predict's output"}.get(record.get("stage"), "the run")
     return Failure(record["kind"], f"{stage} failed: {record['message']}",
                    hints.get(record["kind"]), record.get("traceback"))
+
+
+def _elsewhere(failure: Failure, profile: Profile) -> Failure:
+    """A file not found by a model.py that the server runs from another folder: say so."""
+    if (profile.contract.working_dir != "run" or failure.kind not in ("init_error",
+                                                                       "import_error")
+            or not re.search(r"No such file|No file or directory|not found|FileNotFound",
+                             failure.message + (failure.traceback or ""), re.IGNORECASE)):
+        return failure
+    return dataclasses.replace(failure, hint=(
+        f"this server runs model.py from another folder than the submission's: open "
+        f"every file with os.path.join(path, NAME), path being what {profile.contract.call} "
+        f"receives"))
 
 
 def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
@@ -210,12 +229,26 @@ class IngestionRun:
         else:
             images = np.asarray(images)
             self.n_images = len(images)
+        # Resolved first: a runtime that is not built stops the run before anything is copied.
+        python = python or runtime_python(profile) or sys.executable
         self._tmp = tempfile.TemporaryDirectory(prefix="harness-ingest-")
         tmp = Path(self._tmp.name)
-        self.private, self.work = tmp / "private", tmp / "submission"
+        # The worker's run folder (`working_dir = "run"`): the submission lies inside it.
+        self.private, self.work, run_dir = tmp / "private", tmp / "submission", tmp / "run"
         self.private.mkdir(mode=0o700)
+        run_dir.mkdir()
         shutil.copytree(submission_dir, self.work, symlinks=False,
                         ignore=shutil.ignore_patterns("__pycache__"))
+        self.proc = None
+        self._result: IngestionResult | None = None
+        missing = missing_required(self.work, profile)
+        if missing is not None:
+            # The server would not run it at all (CodaLab takes it for a results zip).
+            self.start = time.monotonic()
+            self._result = IngestionResult(False, None, None, None, 0.0, 0.0,
+                                           failure=missing.to_failure(),
+                                           n_images=self.n_images)
+            return
         if isinstance(images, np.ndarray):
             x_path = self.private / "X.npy"
             np.save(x_path, images, allow_pickle=False)
@@ -225,25 +258,29 @@ class IngestionRun:
             shutil.copyfile(source, x_path)
         x_path.chmod(0o400)
         shutil.copy2(CHILD_SCRIPT, self.private / "ingestion_child.py")
+        contract = profile.contract
         spec = {"submission_dir": str(self.work), "x_path": str(x_path),
                 "out_dir": str(self.private), "allowed_modules": sorted(profile.server_modules),
-                "chunk_size": int(chunk_size or profile.hidden_test_size)}
+                "chunk_size": int(chunk_size or profile.hidden_test_size),
+                "class_name": contract.class_name, "init_args": list(contract.init_args),
+                "cwd": str(self.work if contract.working_dir == "submission" else run_dir),
+                "input_dtype": profile.input_dtype,
+                "tensors": "tensor" in contract.predict_returns}
         (self.private / "spec.json").write_text(json.dumps(spec))
         self._stderr = self.private / "stderr.txt"
         with open(self.private / "stdout.txt", "wb") as out, open(self._stderr, "wb") as err:
             self.start = time.monotonic()
             self.proc = subprocess.Popen(
-                [python or sys.executable, str(self.private / "ingestion_child.py"),
+                [str(python), str(self.private / "ingestion_child.py"),
                  str(self.private / "spec.json")],
-                cwd=self.work, env=_child_env(threads), stdin=subprocess.DEVNULL,
+                cwd=spec["cwd"], env=_child_env(threads), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=err, start_new_session=True)
-        self._result: IngestionResult | None = None
 
     def __enter__(self) -> "IngestionRun":
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc.returncode is None:
+        if self.proc is not None and self.proc.returncode is None:
             _kill_group(self.proc)
         self._tmp.cleanup()
 
@@ -291,8 +328,10 @@ class IngestionRun:
             return failed(_crash_failure(proc.returncode, common["stderr_tail"]))
         record = json.loads(result_path.read_text())
         if record["failure"]:
-            return failed(explain_failure(_child_failure(record["failure"]), self.work,
-                                          record["versions"].get("keras")), record)
+            failure = explain_failure(_child_failure(record["failure"],
+                                                     self.profile.contract.call),
+                                      self.work, record["versions"].get("keras"))
+            return failed(_elsewhere(failure, self.profile), record)
         if record["returned"] == "None":
             pred = None
         else:
@@ -334,8 +373,9 @@ def run_submission(submission_dir: str | os.PathLike, images: Images, profile: P
             need not decompress the images itself), or of an .npy.
         profile: the competition profile (time limit, modules the server has, classes).
         time_limit_s: limit over the whole run; default `profile.time_limit_s`.
-        python: the interpreter to run with (default: this one); e.g. a virtualenv that
-            holds only the server's runtime.
+        python: the interpreter to run with (default: `runtime.runtime_python`: this
+            one, or the profile's server-runtime virtualenv when this interpreter's Keras
+            is of another major version).
         threads: cap on CPU threads (intra- and inter-op) for the child, or None.
         chunk_size: the most images one `predict` call gets.
 

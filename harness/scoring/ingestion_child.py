@@ -5,11 +5,13 @@ private temporary folder, by `harness.ingestion.run_submission`. It uses only th
 standard library and numpy, never `harness`: `harness verify` runs it in a virtualenv
 that holds the server's runtime and nothing else.
 
-It makes the submission folder its working directory and the first entry of sys.path,
-refuses imports the server lacks when they come from the submission's own code (a
-package's own transitive imports are left alone), loads X read-only, then does what
-the server does: `from model import Model`, `Model()`, then `predict` on X, in
-consecutive calls of at most `chunk_size` images (the hidden set's size). It writes
+It makes the submission folder the first entry of sys.path and its working directory
+(or the run folder SPEC names, as CodaLab's worker does), refuses imports the server
+lacks when they come from the submission's own code (a package's own transitive
+imports are left alone), loads X read-only, then does what the server does: `from
+model import Model`, `Model()` (the class and arguments SPEC names: `model(path)` with
+the submission's folder), then `predict` on X in the dtype SPEC names, in consecutive
+calls of at most `chunk_size` images (the hidden set's size). It writes
 `result.json` (timings per call, failure, runtime versions) and `predictions.npy`
 beside SPEC.
 A crash leaves no result.json; the parent reads the exit status instead.
@@ -117,7 +119,10 @@ def main(spec_path):
 
     # The child's own folder leaves sys.path; the submission's comes first, as on the server.
     sys.path[:] = [root] + [p for p in sys.path[1:] if os.path.realpath(p or ".") != root]
-    os.chdir(root)
+    os.chdir(spec.get("cwd") or root)
+    class_name = spec.get("class_name", "Model")
+    init_args = [root if a == "path" else a for a in spec.get("init_args", [])]
+    dtype = spec.get("input_dtype", "uint8")
     blocker = ServerImportBlocker(root, spec["allowed_modules"])
     sys.meta_path.insert(0, blocker)
 
@@ -133,11 +138,15 @@ def main(spec_path):
 
     start = time.perf_counter()
     try:
-        from model import Model
+        module = __import__("model", fromlist=[class_name])
+        if not hasattr(module, class_name):
+            raise ImportError(f"cannot import name '{class_name}' from 'model' "
+                              f"({getattr(module, '__file__', None)})")
+        cls = getattr(module, class_name)
     except Exception as exc:
         return finish("import_error", "import", exc)
     try:
-        model = Model()
+        model = cls(*init_args)
     except Exception as exc:
         return finish("init_error", "init", exc)
     result["load_s"] = time.perf_counter() - start
@@ -151,9 +160,11 @@ def main(spec_path):
     result["calls"] = calls
     start = time.perf_counter()
     for k, (lo, hi) in enumerate(bounds):
+        # The server's X is already in its dtype: converting is the harness's, untimed.
+        x = X[lo:hi] if X.dtype == dtype else X[lo:hi].astype(dtype)
         call_start = time.perf_counter()
         try:
-            pred = model.predict(X[lo:hi])
+            pred = model.predict(x)
         except Exception as exc:
             result["predict_s"] = time.perf_counter() - start
             return finish("predict_error", "predict", exc)
@@ -165,6 +176,10 @@ def main(spec_path):
             result["predict_s"] = time.perf_counter() - start
             return finish()
         try:
+            if type(pred).__module__.startswith("tensorflow") and not spec.get("tensors", True):
+                raise TypeError(f"predict returned a TensorFlow {type(pred).__name__}; this "
+                                f"server takes a numpy array (return np.asarray(...) or "
+                                f".numpy())")
             arr = np.asarray(pred)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"predict returned an array of dtype {arr.dtype}")

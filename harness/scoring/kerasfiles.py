@@ -8,6 +8,10 @@ the server's 3.4.1 with `GlorotUniform.__init__() got an unexpected keyword argu
 the others before a run (`check_source` calls it); `explain_failure` turns the loader's traceback into one line that names the
 two versions and the way out, wherever a run fails (`score`, `verify`, `pack`).
 
+`to_savedmodel` is the way across: a TensorFlow SavedModel exported from the model,
+which the server's TensorFlow loads whatever its Keras (`harness pack` ships one; an
+experiment scored on another runtime than this one is staged with one).
+
 Examples:
     >>> saved_keras_version("weights.keras")
     '3.15.1'
@@ -17,10 +21,13 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -30,6 +37,18 @@ from harness.profile import Profile
 WAY_OUT = ("pack it with `harness pack` (from a newer Keras it ships a SavedModel, which "
            "the server loads through keras.layers.TFSMLayer), or model.export('model."
            "savedmodel') and load that with TFSMLayer in model.py; check with `harness verify`")
+# The same for a server of Keras 2, which has no TFSMLayer and reads no Keras 3 file.
+WAY_OUT_KERAS2 = ("pack it with `harness pack` (it ships a SavedModel, which the server "
+                  "loads with tf.saved_model.load), or model.export('model.savedmodel') and "
+                  "load that with tf.saved_model.load(path).serve in model.py; check with "
+                  "`harness verify`")
+
+
+def way_out(keras_there: str | None) -> str:
+    """How to get a model onto a loader of this Keras version."""
+    return WAY_OUT_KERAS2 if keras_there and version_tuple(keras_there)[:1] == (2,) else WAY_OUT
+# The folder a .keras file is exported to, for a server whose Keras cannot load it.
+SAVEDMODEL_SUFFIX = ".savedmodel"
 # Failures a model file that does not deserialize ends in.
 _LOAD_KINDS = ("init_error", "import_error")
 
@@ -89,7 +108,31 @@ def version_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
     if not files:
         return []
     return [f"{_names(files)} saved by a Keras newer than the server's {server}, which may "
-            f"not load it; {WAY_OUT}"]
+            f"not load it; {way_out(server)}"]
+
+
+def model_files(folder: str | os.PathLike) -> list[tuple[str, str]]:
+    """(name, format) of each model in `folder`, in the profile's words
+    (`[contract] model_formats`): .keras, .h5, a Keras 2 SavedModel folder (it holds
+    keras_metadata.pb), another TensorFlow SavedModel folder."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and path.suffix in (".keras", ".h5"):
+            found.append((name, path.suffix[1:]))
+        elif path.is_dir() and (path / "saved_model.pb").is_file():
+            keras2 = (path / "keras_metadata.pb").is_file()
+            found.append((name, "savedmodel" if keras2 else "tf_savedmodel"))
+    return found
+
+
+def format_warnings(folder: str | os.PathLike, profile: Profile) -> list[str]:
+    """One warning per model file of a format the server's runtime does not load."""
+    loads = profile.contract.model_formats
+    return [f"{name} is a {fmt} model, which the {profile.name} server's runtime "
+            f"({', '.join(profile.server_requirements())}) does not load (it loads "
+            f"{', '.join(loads)})" for name, fmt in model_files(folder) if fmt not in loads]
 
 
 def mismatch(files: list[tuple[str, str]], keras_there: str, cause: str) -> str:
@@ -138,4 +181,25 @@ def explain_failure(failure, folder: str | os.PathLike, keras_there: str | None)
     if not files or re.search(r"File ?not ?found|No such file", cause, re.IGNORECASE):
         return failure
     return dataclasses.replace(failure, kind="keras_version",
-                               message=mismatch(files, keras_there, cause), hint=WAY_OUT)
+                               message=mismatch(files, keras_there, cause),
+                               hint=way_out(keras_there))
+
+
+def to_savedmodel(path: Path) -> Path:
+    """Replace the .keras file `path` by a SavedModel folder beside it; return the folder."""
+    import keras
+
+    dest = path.with_suffix(SAVEDMODEL_SUFFIX)
+    if dest.exists():
+        shutil.rmtree(dest)
+    model = keras.models.load_model(path, compile=False)
+    # Newer Keras exports a model whose inputs are a list (what `train` saves) with a
+    # list signature, which TFSMLayer would then need called as layer([x]); a model
+    # with a single input tensor exports `serve(x)` in every version.
+    image = keras.Input(shape=model.inputs[0].shape[1:], dtype="float32")
+    single = keras.Model(image, model(image), name=model.name)
+    # export() prints where it wrote to stdout, which belongs to `--json` output.
+    with contextlib.redirect_stdout(io.StringIO()):
+        single.export(str(dest), format="tf_saved_model")
+    path.unlink()
+    return dest

@@ -1,6 +1,7 @@
 """Metrics of one scored run: accuracy first, then what explains it.
 
-Accuracy is the leaderboard's metric. Beside it: macro precision, recall and F1 (over
+Accuracy is the leaderboard's metric, or macro F1 where the profile says so (`metric`,
+`value`; the pseudo-private forecast is of accuracy either way). Beside it: macro precision, recall and F1 (over
 the classes present in the labels or the predictions, as scikit-learn averages them),
 recall per class, the confusion matrix (rows: true class, columns: predicted), and,
 when the test set tags its images with `groups` (corruption families) or `severity`,
@@ -42,6 +43,8 @@ class Metrics:
         worst_group: the group with the lowest accuracy, chains of several families
             ("compound") aside, and `worst_group_accuracy`.
         severity_accuracy: severity tag -> accuracy, when the test set has `severity`.
+        metric: the profile's leaderboard metric ("accuracy" or "macro_f1"), and `value`
+            its figure here.
     """
 
     accuracy: float
@@ -57,6 +60,8 @@ class Metrics:
     worst_group: str | None = None
     worst_group_accuracy: float | None = None
     severity_accuracy: dict[str, float] = field(default_factory=dict)
+    metric: str = "accuracy"
+    value: float | None = None
 
 
 def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -111,7 +116,9 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, profile: Profile,
         confusion=confusion.tolist(),
         class_names=list(profile.class_names),
         n=int(len(y_true)),
+        metric=profile.metric,
     )
+    metrics.value = metrics.f1_macro if profile.metric == "macro_f1" else metrics.accuracy
     if groups is not None:
         metrics.group_accuracy, metrics.group_counts = _accuracy_by(groups, correct)
         # The worst family says what to augment against; the compound views mix them all.

@@ -2,7 +2,8 @@
 
 A TARGET is a zip exactly as it would be uploaded, a submission folder (model.py at
 its root), or an experiment (a name or its folder: its latest run's weights staged
-with the template, `Experiment.stage`). `resolve_target` turns any of them into a
+with the template, `Experiment.stage`, exported as SavedModels when the profile's
+server runs another major Keras than this interpreter: `stage_for_runtime`). `resolve_target` turns any of them into a
 submission folder and a content hash that identifies it on the leaderboard.
 
 A zip is checked before anything is extracted: no absolute paths, no `..` parts, no
@@ -29,7 +30,9 @@ from harness.errors import HarnessError
 from harness.fsutil import sha256_file
 from harness.profile import Profile
 from harness.scoring.contract import SubmissionError
-from harness.training.experiments import get_experiment, is_experiment
+from harness.scoring.kerasfiles import to_savedmodel
+from harness.scoring.runtime import runs_here
+from harness.training.experiments import WEIGHT_SUFFIX, get_experiment, is_experiment
 
 # Far above any real submission (course zips are 1.5-3 MB; an ensemble of large
 # networks is a few GB at most), far below what would fill the disk.
@@ -139,7 +142,7 @@ def _extract(path: Path, dest: Path, max_bytes: int) -> None:
 
 
 def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: Profile,
-                   max_bytes: int = MAX_UNPACKED_BYTES) -> Staged:
+                   max_bytes: int = MAX_UNPACKED_BYTES, as_trained: bool = False) -> Staged:
     """Make TARGET a submission folder: extract a zip, stage an experiment, or use a folder.
 
     Args:
@@ -147,6 +150,8 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
         dest: an empty or absent folder to extract or stage into (unused for a folder).
         profile: the competition profile.
         max_bytes: refuse a zip whose entries add up to more than this, uncompressed.
+        as_trained: stage an experiment's `.keras` files as trained, for this
+            interpreter (Grad-CAM), even where the profile's server runs another Keras.
 
     Returns:
         `Staged`: its kind, source, folder, content sha256 and a default name.
@@ -171,6 +176,22 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
                            hint="TARGET is a .zip, a submission folder or an experiment name")
     experiment = get_experiment(target)
     run = experiment.latest_run()
-    experiment.stage(dest, run)
+    if as_trained:
+        experiment.stage(dest, run, profile=profile)
+    else:
+        stage_for_runtime(experiment, dest, run, profile)
     return Staged("experiment", str(experiment.path), dest, content_sha256(dest),
                   experiment.name, run)
+
+
+def stage_for_runtime(experiment, dest: str | os.PathLike, run: str | os.PathLike | None,
+                      profile: Profile, **settings) -> Path:
+    """Stage an experiment's run to be scored as the profile's server would run it: as
+    trained when this interpreter stands in for the server, else each `.keras` file
+    exported as a SavedModel, which that server's TensorFlow loads (a Keras 2 server
+    reads no Keras 3 file), as `harness pack` would ship it there."""
+    dest = experiment.stage(dest, run, profile=profile, **settings)
+    if not runs_here(profile):
+        for weights in sorted(dest.glob(f"*{WEIGHT_SUFFIX}")):
+            to_savedmodel(weights)
+    return dest

@@ -8,9 +8,15 @@ deserializing the config). `pack` asks `choose_format` what to ship:
   server's (a file from a newer Keras, trained elsewhere, then fails to load in pack's
   optimizer or smoke run, in one line from `harness.scoring.kerasfiles`; no zip).
 - `savedmodel`: each model exported as a TensorFlow SavedModel folder
-  (`weights.savedmodel/`), which the template's `harness_runtime` serves through
-  `keras.layers.TFSMLayer`. A SavedModel is a TensorFlow graph plus its variables: no
-  Keras config is deserialized on the server, so no newer argument can break it.
+  (`weights.savedmodel/`, `kerasfiles.to_savedmodel`), which the template's
+  `harness_runtime` serves through `keras.layers.TFSMLayer` (Keras 3), or
+  `tf.saved_model.load` where the server runs Keras 2 (the 2023 profile's TensorFlow
+  2.14, which cannot read a Keras 3 `.keras` file at all). A SavedModel is a TensorFlow
+  graph plus its variables: no Keras config is deserialized on the server, so no newer
+  argument can break it.
+
+Either way the format must be one the profile's runtime loads (`[contract]
+model_formats`), or pack says so before it starts.
 
 Why a SavedModel rather than `.weights.h5` plus the experiment's build code (the other
 way across that worked): both loaded on 3.4.1 with identical outputs from Keras 3.15.1
@@ -26,18 +32,20 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.kerasfiles import newer, server_keras
+from harness.scoring.kerasfiles import (  # noqa: F401 (to_savedmodel: pack's export)
+    newer,
+    server_keras,
+    to_savedmodel,
+    version_tuple,
+)
 
 FORMATS = ("auto", "keras", "savedmodel")
-SAVEDMODEL_SUFFIX = ".savedmodel"
+# What each format is in the profile's words (`[contract] model_formats`).
+SHIPS_AS = {"keras": "keras", "savedmodel": "tf_savedmodel"}
 
 
 @dataclass
@@ -73,30 +81,21 @@ def choose_format(profile: Profile, requested: str = "auto",
     here = keras_here or keras_version()
     server = server_keras(profile)
     if requested != "auto":
-        return FormatChoice(requested, f"asked for (Keras {here} here, the server's {server})")
-    if newer(here, server):
-        return FormatChoice("savedmodel", (
+        choice = FormatChoice(requested, f"asked for (Keras {here} here, the server's {server})")
+    elif newer(here, server):
+        loader = ("keras.layers.TFSMLayer" if version_tuple(server)[:1] >= (3,)
+                  else "tf.saved_model.load")
+        choice = FormatChoice("savedmodel", (
             f"Keras {here} here is newer than the server's {server}, which cannot load "
             f".keras files from newer versions; it loads a TensorFlow SavedModel through "
-            f"keras.layers.TFSMLayer"))
-    return FormatChoice("keras", f"Keras {here} here, the server's {server}: .keras loads there")
-
-
-def to_savedmodel(path: Path) -> Path:
-    """Replace the .keras file `path` by a SavedModel folder beside it; return the folder."""
-    import keras
-
-    dest = path.with_suffix(SAVEDMODEL_SUFFIX)
-    if dest.exists():
-        shutil.rmtree(dest)
-    model = keras.models.load_model(path, compile=False)
-    # Newer Keras exports a model whose inputs are a list (what `train` saves) with a
-    # list signature, which TFSMLayer would then need called as layer([x]); a model
-    # with a single input tensor exports `serve(x)` in every version.
-    image = keras.Input(shape=model.inputs[0].shape[1:], dtype="float32")
-    single = keras.Model(image, model(image), name=model.name)
-    # export() prints where it wrote to stdout, which belongs to `--json` output.
-    with contextlib.redirect_stdout(io.StringIO()):
-        single.export(str(dest), format="tf_saved_model")
-    path.unlink()
-    return dest
+            f"{loader}"))
+    else:
+        choice = FormatChoice("keras", f"Keras {here} here, the server's {server}: .keras "
+                                       f"loads there")
+    loads = profile.contract.model_formats
+    if SHIPS_AS[choice.format] not in loads:
+        raise HarnessError(f"the {profile.name} server's runtime loads {', '.join(loads)}, "
+                           f"not the {choice.format} files pack would ship ({choice.why})",
+                           hint="pack with another --format, or fix [contract] "
+                                "model_formats in the profile")
+    return choice

@@ -219,7 +219,7 @@ def pack_folder(experiment: str | os.PathLike, profile: Profile, dest: str | os.
                            f"Received: runtime={runtime!r}")
     choice = choose_format(profile, format)
     run_dir = Path(run) if run else exp.latest_run()
-    stage = exp.stage(dest, run=run_dir, tta=tta)
+    stage = exp.stage(dest, run=run_dir, profile=profile, tta=tta)
     optimized = []
     if optimize:
         for weights in sorted(stage.glob(f"*{WEIGHT_SUFFIX}")):

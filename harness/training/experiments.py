@@ -35,6 +35,7 @@ from types import ModuleType
 from harness.errors import HarnessError
 from harness.fsutil import read_json
 from harness.paths import REPO_ROOT, project_folder
+from harness.profile import Profile, get_profile
 
 TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
@@ -104,12 +105,14 @@ class Experiment:
         return path
 
     def stage(self, dest: str | os.PathLike, run: str | os.PathLike | None = None,
-              **settings) -> Path:
-        """Assemble the submission folder: template, the experiment's overrides, weights.
+              profile: Profile | str | None = None, **settings) -> Path:
+        """Assemble the submission folder: template, the experiment's overrides, weights,
+        and what the profile's contract asks of the zip (`keep_contract`).
 
         Args:
             dest: folder to fill (created; must be empty or absent).
             run: a run folder (default: the latest run).
+            profile: the competition (default: the active profile).
             **settings: written to `submission.json` (e.g. tta=3, ensemble="vote"),
                 over the run's own `submission.json` if it has one.
 
@@ -146,7 +149,23 @@ class Experiment:
                 merged.update(settings_there)
         merged.update({k: v for k, v in settings.items() if v is not None})
         (dest / "submission.json").write_text(json.dumps(merged, indent=2, sort_keys=True))
+        own_model_py = (self.path / "submission" / "model.py").is_file()
+        keep_contract(dest, get_profile(profile), template=not own_model_py)
         return dest
+
+
+def keep_contract(folder: Path, profile: Profile, template: bool = True) -> None:
+    """Make a staged folder keep the profile's contract: the files the server requires
+    (empty, as CodaLab's `metadata`), and, when model.py is the template's, the class
+    name the server imports (an alias of the template's `Model`, whose constructor
+    takes the folder as an optional `path`: `Model()` and `model(path)` both work)."""
+    contract = profile.contract
+    for name in contract.required_files:
+        (folder / name).touch()
+    if template and contract.class_name != "Model":
+        with open(folder / "model.py", "a") as f:
+            f.write(f"\n\n# The {profile.name} server imports `{contract.class_name}` "
+                    f"and calls {contract.call}.\n{contract.class_name} = Model\n")
 
 
 def list_experiments(root: str | os.PathLike | None = None) -> list[Experiment]:

@@ -152,6 +152,7 @@ class TrialObjective:
     def __call__(self, trial, hold: contextlib.ExitStack) -> float:
         """Train and score one trial; `hold` as `tune_workers._Tagged` says."""
         from harness.scoring.scorer import score
+        from harness.scoring.targets import stage_for_runtime
 
         exp = self.exp
         params = suggest(trial, self.space)
@@ -173,7 +174,8 @@ class TrialObjective:
                 f"trial {trial.number} was declared dead while it ran")
         if self.scored_on:
             with tempfile.TemporaryDirectory() as tmp:
-                staged = exp.stage(Path(tmp) / "submission", run=result.run_dir)
+                staged = stage_for_runtime(exp, Path(tmp) / "submission", result.run_dir,
+                                           get_profile(self.profile))
                 scored = score(staged, testset=self.scored_on, profile=self.profile,
                                db_url=self.db_url,
                                experiment_name=f"{exp.name}@{Path(result.run_dir).name}",

@@ -112,3 +112,29 @@ def test_predict_needing_more_than_x(make_submission, profile):
     sub = make_submission("class Model:\n    def predict(self, X, batch):\n        return X\n")
     with pytest.raises(SubmissionError, match=r"besides X \(batch\)"):
         check_source(sub, profile)
+
+
+def test_a_2024_zip_under_the_2023_profile_is_refused_in_one_line(make_submission):
+    from harness.profile import get_profile
+
+    with pytest.raises(SubmissionError) as e:
+        check_source(make_submission(), get_profile("an2dl-2023-hw1"))
+    message = e.value.message
+    assert "\n" not in message and e.value.kind == "missing_file"
+    assert "holds no metadata" in message and "defines no class model" in message
+    assert "Model.__init__(self) takes no path; the server calls model(path)" in message
+
+
+def test_rows_are_argmaxed_where_the_server_accepts_them(profile):
+    import dataclasses
+
+    def accepting(*kinds):
+        return dataclasses.replace(profile, contract=dataclasses.replace(
+            profile.contract, predict_returns=("labels", *kinds)))
+
+    probs = np.array([[0.1, 0.9] + [0.0] * 6, [0.7, 0.3] + [0.0] * 6])
+    assert check_predictions(probs, 2, accepting("probabilities")).tolist() == [1, 0]
+    onehot = np.eye(8)[[3, 5]]
+    assert check_predictions(onehot, 2, accepting("onehot")).tolist() == [3, 5]
+    with pytest.raises(SubmissionError, match="not one-hot"):
+        check_predictions(probs, 2, accepting("onehot"))

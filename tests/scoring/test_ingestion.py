@@ -159,3 +159,71 @@ def test_a_call_returning_the_wrong_number_of_labels_is_named(make_submission, t
     result = _run(make_submission(body), tiny_arrays[0], small)
     assert not result.ok and result.failure.kind == "bad_output"
     assert "predict call 1 of 3" in result.failure.message
+
+
+# The 2023 contract, run by this interpreter: what the ingestion does with it, not its
+# TensorFlow (tests/scoring/test_runtime.py runs the real 2.14 runtime).
+CODALAB_MODEL_PY = """
+import os
+
+import numpy as np
+
+
+class model:
+    def __init__(self, path):
+        self.seen = (path, os.getcwd(), open(os.path.join(path, "weights.txt")).read())
+
+    def predict(self, X):
+        if os.environ.get("SEEN"):
+            np.save(os.environ["SEEN"], np.array([*self.seen, str(X.dtype)]))
+        return (X[:, 0, 0, 0].astype(np.int64) % 2)
+"""
+
+
+@pytest.fixture
+def codalab_here(profile):
+    """The 2023 profile with this interpreter's runtime: its contract, run here."""
+    from harness.profile import get_profile
+
+    return dataclasses.replace(get_profile("an2dl-2023-hw1"),
+                               server_runtime=profile.server_runtime)
+
+
+def test_the_2023_contract_gets_the_path_another_folder_and_float_pixels(
+        make_submission, tiny_arrays, codalab_here, tmp_path, monkeypatch):
+    sub = make_submission(CODALAB_MODEL_PY, metadata="", **{"weights.txt": "w1"})
+    monkeypatch.setenv("SEEN", str(tmp_path / "seen.npy"))
+    result = _run(sub, tiny_arrays[0], codalab_here)
+    assert result.ok, result.failure
+    kept = dict(zip(["path", "cwd", "weights", "dtype"], np.load(tmp_path / "seen.npy")))
+    assert np.array_equal(result.predictions, tiny_arrays[0][:, 0, 0, 0] % 2)
+    assert kept["path"].endswith("submission") and kept["weights"] == "w1"
+    assert kept["cwd"] != kept["path"] and kept["dtype"] == "float32"
+
+
+def test_a_relative_weights_path_fails_where_the_server_runs_elsewhere(
+        make_submission, tiny_arrays, codalab_here):
+    sub = make_submission(CODALAB_MODEL_PY.replace('os.path.join(path, "weights.txt")',
+                                                   '"weights.txt"'),
+                          metadata="", **{"weights.txt": "w1"})
+    result = _run(sub, tiny_arrays[0], codalab_here)
+    assert result.failure.kind == "init_error"
+    assert result.failure.message.startswith("model(path) failed: FileNotFoundError")
+    assert "os.path.join(path, NAME)" in result.failure.hint
+
+
+def test_without_metadata_codalab_never_runs_it(make_submission, tiny_arrays, codalab_here):
+    result = _run(make_submission(CODALAB_MODEL_PY), tiny_arrays[0], codalab_here)
+    assert result.failure.kind == "missing_file" and result.exit_code is None
+    assert "holds no metadata" in result.failure.message
+
+
+def test_a_tensor_is_refused_where_the_server_takes_numpy_only(make_submission, tiny_arrays,
+                                                               profile):
+    numpy_only = dataclasses.replace(profile, contract=dataclasses.replace(
+        profile.contract, predict_returns=("labels",)))
+    sub = make_submission(_model("return tf.constant(X[:, 0, 0, 0] % 8)",
+                                 header="import tensorflow as tf"))
+    assert _run(sub, tiny_arrays[0], profile).ok
+    refused = _run(sub, tiny_arrays[0], numpy_only)
+    assert refused.failure.kind == "bad_output" and "TensorFlow" in refused.failure.message

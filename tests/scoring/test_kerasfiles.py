@@ -94,3 +94,35 @@ def test_releases_known_to_load_on_the_server_get_no_warning(make_submission, pr
     # A run that fails to load one still names it: knowing is not proof for every model.
     failure = Failure("init_error", "Model() failed: TypeError: could not be deserialized")
     assert "course.keras (Keras 3.6.0)" in explain_failure(failure, folder, "3.4.1").message
+
+
+def test_a_keras_3_file_on_the_2023_keras_2_names_tensorflows_own_loader(tmp_path):
+    from harness.scoring.kerasfiles import WAY_OUT_KERAS2
+
+    fake_keras_file(tmp_path / "weights.keras", "3.4.1")
+    # What TensorFlow 2.14's Keras says of a Keras 3 file (measured in its virtualenv).
+    failure = Failure("init_error", "model(path) failed: TypeError: Could not deserialize "
+                      "class 'Functional' because its parent module keras.src.models."
+                      "functional cannot be imported.")
+    explained = explain_failure(failure, tmp_path, "2.14.0")
+    assert explained.kind == "keras_version" and explained.hint == WAY_OUT_KERAS2
+    assert "weights.keras (Keras 3.4.1) saved by a Keras newer than the 2.14.0" in \
+        explained.message and "tf.saved_model.load" in WAY_OUT_KERAS2
+
+
+def test_a_model_format_the_servers_runtime_does_not_load_is_a_warning(make_submission,
+                                                                       profile):
+    from harness.profile import get_profile
+
+    folder = make_submission()
+    (folder / "SubmissionModel" / "variables").mkdir(parents=True)
+    for name in ("saved_model.pb", "keras_metadata.pb"):
+        (folder / "SubmissionModel" / name).write_bytes(b"")
+    warnings = check_source(folder, profile)
+    assert warnings == ["SubmissionModel is a savedmodel model, which the an2dl-2024-hw1 "
+                        "server's runtime (tensorflow-cpu==2.17.0, keras==3.4.1, numpy<2) "
+                        "does not load (it loads keras, h5, tf_savedmodel)"]
+    (folder / "metadata").touch()
+    (folder / "model.py").write_text("class model:\n    def __init__(self, path):\n        "
+                                     "pass\n\n    def predict(self, X):\n        return X\n")
+    assert check_source(folder, get_profile("an2dl-2023-hw1")) == []

@@ -222,3 +222,31 @@ def test_packed_under_the_newest_keras_verifies_on_the_servers_and_model_save_is
     text = " ".join(out.output.split())  # rich wraps long lines at the terminal's width
     assert "FAILED (keras_version)" in text and expected in text, out.output
     assert f"hint: {WAY_OUT}" in text
+
+
+def test_packed_for_the_2023_server_it_loads_and_predicts_alike_on_tensorflow_2_14(
+        tmp_path, runner, monkeypatch):
+    from an2dl_2023 import PROFILE, runtime_2023
+
+    runtime_2023()
+    profile = get_profile(PROFILE)
+    make_trained_experiment(tmp_path, profile)
+    monkeypatch.setenv("HARNESS_EXPERIMENTS", str(tmp_path / "experiments"))
+    rng = np.random.default_rng(2)
+    data = save_dataset(tmp_path / "plants.npz", rng.integers(0, 256, (16, 96, 96, 3), np.uint8),
+                        np.repeat([0, 1], 8))
+    packed = pack("tiny_exp", profile, out=tmp_path / "dist", data=data, n_smoke=8)
+    names = {f["name"] for f in packed.files}
+    # Keras 2.14 reads no Keras 3 file: a SavedModel, TensorFlow's own format, behind the
+    # template, whose class the 2023 server imports as `model`, and CodaLab's marker.
+    assert packed.format == "savedmodel" and "tf.saved_model.load" in packed.format_why
+    assert "metadata" in names and "weights.savedmodel/saved_model.pb" in names
+    assert not any(n.endswith(".keras") for n in names)
+    with zipfile.ZipFile(packed.zip) as z:
+        assert "model = Model" in z.read("model.py").decode()
+
+    out = runner.invoke(main, ["verify", str(packed.zip), "--profile", PROFILE, "--n", "8",
+                               "--json"])
+    verified = json.loads(out.output)
+    assert out.exit_code == 0 and verified["ok"] and verified["same_labels"], out.output
+    assert verified["versions_there"]["keras"] == "2.14.0" and verified["compared"] is False
