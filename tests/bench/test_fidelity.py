@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
-import fidelity
 from harness.data.synth import write_synthetic
+from harness.paths import REPO_ROOT
+
+# The bench scripts are scripts, not a package.
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import fidelity  # noqa: E402
 
 
 def test_fidelity_builds_what_is_missing_and_prints_the_tables(tmp_path, monkeypatch, capsys):

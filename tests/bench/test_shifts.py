@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ast
+import sys
 
 import numpy as np
 import pytest
 
-import shifts
 from harness.paths import REPO_ROOT
+
+# The bench scripts are scripts, not a package.
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import shifts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
