@@ -152,6 +152,8 @@ def test_harness_toml_is_found_from_a_subfolder_and_used_by_default(tmp_path, mo
 def test_cli_profile_show_and_check(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shown = runner.invoke(main, ["profile", "show", "an2dl-2023-hw1", "--json"])
+    assert runner.invoke(main, ["profile", "show", "--profile", "an2dl-2023-hw1", "--json"]
+                         ).output == shown.output
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.output)
     assert doc["contract"]["class_name"] == "model" and doc["hidden_test_size"] == 1000

@@ -57,11 +57,12 @@ def _show(console, p: lib.Profile) -> None:
 
 @profile.command("show")
 @click.argument("name", required=False)
-@json_option
-def show(name, as_json):
-    """Print a profile: NAME (shipped) or FILE; default the one commands use here
-    (harness.toml of this folder or above, else an2dl-2024-hw1)."""
-    emit(lib.get_profile(name), as_json, _show)
+@common
+def show(name, profile, as_json):
+    """Print a profile: NAME (shipped) or FILE, as an argument or --profile like every
+    command; default the one commands use here (harness.toml of this folder or above,
+    else an2dl-2024-hw1)."""
+    emit(lib.get_profile(name) if name else profile, as_json, _show)
 
 
 def _show_check(console, result: lib.CheckResult) -> None:
