@@ -20,6 +20,12 @@ def _grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
+def jitter(rng: np.random.Generator, color, amount: float = 0.07) -> np.ndarray:
+    """A colour (RGB 0-255) with per-channel random gain: no two images stain or grow
+    alike."""
+    return np.clip(np.asarray(color, np.float32) * rng.normal(1.0, amount, 3), 0, 255)
+
+
 def clamp01(a: np.ndarray) -> np.ndarray:
     """Clamp to [0, 1] in place (ufuncs: np.clip's wrapper costs more on small arrays)."""
     return np.minimum(np.maximum(a, 0.0, out=a), 1.0, out=a)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.data.canvas import Canvas, clamp01
+from harness.data.canvas import Canvas, clamp01, jitter
 
 # Colours (RGB 0-255) before per-image jitter.
 BACKGROUNDS = ((112, 92, 70), (70, 96, 62), (150, 150, 142), (92, 84, 78))
@@ -30,9 +30,6 @@ DRY_TIP = (150, 118, 70)
 
 KINDS = ("healthy", "unhealthy")
 
-
-def _jitter(rng, color, amount=0.08):
-    return np.clip(np.asarray(color, np.float32) * rng.normal(1.0, amount, 3), 0, 255)
 
 
 def _leaf(cv: Canvas, rng, cx, cy, length, width, angle):
@@ -70,9 +67,9 @@ def _spots(cv: Canvas, rng, leaf_alpha, count):
         y0, x0 = int(win.y[0, 0]), int(win.x[0, 0])
         inside = leaf_alpha[y0:y0 + win.h, x0:x0 + win.w]
         halo = win.blob(rng, cx, cy, r * 1.9, wobble=0.2, edge=2.0) * inside
-        win.paint(halo * rng.uniform(0.4, 0.8), _jitter(rng, HALO_YELLOW))
+        win.paint(halo * rng.uniform(0.4, 0.8), jitter(rng, HALO_YELLOW, 0.08))
         spot = win.blob(rng, cx, cy, r, wobble=0.25, edge=0.8) * inside
-        win.paint(spot * rng.uniform(0.75, 1.0), _jitter(rng, SPOT_BROWN, 0.12))
+        win.paint(spot * rng.uniform(0.75, 1.0), jitter(rng, SPOT_BROWN, 0.12))
 
 
 def draw_leaf(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 96)) -> np.ndarray:
@@ -89,7 +86,7 @@ def draw_leaf(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 
     if kind not in KINDS:
         raise ValueError(f"unknown leaf kind. Received: kind={kind!r}")
     cv = Canvas.blank(size, unit=size[0] / 96)
-    cv.rgb[:] = _jitter(rng, BACKGROUNDS[rng.integers(len(BACKGROUNDS))], 0.1)
+    cv.rgb[:] = jitter(rng, BACKGROUNDS[rng.integers(len(BACKGROUNDS))], 0.1)
     cv.rgb *= cv.texture(rng, 6, 0.12)[..., None]
     sick = kind == "unhealthy"
     leaves = rng.integers(1, 4)
@@ -101,14 +98,15 @@ def draw_leaf(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 
         length = rng.uniform(30, 44) if main else rng.uniform(18, 32)
         alpha, u, v = _leaf(cv, rng, cx, cy, length, length * rng.uniform(0.38, 0.55),
                             rng.uniform(0, 2 * np.pi))
-        green = _jitter(rng, LEAF_GREEN, 0.12)
+        green = jitter(rng, LEAF_GREEN, 0.12)
         cv.paint(alpha, green * cv.texture(rng, 5, 0.08)[..., None])
-        cv.paint(_veins(u, v, alpha), _jitter(rng, VEIN, 0.06))
+        cv.paint(_veins(u, v, alpha), jitter(rng, VEIN, 0.06))
         if sick and (main or rng.uniform() < 0.5):
             yellowing = alpha * clamp01(cv.texture(rng, 3, 1.0) - 1.0) * rng.uniform(0.2, 0.6)
-            cv.paint(yellowing, _jitter(rng, HALO_YELLOW))
+            cv.paint(yellowing, jitter(rng, HALO_YELLOW, 0.08))
             if rng.uniform() < 0.35:
-                cv.paint(alpha * clamp01((u - rng.uniform(0.4, 0.7)) * 4), _jitter(rng, DRY_TIP))
+                cv.paint(alpha * clamp01((u - rng.uniform(0.4, 0.7)) * 4),
+                         jitter(rng, DRY_TIP, 0.08))
             _spots(cv, rng, alpha, rng.integers(3, 12) if main else rng.integers(1, 5))
     return cv.rgb
 

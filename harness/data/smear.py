@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from harness.data.canvas import Canvas
+from harness.data.canvas import Canvas, jitter
 
 # Stain colours (RGB 0-255) before per-image jitter.
 BACKGROUND = (233, 216, 214)
@@ -56,10 +56,6 @@ PLATELET_BODY = (196, 160, 212)
 FOREIGN_PICTURES = ("cartoon_face", "poster")
 
 
-def _jitter(rng, color, amount=0.07):
-    """A stain colour with per-channel random gain: no two smears stain alike."""
-    return np.clip(np.asarray(color, np.float32) * rng.normal(1.0, amount, 3), 0, 255)
-
 
 def _at(cx, cy, angle, unit, px, py):
     """Image position of the cell-local point (px, py) for a cell at (cx, cy), rotated."""
@@ -69,14 +65,14 @@ def _at(cx, cy, angle, unit, px, py):
 
 def _cell_body(cv, rng, cx, cy, radius, color, wobble=0.05):
     body = cv.blob(rng, cx, cy, radius, wobble=wobble)
-    cv.paint(body * 0.92, _jitter(rng, color) * cv.texture(rng, 6, 0.03)[..., None])
+    cv.paint(body * 0.92, jitter(rng, color) * cv.texture(rng, 6, 0.03)[..., None])
     return body
 
 
 def _nucleus(cv, rng, alpha, color, density=0.95, chromatin=0.12):
     # Chromatin: a finer random texture, darker clumps inside the nucleus.
     shade = cv.texture(rng, 14, chromatin)[..., None]
-    cv.paint(alpha * density, np.clip(_jitter(rng, color) * shade, 0, 255))
+    cv.paint(alpha * density, np.clip(jitter(rng, color) * shade, 0, 255))
 
 
 def _union(*alphas):
@@ -85,7 +81,7 @@ def _union(*alphas):
 
 def _neutrophil(cv, rng, cx, cy, angle, k):
     body = _cell_body(cv, rng, cx, cy, 20 * k, LILAC)
-    cv.paint(cv.granules(rng, body, 90, 0.55) * 0.35, _jitter(rng, NEUTROPHIL_GRANULE))
+    cv.paint(cv.granules(rng, body, 90, 0.55) * 0.35, jitter(rng, NEUTROPHIL_GRANULE))
     n = rng.integers(3, 6)
     span = rng.uniform(2.6, 3.8)
     bend = rng.uniform(3.5, 9) * k
@@ -115,7 +111,7 @@ def _eosinophil(cv, rng, cx, cy, angle, k):
     nucleus = _union(*lobes)
     cytoplasm = body * (1 - nucleus)
     cv.paint(cv.granules(rng, cytoplasm, rng.integers(220, 440), 0.75) * 0.85,
-             _jitter(rng, ORANGE, 0.1))
+             jitter(rng, ORANGE, 0.1))
     _nucleus(cv, rng, nucleus, NUCLEUS, density=0.9)
 
 
@@ -125,7 +121,7 @@ def _basophil(cv, rng, cx, cy, angle, k):
     nucleus = cv.blob(rng, gx, gy, rng.uniform(8, 11) * k, wobble=0.25)
     _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.75)
     granules = cv.granules(rng, body, rng.integers(30, 130), 1.1)
-    cv.paint(granules * 0.95, _jitter(rng, BASO_GRANULE, 0.06))
+    cv.paint(granules * 0.95, jitter(rng, BASO_GRANULE, 0.06))
 
 
 def _lymphocyte(cv, rng, cx, cy, angle, k):
@@ -165,7 +161,7 @@ def _immature_granulocyte(cv, rng, cx, cy, angle, k):
         nucleus = nucleus * (1 - cv.ellipse(nx, ny, rng.uniform(4, 6) * k, rng.uniform(3, 5) * k,
                                             angle))
     granules = cv.granules(rng, body * (1 - nucleus), rng.integers(20, 60), 0.7)
-    cv.paint(granules * 0.7, _jitter(rng, IG_GRANULE))
+    cv.paint(granules * 0.7, jitter(rng, IG_GRANULE))
     _nucleus(cv, rng, nucleus, PALE_NUCLEUS, density=0.85, chromatin=0.14)
 
 
@@ -186,8 +182,8 @@ def _platelet(cv, rng, cx, cy, angle, k):
         a, b = rng.uniform(2.2, 4.2) * k, rng.uniform(1.8, 3.2) * k
         win = cv.window(gx, gy, 5 * k)
         frag = win.ellipse(gx, gy, a, b, rng.uniform(0, np.pi), edge=0.9)
-        win.paint(frag * 0.75, _jitter(rng, PLATELET_BODY))
-        win.paint(win.granules(rng, frag, 6, 0.5) * frag, _jitter(rng, PLATELET))
+        win.paint(frag * 0.75, jitter(rng, PLATELET_BODY))
+        win.paint(win.granules(rng, frag, 6, 0.5) * frag, jitter(rng, PLATELET))
 
 
 # Each drawer paints one cell onto a canvas window: (canvas, rng, centre x, centre y,
@@ -205,7 +201,7 @@ DRAWERS = {
 
 
 def _red_cells(cv, rng, count):
-    colour = _jitter(rng, RED_CELL, 0.05)
+    colour = jitter(rng, RED_CELL, 0.05)
     for _ in range(count):
         cx, cy = rng.uniform(-0.1, 1.1) * cv.w, rng.uniform(-0.1, 1.1) * cv.h
         r = rng.uniform(10, 13.5)
@@ -228,7 +224,7 @@ def draw_cell(rng: np.random.Generator, kind: str, size: tuple[int, int] = (96, 
         (height, width, 3) float32 RGB in 0..255, before blur and noise.
     """
     cv = Canvas.blank(size, unit=size[0] / 96)
-    cv.rgb[:] = _jitter(rng, BACKGROUND, 0.025)
+    cv.rgb[:] = jitter(rng, BACKGROUND, 0.025)
     cv.rgb *= cv.texture(rng, 4, 0.02)[..., None]
     _red_cells(cv, rng, rng.integers(3, 9) + (3 if kind == "platelet" else 0))
     cx = cv.w / 2 + rng.normal(0, 8) * cv.unit
