@@ -2,7 +2,7 @@
 
 The cross-version tests train and pack there, as a team does on Colab or Kaggle, then
 verify the zip on the server's runtime. Like `harness verify`'s server runtime it lives
-in the user cache (`$HARNESS_CACHE/venvs/<key>`, `harness.shipping.verify.cached_venv`)
+in the user cache (`$HARNESS_CACHE/venvs/<key>`, `harness.scoring.runtime.cached_venv`)
 and is built once per machine: `.ci/run` builds it before `make test`, so its minutes
 are not counted in the suite's; a test that finds it missing builds it, and skips with
 the reason when no package index answers.
@@ -27,7 +27,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from harness.shipping.verify import cached_venv  # noqa: E402
+from harness.scoring.runtime import cached_venv  # noqa: E402
 
 # Unpinned: the newest each time the cache is empty (its key stays the same, so a machine
 # keeps the versions it built until the cache is cleared).

@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "packing": ["pack", "PackResult", "write_zip"],
     "optimize": ["optimize_model", "optimize_file", "OptimizeReport"],
     "tflite": ["convert_file", "ConvertReport"],
-    "verify": ["verify_zip", "VerifyResult", "server_python", "cached_venv"],
+    "verify": ["verify_zip", "VerifyResult"],
     "timing": ["timecheck", "TimecheckReport", "TimecheckResult", "measure", "Measurement"],
     "samples": ["sample_images"],
     "crossversion": ["choose_format", "FormatChoice"],

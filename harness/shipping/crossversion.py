@@ -36,12 +36,7 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError
 from harness.profile import Profile
-from harness.scoring.kerasfiles import (  # noqa: F401 (to_savedmodel: pack's export)
-    newer,
-    server_keras,
-    to_savedmodel,
-    version_tuple,
-)
+from harness.scoring.kerasfiles import newer, server_keras, version_tuple
 
 FORMATS = ("auto", "keras", "savedmodel")
 # What each format is in the profile's words (`[contract] model_formats`).

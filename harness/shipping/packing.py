@@ -40,8 +40,9 @@ from harness.interrupt import checkpoint
 from harness.profile import Profile
 from harness.scoring.contract import check_source
 from harness.scoring.ingestion import run_submission
+from harness.scoring.kerasfiles import to_savedmodel
 from harness.scoring.targets import resolve_target
-from harness.shipping.crossversion import choose_format, to_savedmodel
+from harness.shipping.crossversion import choose_format
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.shipping.tflite import convert_file

@@ -32,15 +32,7 @@ import numpy as np
 
 from harness.profile import Profile
 from harness.scoring.ingestion import start_submission
-from harness.scoring.runtime import (  # noqa: F401 (the cache's API, used from here too)
-    Builder,
-    cache_root,
-    cached_venv,
-    pip_builder,
-    runs_here,
-    server_python,
-    venv_key,
-)
+from harness.scoring.runtime import Builder, pip_builder, runs_here, server_python
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images
 
