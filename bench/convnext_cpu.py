@@ -44,12 +44,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from harness.experiments import TEMPLATE_DIR  # noqa: E402
 from harness.fsutil import write_text_atomic  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
 from harness.shipping.optimize import optimize_model  # noqa: E402
 from harness.shipping.tflite import convert_file  # noqa: E402
 from harness.shipping.timing import Measurement, max_tta_within  # noqa: E402
-from harness.training.experiments import TEMPLATE_DIR  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "convnext_cpu.json"
 BUILDERS = {"tiny": keras.applications.ConvNeXtTiny, "base": keras.applications.ConvNeXtBase}

@@ -38,14 +38,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from harness.experiments import WEIGHT_SUFFIX, read_commit
 from harness.fsutil import atomic_path, sha256_file, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.paths import REPO_ROOT, data_dir
 from harness.profile import get_profile
 from harness.shipping.packing import SMOKE_IMAGES, pack_folder
 from harness.shipping.samples import sample_images
-from harness.training.experiments import WEIGHT_SUFFIX
-from harness.training.runs import read_commit
 
 ZOO = REPO_ROOT / "bench" / "zoo"
 ZOO_FILE = "zoo.json"
@@ -74,7 +73,7 @@ class ZooModel:
         seed: the run's seed.
         settings: submission.json settings written at packing (e.g. {"tta": 4}).
         advised_by: train with the augmentations `harness score` advises for this zoo
-            model (`harness.training.advice`), instead of `augment`.
+            model (`harness.scoring.advice`), instead of `augment`.
     """
 
     doc: str
@@ -144,9 +143,9 @@ def advice_for(name: str, profile) -> dict:
     """What `harness score` advises for zoo model `name` on the default test set: the
     same run and metrics as score, without a leaderboard row."""
     from harness.data.datasets import load_dataset
+    from harness.scoring.advice import recommend
     from harness.scoring.ingestion import run_submission
     from harness.scoring.metrics import compute_metrics
-    from harness.training.advice import recommend
 
     testset = load_dataset(testset_file("testset.npz"), profile)
     run = run_submission(ZOO / name, testset_file("testset.npz"), profile,

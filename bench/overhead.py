@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.data.datasets import load_dataset, save_dataset  # noqa: E402
+from harness.experiments import get_experiment  # noqa: E402
 from harness.fsutil import write_text_atomic  # noqa: E402
 from harness.paths import data_dir  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
-from harness.training.experiments import get_experiment  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "overhead.json"
 BARE = """
@@ -60,7 +60,7 @@ def stage_submission(tmp: Path, profile) -> tuple[Path, str]:
     exp = get_experiment("baseline_cnn")
     if exp.runs():
         return exp.stage(tmp / "sub"), f"trained run {exp.latest_run().name}"
-    code = ("import keras, sys; from harness.training.experiments import get_experiment; "
+    code = ("import keras, sys; from harness.experiments import get_experiment; "
             "from harness.profile import get_profile; keras.utils.set_random_seed(0); "
             "e = get_experiment('baseline_cnn'); "
             "e.builder().build_model(e.config(), get_profile()).save(sys.argv[1])")

@@ -35,6 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from harness.experiments import TEMPLATE_DIR, get_experiment  # noqa: E402
 from harness.fsutil import write_text_atomic  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
 from harness.scoring.ingestion import run_submission  # noqa: E402
@@ -42,7 +43,6 @@ from harness.shipping.optimize import optimize_model  # noqa: E402
 from harness.shipping.samples import sample_images  # noqa: E402
 from harness.shipping.tflite import convert_file  # noqa: E402
 from harness.shipping.timing import DEFAULT_SAMPLE, estimate_s, measure  # noqa: E402
-from harness.training.experiments import TEMPLATE_DIR, get_experiment  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "timecheck.json"
 LOG_ENV = "BENCH_CHUNK_LOG"

@@ -78,12 +78,13 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
         status: called with a line before each step.
     """
     from harness.data import clean, inspect, write_synthetic
-    from harness.results import build_report, explain, read_leaderboard
-    from harness.scoring import score
+    from harness.experiments import get_experiment
+    from harness.results import build_report, explain, read_leaderboard, score_and_keep
+    from harness.results.leaderboard import codabench_records
     from harness.shipping import pack, timecheck
     from harness.shipping.timing import timecheck_dir
     from harness.testset import build
-    from harness.training import get_experiment, train
+    from harness.training import train
 
     profile = get_profile(profile)
     work = Path(workdir) if workdir else data_dir() / "demo"
@@ -133,8 +134,8 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
                    f"{r.val_accuracy:.3f}; run {r.run_dir}")
 
     step("score", f"harness score {DEMO_EXPERIMENT} --testset demo",
-         lambda: score(DEMO_EXPERIMENT, testset="demo", profile=profile,
-                               db_url=db_url).raise_for_failure(),
+         lambda: score_and_keep(DEMO_EXPERIMENT, testset="demo", profile=profile,
+                                db_url=db_url).raise_for_failure(),
          _score_summary)
 
     packed = step("pack", f"harness pack {DEMO_EXPERIMENT} --out {work / 'dist'}",
@@ -144,8 +145,9 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
 
     # Kept under the experiment's name, so the report shows its margin beside its score.
     step("timecheck", f"harness timecheck {packed.zip}",
-         lambda: timecheck([str(packed.zip)], profile, data=clean_npz, db_url=db_url,
-                           keep_dir=timecheck_dir(), names=[DEMO_EXPERIMENT]),
+         lambda: timecheck([str(packed.zip)], profile, data=clean_npz,
+                           records=codabench_records(db_url), keep_dir=timecheck_dir(),
+                           names=[DEMO_EXPERIMENT]),
          lambda r: "; ".join(f"{t.verdict}: {t.estimate_s:.0f} s estimated for {t.test_size} "
                              f"images vs the {t.limit_s:.0f} s limit, up to {t.max_tta} TTA "
                              f"passes fit" for t in r.results))

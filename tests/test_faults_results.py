@@ -19,8 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faults import (NUMPY_MODEL, assert_clean_exit, assert_no_debris, harness_run,
-                    leaderboard_rows)
+from faults import (
+    NUMPY_MODEL,
+    assert_clean_exit,
+    assert_no_debris,
+    harness_run,
+    leaderboard_rows,
+)
 
 
 def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):
@@ -47,7 +52,7 @@ def _scored(tmp_path_factory):
     """A pp-small test set `t`, submission `sub` scored on it, and its Codabench record."""
     from harness.data.synth import write_synthetic
     from harness.results.leaderboard import record
-    from harness.scoring.scorer import score
+    from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
     root = tmp_path_factory.mktemp("scored")
@@ -56,7 +61,7 @@ def _scored(tmp_path_factory):
     write_synthetic(root / "d.npz", n=64, seed=1)
     with contextlib.chdir(root):  # scores, their pictures and the database go under ./data
         build("d.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
-        assert score("sub", testset="t").ok
+        assert score_and_keep("sub", testset="t").ok
         record("sub", 0.3, duration_s=900)
     return root
 

@@ -1,6 +1,6 @@
 """robust_cnn: baseline_cnn's network; only the training augmentation differs (config.py)."""
 
-from harness.training.experiments import get_experiment
+from harness.experiments import get_experiment
 
 
 def build_model(config, profile):

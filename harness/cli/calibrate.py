@@ -9,7 +9,8 @@ from rich.table import Table
 from harness.cli.leaderboard import db_option
 from harness.cli.options import common
 from harness.cli.output import emit
-from harness.testset.calibration import CalibrateResult, calibrate
+from harness.results.forecast import calibrate
+from harness.testset.calibration import CalibrateResult
 
 
 def _show(console, r: CalibrateResult) -> None:

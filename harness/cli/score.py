@@ -12,7 +12,8 @@ from rich.table import Table
 from harness import testkinds
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
-from harness.scoring.scorer import ScoreResult, score
+from harness.results.scores import score_and_keep
+from harness.scoring.scorer import ScoreResult
 
 
 def _fmt(value, spec: str = ".4f") -> str:
@@ -171,7 +172,7 @@ def score_cmd(target, testset, time_limit, name, db_url, profile, as_json):
     root), or an experiment (name or folder). A failing submission prints the server's
     message and its own traceback, is stored as a failure, and exits with status 1.
     """
-    run = functools.partial(score, target, testset=testset, time_limit_s=time_limit,
+    run = functools.partial(score_and_keep, target, testset=testset, time_limit_s=time_limit,
                             profile=profile, db_url=db_url, experiment_name=name)
     if as_json:
         result = run()

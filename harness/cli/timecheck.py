@@ -12,8 +12,14 @@ from rich.table import Table
 from harness.cli.options import common
 from harness.cli.output import emit
 from harness.errors import HarnessError
-from harness.shipping.timing import (DEFAULT_SAMPLE, MAX_TTA, TimecheckReport, timecheck,
-                                     timecheck_dir)
+from harness.results.leaderboard import codabench_records
+from harness.shipping.timing import (
+    DEFAULT_SAMPLE,
+    MAX_TTA,
+    TimecheckReport,
+    timecheck,
+    timecheck_dir,
+)
 
 
 def show_timecheck(console, report: TimecheckReport) -> None:
@@ -66,7 +72,8 @@ def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profil
             raise HarnessError("no TARGET given and no submission_*.zip here",
                                hint="harness timecheck EXPERIMENT, or a zip from harness pack")
     report = timecheck(list(targets), profile, test_size=test_size, limit_s=limit_s, tta=tta,
-                       sample=sample, data=data, db_url=db_url, keep_dir=timecheck_dir())
+                       sample=sample, data=data, records=codabench_records(db_url),
+                       keep_dir=timecheck_dir())
     emit(report, as_json, show_timecheck)
     if not report.ok:
         sys.exit(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -135,10 +137,12 @@ def tune(experiment, trials, workers, storage, study, testset, data, epochs, set
     --storage URL; a worker that dies mid-trial has its trial retried.
     """
     from harness import training
+    from harness.results.scores import keep_score
     from harness.training import tuning
 
     result = tuning.tune(experiment, trials, storage=storage, study=study, data=data,
                          epochs=epochs, overrides=training.parse_overrides(sets) or None,
-                         profile=profile, testset=testset, db_url=db_url, progress=not as_json,
-                         workers=workers)
+                         profile=profile, testset=testset,
+                         keep=functools.partial(keep_score, db_url=db_url),
+                         progress=not as_json, workers=workers)
     emit(result, as_json, _show_tune)

@@ -1,6 +1,6 @@
 """The results stage: every score and every real Codabench result, side by side.
 
-Owns the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
+Owns keeping a score (`scores`: its row and its confusion picture), the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
 records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
 the standings read from it, one table per test set (`standings`), and copying one
 person's rows into a team's database (`push`); the one-page HTML report
@@ -23,6 +23,8 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "leaderboard": ["Leaderboard", "record", "CodabenchRecord"],
+    "scores": ["keep_score", "score_and_keep", "reports_dir"],
+    "forecast": ["calibrate"],
     "standings": ["read_leaderboard", "LeaderboardResult", "LeaderboardTable"],
     "push": ["push", "PushResult"],
     "report": ["build_report", "ReportResult", "forecast_fields"],

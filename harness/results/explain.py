@@ -26,7 +26,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +38,7 @@ from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.stamps import slug
 
 PREDICT_CHUNK = 256
 
@@ -91,9 +91,6 @@ class ExplainResult:
     seconds: float
     galleries: list[Gallery] = field(default_factory=list)
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text)[:60] or "x"
 
 
 def _short(name: str) -> str:
@@ -228,8 +225,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             no such layer, target or test set.
     """
     from harness.results.gradcam import find_conv_layer, grad_cam, overlay
-    from harness.scoring.testsets import load_testset
     from harness.scoring.targets import resolve_target
+    from harness.scoring.testsets import load_testset
 
     if n < 1 or per_family < 1 or pairs < 0:
         raise HarnessError(f"--n and --per-family are >= 1, pairs >= 0. Received: n={n}, "
@@ -257,7 +254,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     wrong = pred != labels
 
     name = name or staged.name
-    out_dir = Path(out) if out else explain_dir() / _slug(name)
+    out_dir = Path(out) if out else explain_dir() / slug(name)
     picks: list[tuple[str, str, str, np.ndarray, int, int]] = []
     for family in sorted(set(groups.tolist()), key=lambda f: (f != "clean", f)):
         in_family = groups == family
@@ -300,7 +297,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         captions = [f"{_short(profile.class_names[m.true])}>{_short(profile.class_names[m.pred])}"
                     f"\n{m.confidence:.2f} {m.family[:12]}"
                     + ("" if m.severity is None else f" s{m.severity}") for m in items]
-        png = out_dir / f"{kind}_{_slug(key)}.png"
+        png = out_dir / f"{kind}_{slug(key)}.png"
         contact_sheet(tiles, png, captions=captions, columns=6,
                       title=f"{name}: " + title.format(k=len(items)))
         galleries.append(Gallery(kind, key, title.format(k=len(items)), str(png), n_images,

@@ -27,7 +27,6 @@ Examples:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import time
@@ -40,8 +39,16 @@ from harness.errors import HarnessError
 from harness.interrupt import checkpoint, kept
 from harness.paths import data_dir
 from harness.results.dbfaults import check_sqlite, create_engine
-from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
-                                    new_uid, stored_version, tables)
+from harness.results.schema import (
+    SCHEMA_VERSION,
+    NewerSchema,
+    NotALeaderboard,
+    ensure_schema,
+    new_uid,
+    stored_version,
+    tables,
+)
+from harness.stamps import now_iso
 
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000
@@ -50,10 +57,6 @@ SQLITE_BUSY_MS = 30_000
 def default_db() -> Path:
     """The local leaderboard: leaderboard.sqlite in the data folder."""
     return data_dir() / "leaderboard.sqlite"
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def resolve_url(db_url: str | None = None) -> str:
@@ -223,3 +226,9 @@ def record(experiment: str, codabench_score: float, phase: int | None = None,
            duration_s: float | None = None, db_url: str | None = None) -> CodabenchRecord:
     """Store what the real leaderboard said (see `Leaderboard.record`)."""
     return Leaderboard(db_url).record(experiment, codabench_score, phase, duration_s)
+
+
+def codabench_records(db_url: str | None = None) -> list[dict[str, Any]]:
+    """Every Codabench record in the database at `db_url`, oldest first; none when the
+    database does not exist yet (it is not created)."""
+    return Leaderboard(db_url, create=False).codabench_records()

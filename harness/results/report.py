@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +35,12 @@ import numpy as np
 
 from harness import paths
 from harness.errors import HarnessError
+from harness.experiments import get_experiment, read_run
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.results import figures, standings
-from harness.results.leaderboard import Leaderboard, now_iso
+from harness.results.leaderboard import Leaderboard
+from harness.stamps import now_iso, slug
 
 TEMPLATE = "report.html.j2"
 # Grad-CAM galleries inlined per explained submission and kind (family, pair): a page
@@ -133,11 +134,8 @@ def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
 
 
 def _latest_run(score: dict):
-    """The latest run of a scored experiment (`training.runs.FinishedRun`), or None for a
-    zip, a folder, or an experiment that has moved or gone since it was scored."""
-    from harness.training.experiments import get_experiment
-    from harness.training.runs import read_run
-
+    """The latest run of a scored experiment (`harness.experiments.FinishedRun`), or None
+    for a zip, a folder, or an experiment that has moved or gone since it was scored."""
     if score.get("target_kind") != "experiment" or not score.get("target"):
         return None
     try:
@@ -174,13 +172,10 @@ def run_line(run) -> str:
     return " · ".join(parts)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
-
 
 def read_timecheck(name: str, root: Path) -> dict | None:
     """The verdict `harness timecheck` kept for `name` in `root`, or None."""
-    path = root / f"{_slug(name)}.json"
+    path = root / f"{slug(name)}.json"
     try:
         return json.loads(path.read_text()) if path.is_file() else None
     except (OSError, ValueError):

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
+from harness.experiments import read_run
 from harness.profile import Profile
 from harness.testset.split import holdout_overlap
-from harness.training.runs import read_run
 
 
 @dataclass

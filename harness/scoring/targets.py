@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from harness.errors import HarnessError
+from harness.experiments import WEIGHT_SUFFIX, get_experiment, is_experiment
 from harness.fsutil import sha256_file
 from harness.profile import Profile
 from harness.scoring.contract import SubmissionError
 from harness.scoring.kerasfiles import to_savedmodel
 from harness.scoring.runtime import runs_here
-from harness.training.experiments import WEIGHT_SUFFIX, get_experiment, is_experiment
 
 # Far above any real submission (course zips are 1.5-3 MB; an ensemble of large
 # networks is a few GB at most), far below what would fill the disk.

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
+from harness.experiments import WEIGHT_SUFFIX, get_experiment
 from harness.fsutil import atomic_path, sha256_file
 from harness.interrupt import checkpoint
 from harness.profile import Profile
@@ -46,9 +47,11 @@ from harness.shipping.crossversion import choose_format
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.shipping.tflite import convert_file
-from harness.training.config import RUNTIMES, resolve_config
-from harness.training.experiments import WEIGHT_SUFFIX, get_experiment
 
+# How a model can ship (an experiment's config `runtime`): as Keras saved it, or as a
+# TensorFlow Lite twin kept only when it agrees with Keras on the sample.
+RUNTIMES = ("keras", "tflite")
+DEFAULT_RUNTIME = "keras"
 # Images the smoke run predicts, and the sample the optimizer compares outputs on.
 SMOKE_IMAGES = 32
 # Files at the submission's root that never go into a zip.
@@ -214,7 +217,7 @@ def pack_folder(experiment: str | os.PathLike, profile: Profile, dest: str | os.
         HarnessError: unknown experiment, no trained run, an unknown format or runtime.
     """
     exp = get_experiment(experiment)
-    runtime = runtime or resolve_config(exp)["runtime"]
+    runtime = runtime or exp.config().get("runtime", DEFAULT_RUNTIME)
     if runtime not in RUNTIMES:
         raise HarnessError(f"runtime must be one of {', '.join(RUNTIMES)}. "
                            f"Received: runtime={runtime!r}")

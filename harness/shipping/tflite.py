@@ -30,8 +30,8 @@ from types import ModuleType
 
 import numpy as np
 
+from harness.experiments import TEMPLATE_DIR
 from harness.shipping.optimize import MAX_ABS_DIFF
-from harness.training.experiments import TEMPLATE_DIR
 
 # The conversion, as a script for a fresh interpreter: the Keras model -> float32 TFLite.
 # `from_keras_model` is the path that works on TF 2.17 + Keras 3.4.1; converting a

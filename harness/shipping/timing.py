@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,10 +41,10 @@ from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.paths import data_dir
 from harness.profile import Profile
-from harness.results.leaderboard import Leaderboard, now_iso
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images
+from harness.stamps import now_iso, slug
 
 # Where the server-speed factor is kept; $HARNESS_CALIBRATION overrides.
 CALIBRATION_ENV = "HARNESS_CALIBRATION"
@@ -306,7 +305,7 @@ def check_measurement(m: Measurement, profile: Profile, calibration: Calibration
 def timecheck(targets: list[str], profile: Profile, test_size: int | None = None,
               limit_s: float | None = None, tta: int | None = None,
               sample: int = DEFAULT_SAMPLE, data: str | os.PathLike | None = None,
-              records: list[dict] | None = None, db_url: str | None = None,
+              records: list[dict] | None = None,
               measure_fn: Callable[..., Measurement] = measure,
               keep_dir: str | os.PathLike | None = None,
               names: list[str] | None = None) -> TimecheckReport:
@@ -320,7 +319,8 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         tta: TTA passes to estimate for (default: each submission's own setting).
         sample: images in the larger timing run (the smaller is one chunk, see `measure`).
         data: an npz to sample from (default: random pixels).
-        records: Codabench records (default: read from the leaderboard at `db_url`).
+        records: the Codabench records, whose durations calibrate the estimate (`harness
+            timecheck` reads them from its `--db`); none: an uncalibrated estimate.
         measure_fn: `measure`, or a stand-in with its signature.
         keep_dir: write each verdict to keep_dir/NAME.json (the CLI: `timecheck_dir()`).
         names: the name each target's verdict is kept and shown under (default: the
@@ -333,8 +333,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         raise HarnessError(f"--tta must be 1..{MAX_TTA}. Received: tta={tta}")
     if sample < 8:
         raise HarnessError(f"--sample must be at least 8 images. Received: sample={sample}")
-    if records is None:
-        records = Leaderboard(db_url, create=False).codabench_records()
+    records = records or []
     if names is not None and len(names) != len(targets):
         raise HarnessError(f"one name per target. Received: {len(names)} names, "
                            f"{len(targets)} targets")
@@ -360,11 +359,8 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
             **check_measurement(m, profile, calibration, test_size, limit_s, tta)))
         if keep_dir is not None:
             kept = dict(asdict(report.results[-1]), checked_at=now_iso())
-            write_text_atomic(Path(keep_dir) / f"{_slug(kept['name'])}.json",
+            write_text_atomic(Path(keep_dir) / f"{slug(kept['name'])}.json",
                               json.dumps(kept, indent=2, sort_keys=True))
     return report
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text)[:80] or "run"
 

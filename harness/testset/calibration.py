@@ -1,7 +1,7 @@
 """Calibration: fit the compound recipe's strength to what Codabench really said.
 
 The hidden set's recipe is unknown; how hard it is, is not: every `harness record`
-stores one real (submission, leaderboard score) pair. `calibrate` re-runs each recorded
+stores one real (submission, leaderboard score) pair. `calibrate_on` re-runs each recorded
 submission on the holdout at every chain length 0..max_links (`compound.levels`), reads
 off its exact accuracy at any strength s (each image at its own length, `Plan.lengths`),
 and picks the s whose accuracies land nearest the recorded scores (least squares). One
@@ -16,20 +16,19 @@ exists for the profile, else the profile's default, fitted on the one public pai
 (a real course submission that Codabench scored 0.37).
 
 Examples:
-    >>> result = calibrate(testset="default")
+    >>> result = calibrate_on({"my_cnn": 0.41}, predict, testset="default")
     >>> result.calibration.strength, result.calibration.points
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
+from harness.stamps import now_iso
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
 from harness.testset.store import testset_path
@@ -162,48 +162,34 @@ class CalibrateResult:
     replaced_damaged: bool = False
 
 
-def _records(db, phase: int | None) -> dict[str, float]:
-    latest = {}
-    for r in db.codabench_records():
-        if phase is None or r.get("phase") == phase:
-            latest[r["experiment"]] = float(r["score"])
-    return latest
-
-
-def _target(db, experiment: str) -> str | None:
-    ok = [r for r in db.scores(experiment) if r["status"] == "ok" and r["target"]]
-    return ok[-1]["target"] if ok else None
-
-
 def _level_images(holdout, plans: list[compound.Plan]) -> np.ndarray:
     """Every copy of the holdout at every chain length, copy-major then level-major."""
     return np.concatenate([np.stack(list(compound.levels(holdout.images, plan)))
                            for plan in plans]).reshape(-1, *holdout.images.shape[1:])
 
 
-def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = None,
-              profile: Profile | str | None = None, phase: int | None = None,
-              data_dir: str | os.PathLike | None = None) -> CalibrateResult:
-    """Fit the compound strength to the recorded Codabench scores; write `data/calibration.json`.
+def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray], np.ndarray],
+                 testset: str | os.PathLike | None = None, profile: Profile | str | None = None,
+                 data_dir: str | os.PathLike | None = None) -> CalibrateResult:
+    """Fit the compound strength to real scores; write `data/calibration.json`.
+
+    The scores and the submissions behind them come from the caller, so this stage
+    runs nothing itself: `harness.results.calibrate` hands it the leaderboard's
+    Codabench records and a `predict` that runs each recorded submission as scoring does.
 
     Args:
+        points: {experiment: the score Codabench gave it}.
+        predict: `predict(experiment, images)` -> predicted labels of the submission
+            Codabench scored, for uint8 images; raises `HarnessError` (said as the
+            reason it is skipped) when that submission cannot run here.
         testset: the test set whose holdout and seed to use (name or folder; default
             "default").
-        db_url: the leaderboard database holding the records and the scored targets.
         profile: the competition profile.
-        phase: only records of this Codabench phase (default: the latest per experiment).
         data_dir: where calibration.json goes (default: the data folder).
 
     Raises:
-        HarnessError: no recorded result whose submission can be run again, or a test
-            set without a holdout.
+        HarnessError: no point whose submission ran, or a test set without a holdout.
     """
-    # Only fitting runs submissions: every test-set build loads a calibration and must
-    # not pay for importing the scoring stage.
-    from harness.results.leaderboard import Leaderboard
-    from harness.scoring.ingestion import run_submission
-    from harness.scoring.targets import resolve_target
-
     started = time.perf_counter()
     profile = get_profile(profile)
     try:
@@ -229,29 +215,18 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     spec = recipe.compound
     plans = [compound.sample_plan(len(holdout), spec, compound.copy_seed(manifest["seed"], c))
              for c in range(int(spec.get("copies", 1)))]
-    db = Leaderboard(db_url, create=False)
-    records = _records(db, phase)
     correct, skipped = {}, {}
     images = None
-    for experiment, score in records.items():
-        target = _target(db, experiment)
-        if target is None:
-            skipped[experiment] = "no scored submission to run again: harness score it first"
-            continue
+    for experiment in points:
         if images is None:
             images = _level_images(holdout, plans)
-        with tempfile.TemporaryDirectory(prefix="harness-calibrate-") as tmp:
-            try:
-                staged = resolve_target(target, Path(tmp) / "sub", profile)
-            except HarnessError as e:
-                skipped[experiment] = f"{target}: {e}"
-                continue
-            run = run_submission(staged.path, images, profile)
-        if not run.ok:
-            skipped[experiment] = f"its submission failed ({run.failure.kind})"
+        try:
+            predictions = predict(experiment, images)
+        except HarnessError as e:
+            skipped[experiment] = str(e)
             continue
         labels = np.tile(holdout.labels, len(plans) * (spec["max_links"] + 1))
-        hits = np.asarray(run.predictions).reshape(-1) == labels
+        hits = np.asarray(predictions).reshape(-1) == labels
         correct[experiment] = hits.reshape(len(plans), spec["max_links"] + 1, len(holdout))
     if not correct:
         raise HarnessError("no recorded Codabench result to calibrate on"
@@ -259,18 +234,17 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
                               if skipped else ""),
                            hint="score a submission, then harness record NAME --codabench "
                                 "SCORE with what Codabench said")
-    strength, forecasts = fit_strength(correct, {e: records[e] for e in correct}, plans)
-    points = tuple({"experiment": e, "codabench": records[e], "forecast": round(forecasts[e], 4)}
+    strength, forecasts = fit_strength(correct, {e: points[e] for e in correct}, plans)
+    fitted = tuple({"experiment": e, "codabench": points[e], "forecast": round(forecasts[e], 4)}
                    for e in sorted(correct))
-    residuals = np.array([p["forecast"] - p["codabench"] for p in points])
+    residuals = np.array([p["forecast"] - p["codabench"] for p in fitted])
     body = {"profile": profile.name, "recipe": f"{recipe.name}@{recipe.version}",
-            "strength": strength, "sd": forecast_error(residuals), "points": list(points),
+            "strength": strength, "sd": forecast_error(residuals), "points": list(fitted),
             "testset": name}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
     path = calibration_path(data_dir)
     cal = ForecastCalibration.from_dict(
-        {**body, "id": f"team-{len(points)}pt-{digest}",
-         "fitted_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
+        {**body, "id": f"team-{len(fitted)}pt-{digest}", "fitted_at": now_iso()},
         source=str(path))
     checkpoint("calibrate:fitted")
     write_text_atomic(path, json.dumps(cal.as_dict(), indent=2))

@@ -1,7 +1,7 @@
 """The training stage: experiments and how they are trained and tuned.
 
-Owns the experiment registry (`experiments`) and scaffolding (`scaffold`), the
-configuration (`config`), the fit itself (`fit`), the optimizer and its learning-rate
+Owns scaffolding a new experiment (`scaffold`; the experiments themselves are
+`harness.experiments`), the configuration (`config`), the fit itself (`fit`), the optimizer and its learning-rate
 schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
 (`augmentation`), pretrained backbones (`backbones`) and hyper-parameter search
 (`tuning`).
@@ -19,8 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "fit": ["train", "TrainResult", "make_dataset"],
     "optim": ["make_optimizer"],
     "config": ["DEFAULTS", "parse_overrides", "resolve_config"],
-    "runs": ["default_data", "unfinished_run", "plot_history", "read_run", "FinishedRun"],
-    "experiments": ["Experiment", "get_experiment", "list_experiments", "is_experiment"],
+    "runs": ["default_data", "unfinished_run", "plot_history"],
     "scaffold": ["new_experiment", "NewResult"],
     "augmentation": ["AUGMENTATIONS", "build_augmenter"],
     "backbones": ["backbone_classifier"],

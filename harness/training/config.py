@@ -16,8 +16,9 @@ import ast
 import difflib
 
 from harness.errors import HarnessError
+from harness.experiments import Experiment
+from harness.shipping.packing import DEFAULT_RUNTIME, RUNTIMES
 from harness.training.augmentation import resolve
-from harness.training.experiments import Experiment
 
 # What every experiment gets unless its CONFIG says otherwise; train() rejects any
 # override key that is neither here nor in the experiment's CONFIG.
@@ -38,13 +39,12 @@ DEFAULTS = {
     "seed": 42,
     "folds": 1,                 # K > 1: K models on stratified folds, an ensemble
     "ensemble": "mean",         # how a K-fold run's models combine: mean | vote
-    # How `harness pack` ships the model: keras | tflite (a TensorFlow Lite twin for the
-    # server's CPU, kept only when it agrees with Keras). Training ignores it.
-    "runtime": "keras",
+    # How `harness pack` ships the model (harness.shipping.packing.RUNTIMES). Training
+    # ignores it.
+    "runtime": DEFAULT_RUNTIME,
 }
 OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
 LR_SCHEDULES = ("constant", "cosine")
-RUNTIMES = ("keras", "tflite")
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:

@@ -39,17 +39,27 @@ import numpy as np
 from harness import interrupt
 from harness.data.datasets import Dataset
 from harness.errors import HarnessError
+from harness.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.fsutil import atomic_path, commit, write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
 from harness.testset.store import seen_holdouts
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
-from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.optim import make_optimizer
-from harness.training.runs import (EpochLog, Segments, backup_callback, commit_text,
-                                   fresh_run_dir, load_training_data, plot_history,
-                                   remove_backup, resume_name, saved_config, weight_names)
+from harness.training.runs import (
+    EpochLog,
+    Segments,
+    backup_callback,
+    commit_text,
+    fresh_run_dir,
+    load_training_data,
+    plot_history,
+    remove_backup,
+    resume_name,
+    saved_config,
+    weight_names,
+)
 
 
 @dataclass

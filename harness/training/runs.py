@@ -13,19 +13,18 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from harness.data.datasets import Dataset, load_dataset, validate_arrays
 from harness.errors import HarnessError
+from harness.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.fsutil import atomic_path, read_json, write_text_atomic
 from harness.gitinfo import git_commit
 from harness.interrupt import checkpoint
 from harness.paths import REPO_ROOT, data_dir
 from harness.training.config import DEFAULTS
-from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 
 TRAINING_SPLIT = Path("testsets") / "default" / "train.npz"
 TRAINING_SET = Path("training_set.npz")
@@ -70,14 +69,6 @@ def commit_text() -> str:
     head, dirty = commit.removesuffix("-dirty"), commit.endswith("-dirty")
     return f"commit: {head}\ndirty: {str(dirty).lower()}\n"
 
-
-def read_commit(run_dir: str | os.PathLike) -> str:
-    """The commit a run started at, as `git_commit` gives one ("abc123" or "abc123-dirty");
-    "unknown" when its `commit.txt` says so or is missing."""
-    path = Path(run_dir) / "commit.txt"
-    lines = path.read_text().splitlines() if path.is_file() else []
-    fields = dict(line.split(": ", 1) for line in lines if ": " in line)
-    return fields.get("commit", "unknown") + ("-dirty" if fields.get("dirty") == "true" else "")
 
 
 def weight_names(folds: int) -> list[str]:
@@ -192,50 +183,6 @@ def plot_history(histories: list[dict], names: list[str], path: Path) -> Path:
         plt.close(fig)
     return path
 
-
-@dataclass
-class FinishedRun:
-    """What a run folder says about itself once trained, for people to read.
-
-    Args:
-        path: the run folder.
-        histories: per model (one, or one per fold), Keras' per-epoch history dict.
-        train_seconds: training wall time over all its calls (None: trained before the
-            harness recorded it).
-        segment_seconds: each call's part of `train_seconds`.
-        config: the resolved config it trained with ({} if unreadable).
-    """
-
-    path: Path
-    histories: list[dict] = field(default_factory=list)
-    train_seconds: float | None = None
-    segment_seconds: list[float] = field(default_factory=list)
-    config: dict = field(default_factory=dict)
-
-
-def _json_or_empty(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def read_run(run_dir: str | os.PathLike) -> FinishedRun:
-    """A run folder's history, training time and config; whatever is missing or damaged
-    is left empty, since a report of many runs must not fail on one."""
-    run_dir = Path(run_dir)
-    data = _json_or_empty(run_dir / "history.json")
-    if "models" in data:
-        histories = [m.get("history", {}) for m in data["models"] if isinstance(m, dict)]
-    elif data and all(isinstance(v, dict) for v in data.values()):
-        histories = list(data.values())  # an older run: one history per fold, by name
-    else:
-        histories = [data] if data else []  # an older run: one model's history
-    return FinishedRun(path=run_dir, histories=histories,
-                       train_seconds=data.get("train_seconds"),
-                       segment_seconds=list(data.get("segment_seconds") or []),
-                       config=_json_or_empty(run_dir / "config.json"))
 
 
 def saved_config(exp: Experiment, run_dir) -> dict | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.training.experiments import experiments_root, get_experiment
+from harness.experiments import experiments_root, get_experiment
 
 TEMPLATE_CONFIG = '''"""{name}: describe the idea here (what it tries, where it comes from)."""
 

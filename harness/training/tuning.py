@@ -33,18 +33,24 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness import interrupt, testkinds
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
+from harness.experiments import Experiment, get_experiment
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 from harness.testset.store import DEFAULT_TESTSET, testsets_dir
-from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
-from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
-                                           run_workers, still_running)
+from harness.training.tune_workers import (
+    GRACE_S,
+    HEARTBEAT_S,
+    open_storage,
+    run_in_process,
+    run_workers,
+    still_running,
+)
 
 
 @dataclass
@@ -146,7 +152,7 @@ class TrialObjective:
     overrides: dict | None
     profile: Profile
     scored_on: str | None
-    db_url: str | None
+    keep: Callable | None
     progress: bool
 
     def __call__(self, trial, hold: contextlib.ExitStack) -> float:
@@ -177,9 +183,9 @@ class TrialObjective:
                 staged = stage_for_runtime(exp, Path(tmp) / "submission", result.run_dir,
                                            get_profile(self.profile))
                 scored = score(staged, testset=self.scored_on, profile=self.profile,
-                               db_url=self.db_url,
-                               experiment_name=f"{exp.name}@{Path(result.run_dir).name}",
-                               hold=hold)
+                               experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
+            if self.keep is not None:
+                self.keep(scored, self.profile, hold=hold)
             scored.raise_for_failure()
             pp = scored.pseudo_private
             return pp.accuracy if pp is not None else scored.metrics.accuracy
@@ -193,7 +199,7 @@ class TrialObjective:
 def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
          study: str | None = None, data=None, epochs: int | None = None,
          overrides: dict | None = None, profile: Profile | str | None = None,
-         testset: str | os.PathLike | None = None, db_url: str | None = None,
+         testset: str | os.PathLike | None = None, keep: Callable | None = None,
          progress: bool = True, workers: int = 1, heartbeat_s: int = HEARTBEAT_S,
          grace_s: int = GRACE_S) -> TuneResult:
     """Run `trials` Optuna trials of `experiment`, adding to its study.
@@ -209,7 +215,9 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
         overrides: fixed CONFIG overrides for every trial (the search space wins).
         profile: the competition profile.
         testset: the test set each trial is scored on (see `objective_testset`).
-        db_url: the leaderboard database the trials' scores go to.
+        keep: called as `keep(score_result, profile, hold=hold)` with each trial's
+            score, to keep it (`harness tune` passes `harness.results.keep_score` for
+            its `--db`; picklable, for the worker processes).
         progress: progress bars while training (one worker only).
         workers: worker processes on this machine.
         heartbeat_s, grace_s: a running trial's heartbeat period, and how long without
@@ -243,7 +251,7 @@ def tune(experiment: str | Experiment, trials: int, storage: str | None = None,
     scored_on = objective_testset(testset)
     objective_name = _objective_name(scored_on, profile)
     objective = TrialObjective(exp, space, data, epochs, overrides, profile, scored_on,
-                               db_url, progress and workers == 1)
+                               keep, progress and workers == 1)
     interrupt.note(f"finished trials stay in study {study_name!r}; the same command "
                    f"continues it")
     restarts = 0

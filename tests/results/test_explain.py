@@ -17,7 +17,7 @@ import pytest
 from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
-from harness.training.experiments import TEMPLATE_DIR
+from harness.experiments import TEMPLATE_DIR
 
 PATCH = 16
 

@@ -84,7 +84,7 @@ def test_what_cannot_be_checked_says_so_or_stays_silent(world, profile, tmp_path
 def test_score_prints_and_stores_the_leak(world, trained_experiment, profile, runner):
     from harness.cli import main
     from harness.results.leaderboard import Leaderboard
-    from harness.scoring.scorer import score
+    from harness.results.scores import score_and_keep
 
     root, folder, images, labels = world
     run = trained_experiment / "runs" / "250101_000000"
@@ -92,8 +92,8 @@ def test_score_prints_and_stores_the_leak(world, trained_experiment, profile, ru
         {"data": str(root / "training_set.npz"),
          "data_fingerprint": Dataset(images, labels).fingerprint()}))
     db = f"sqlite:///{root / 'lb.sqlite'}"
-    result = score(trained_experiment, testset=folder / "testset.npz", profile=profile,
-                   db_url=db)
+    result = score_and_keep(trained_experiment, testset=folder / "testset.npz",
+                            profile=profile, db_url=db)
     assert result.ok and result.holdout_overlap == 6
     assert any("trained on 6 of the 6 holdout images" in w for w in result.warnings)
     [row] = Leaderboard(db).scores()

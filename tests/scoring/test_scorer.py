@@ -13,9 +13,10 @@ from sklearn import metrics as skm
 from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
+from harness.experiments import TEMPLATE_DIR
 from harness.results.leaderboard import Leaderboard
+from harness.results.scores import score_and_keep
 from harness.scoring.scorer import compute_metrics, confusion_png, load_testset, score
-from harness.training.experiments import TEMPLATE_DIR
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_confusion_png(tmp_path, profile):
 def test_good_submission_scores_as_sklearn_and_is_stored(project, make_submission, tiny_arrays,
                                                          profile):
     images, labels = tiny_arrays
-    result = score(make_submission(), testset="mini", time_limit_s=60)
+    result = score_and_keep(make_submission(), testset="mini", time_limit_s=60)
     assert result.ok and result.experiment == "sub"
     expected = images[:, 0, 0, 0].astype(np.int64) % 8
     assert result.metrics.accuracy == skm.accuracy_score(labels, expected)
@@ -78,7 +79,7 @@ def test_good_submission_scores_as_sklearn_and_is_stored(project, make_submissio
 
 def test_failure_is_a_row_never_a_score(project, make_submission):
     sub = make_submission("class Model:\n    def predict(self, X):\n        return None\n")
-    result = score(sub, testset="mini", time_limit_s=60, experiment_name="broken")
+    result = score_and_keep(sub, testset="mini", time_limit_s=60, experiment_name="broken")
     assert not result.ok and result.metrics is None
     assert result.failure.kind == "bad_output"
     (row,) = Leaderboard().scores()
@@ -89,7 +90,7 @@ def test_failure_is_a_row_never_a_score(project, make_submission):
 def test_static_check_failure_is_stored_before_any_run(project, tmp_path):
     with zipfile.ZipFile(tmp_path / "nested.zip", "w") as zf:
         zf.writestr("inner/model.py", "class Model: pass\n")
-    result = score(tmp_path / "nested.zip", testset="mini")
+    result = score_and_keep(tmp_path / "nested.zip", testset="mini")
     assert result.failure.kind == "no_model_py" and result.total_s is None
     assert Leaderboard().scores()[0]["failure_kind"] == "no_model_py"
 

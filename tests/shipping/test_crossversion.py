@@ -26,13 +26,13 @@ from newer_runtime import newer_python
 from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
+from harness.experiments import get_experiment
 from harness.profile import get_profile
 from harness.scoring.kerasfiles import WAY_OUT, server_keras
 from harness.shipping.crossversion import choose_format
 from harness.shipping.optimize import optimize_file
 from harness.shipping.packing import pack
 from harness.shipping.verify import server_python
-from harness.training.experiments import get_experiment
 
 
 def test_auto_ships_a_savedmodel_exactly_when_the_keras_here_is_newer(profile):

@@ -73,9 +73,8 @@ def test_same_experiment_packs_to_the_same_sha256_and_scores_exactly_as_its_fold
     testset = save_dataset(tmp_path / "testset.npz",
                            rng.integers(0, 256, (40, 96, 96, 3), dtype=np.uint8),
                            rng.integers(0, 8, 40))
-    db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
-    from_zip = score(packed.zip, testset=testset, profile=profile, db_url=db)
-    from_folder = score(trained_experiment, testset=testset, profile=profile, db_url=db)
+    from_zip = score(packed.zip, testset=testset, profile=profile)
+    from_folder = score(trained_experiment, testset=testset, profile=profile)
     assert from_zip.ok and from_folder.ok
     assert from_zip.metrics.accuracy == from_folder.metrics.accuracy
     assert from_zip.metrics.confusion == from_folder.metrics.confusion

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from harness.training.experiments import TEMPLATE_DIR
+from harness.experiments import TEMPLATE_DIR
 
 
 def _load(name, path):

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from conftest import load_submission
 
+from harness.experiments import TEMPLATE_DIR
 from harness.profile import get_profile
 from harness.shipping import packing, tflite
 from harness.shipping.packing import add_tflite, pack
 from harness.shipping.tflite import ConvertReport, convert_file
-from harness.training.experiments import TEMPLATE_DIR
 
 SHAPE = (16, 16, 3)
 

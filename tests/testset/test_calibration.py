@@ -82,7 +82,7 @@ class Model:
 def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
         tmp_path, monkeypatch, make_submission, runner):
     from harness.results.leaderboard import Leaderboard
-    from harness.scoring.scorer import score
+    from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
     monkeypatch.chdir(tmp_path)
@@ -93,7 +93,7 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     save_dataset("clean.npz", images, labels)
     build("clean.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
     sub = make_submission(PIXEL_MODEL_PY)
-    first = score(sub, testset="t", time_limit_s=120, experiment_name="pixel")
+    first = score_and_keep(sub, testset="t", time_limit_s=120, experiment_name="pixel")
     assert first.pseudo_private.calibration is None  # the profile's fit is for pp@2.0
 
     nothing = runner.invoke(main, ["calibrate", "--testset", "t"])
@@ -112,7 +112,7 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
 
     rebuilt = build("clean.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
     assert rebuilt.recipe == f"pp-small@2.0+s{cal['strength']:.2f}" and not rebuilt.cached
-    again = score(sub, testset="t", time_limit_s=120, experiment_name="pixel").pseudo_private
+    again = score_and_keep(sub, testset="t", time_limit_s=120, experiment_name="pixel").pseudo_private
     assert again.accuracy == pytest.approx(cal["points"][0]["forecast"], abs=1e-4)
     assert again.calibration == cal["id"] and again.calibration_points == 1
     assert again.low < again.sampling_low <= again.accuracy <= again.sampling_high < again.high

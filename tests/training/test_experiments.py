@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError
-from harness.training.experiments import get_experiment, list_experiments
+from harness.experiments import get_experiment, list_experiments
 
 
 def test_registry_finds_baseline_and_suggests_on_typo():
@@ -58,9 +58,9 @@ def test_staged_template_predicts_integer_labels(tmp_path, profile):
 ])
 def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile):
     from harness.data.datasets import save_dataset
+    from harness.paths import REPO_ROOT
     from harness.scoring.scorer import score
     from harness.shipping.packing import pack
-    from harness.paths import REPO_ROOT
     from harness.training.fit import train
 
     rng = np.random.default_rng(3)
@@ -71,13 +71,13 @@ def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile
     run = train(exp, data=data, epochs=1, overrides={"validation_split": 0.0, "batch_size": 8},
                 run_dir=tmp_path / "run", progress=False)
     packed = pack(exp.path, profile, out=tmp_path / "dist", run=run.run_dir, data=data, n_smoke=4)
-    scored = score(packed.zip, testset=data, profile=profile, experiment_name=name,
-                   db_url=f"sqlite:///{tmp_path / 'lb.sqlite'}").raise_for_failure()
+    scored = score(packed.zip, testset=data, profile=profile,
+                   experiment_name=name).raise_for_failure()
     assert scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 
 
 def test_read_run_takes_every_form_of_history_and_survives_damage(tmp_path):
-    from harness.training.runs import read_run
+    from harness.experiments import read_run
 
     h = {"loss": [1.0, 0.5], "val_accuracy": [0.4, 0.6]}
     (tmp_path / "history.json").write_text(json.dumps(

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from harness.data.datasets import save_dataset
+from harness.experiments import get_experiment
 from harness.scoring.scorer import score
 from harness.shipping.packing import pack
-from harness.training.experiments import get_experiment
 from harness.training.fit import train
 
 SEED_EXPERIMENTS = ["convnext_base", "efficientnetv2b0_5fold", "vgg16", "convnext_tiny"]
@@ -46,8 +46,8 @@ def test_seed_experiment_trains_packs_and_scores(name, tmp_path, sixteen_images,
     assert len(weights) == len(result.weights)
     if len(weights) > 1:
         assert packed.settings["ensemble"] == "vote"
-    scored = score(packed.zip, testset=data, profile=profile, experiment_name=name,
-                   db_url=f"sqlite:///{tmp_path / 'lb.sqlite'}").raise_for_failure()
+    scored = score(packed.zip, testset=data, profile=profile,
+                   experiment_name=name).raise_for_failure()
     assert scored.ok and scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 
 

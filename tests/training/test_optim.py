@@ -8,7 +8,8 @@ import keras
 import pytest
 
 from harness.errors import HarnessError
-from harness.training import get_experiment, resolve_config
+from harness.experiments import get_experiment
+from harness.training import resolve_config
 from harness.training.optim import make_optimizer
 
 

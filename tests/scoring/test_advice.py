@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from harness.scoring.advice import COUNTERS, recommend
 from harness.testset.recipes import SINGLE_FAMILIES
-from harness.training.advice import COUNTERS, recommend
 from harness.training.augmentation import resolve
 
 

@@ -1,9 +1,16 @@
-"""Experiments: the registry of experiment packages, their runs, and their submissions.
+"""Experiments: the registry of experiment packages, their run folders as every stage
+reads them, and a run staged as a submission folder.
+
+Every stage meets experiments (scoring a name stages its latest run, pack ships one, the
+report reads their histories, training writes them), so this module sits below the
+stages, beside the profile: it knows the package's files and the run folder's records,
+not how training fills them (`harness.training`).
 
 An experiment is a folder `experiments/NAME/` holding:
 
-- `config.py`: `CONFIG`, a dict of hyper-parameters (commented), and optionally
-  `SEARCH_SPACE` for `harness tune`.
+- `config.py`: `CONFIG`, a dict of the hyper-parameters where it differs from the
+  defaults of `harness.training.config` (commented), optionally `PARENT`, the name of
+  an experiment whose CONFIG it starts from, and `SEARCH_SPACE` for `harness tune`.
 - `build.py`: `build_model(config, profile) -> keras.Model`. The model takes float32
   pixels 0-255 of the profile's input shape (it carries its own preprocessing) and
   returns class probabilities. It may also define `build_augmentation(config)`.
@@ -14,21 +21,20 @@ An experiment is a folder `experiments/NAME/` holding:
   history, plots, the resolved config and the git commit.
 
 Examples:
-    >>> exp = get_experiment("baseline_cnn")
-    >>> exp.config()["epochs"]
-    12
+    >>> exp = get_experiment("robust_cnn")
+    >>> exp.config()["filters"]       # from its PARENT, baseline_cnn
+    [16, 32, 64]
     >>> exp.stage("sub")             # latest run's weights + the template model.py
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import importlib.util
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +42,7 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json
 from harness.paths import REPO_ROOT, project_folder
 from harness.profile import Profile, get_profile
+from harness.registry import Registry, unknown
 
 TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
@@ -60,14 +67,42 @@ class Experiment:
     name: str
     path: Path
 
+    def config_modules(self) -> list[ModuleType]:
+        """Its config.py, then its PARENT's, and so on up the chain.
+
+        Raises:
+            HarnessError: an unknown parent, or parents that lead back to themselves.
+        """
+        modules, seen, exp = [], [self.name], self
+        while True:
+            module = _load_module(exp.path / "config.py", f"_exp_{exp.name}_config")
+            modules.append(module)
+            parent = getattr(module, "PARENT", None)
+            if parent is None:
+                return modules
+            if parent in seen:
+                raise HarnessError(f"{self.name}: its PARENT chain leads back to itself. "
+                                   f"Received: PARENT={parent!r}",
+                                   hint="a PARENT names another experiment, never a child")
+            exp = get_experiment(parent, self.path.parent)
+            seen.append(parent)
+
     def config(self) -> dict:
-        """A fresh copy of the experiment's CONFIG."""
-        return dict(_load_module(self.path / "config.py", f"_exp_{self.name}_config").CONFIG)
+        """A fresh copy of the experiment's CONFIG over its PARENT's (and theirs): only
+        what differs is written down. The training defaults fill the rest
+        (`harness.training.resolve_config`)."""
+        config: dict = {}
+        for module in reversed(self.config_modules()):
+            config.update(getattr(module, "CONFIG", {}))
+        return config
 
     def search_space(self) -> dict:
-        """The experiment's SEARCH_SPACE for tuning (empty if it declares none)."""
-        module = _load_module(self.path / "config.py", f"_exp_{self.name}_config")
-        return dict(getattr(module, "SEARCH_SPACE", {}))
+        """The SEARCH_SPACE for tuning: its own, else its nearest parent's (empty if none
+        declares one)."""
+        for module in self.config_modules():
+            if hasattr(module, "SEARCH_SPACE"):
+                return dict(module.SEARCH_SPACE)
+        return {}
 
     def builder(self) -> ModuleType:
         """The experiment's build.py as a module."""
@@ -184,14 +219,71 @@ def is_experiment(path: str | os.PathLike) -> bool:
 
 def get_experiment(name_or_path: str | os.PathLike,
                    root: str | os.PathLike | None = None) -> Experiment:
-    """Find an experiment by folder path or by name; an unknown name gets "did you mean"."""
+    """Find an experiment by folder path or by name; an unknown name gets the closest."""
     path = Path(name_or_path)
     if is_experiment(path):
         return Experiment(path.resolve().name, path.resolve())
-    known = {e.name: e for e in list_experiments(root)}
-    if str(name_or_path) in known:
+    if root is not None:
+        known = {e.name: e for e in list_experiments(root)}
+        if str(name_or_path) not in known:
+            raise unknown("experiment", name_or_path, known, HINT)
         return known[str(name_or_path)]
-    close = difflib.get_close_matches(str(name_or_path), known, n=1)
-    hint = (f"did you mean {close[0]!r}?" if close
-            else f"known experiments: {', '.join(known) or 'none'}; make one with harness new NAME")
-    raise HarnessError(f"unknown experiment. Received: {str(name_or_path)!r}", hint=hint)
+    return EXPERIMENTS.get(str(name_or_path))
+
+
+HINT = "make one with harness new NAME"
+EXPERIMENTS: Registry[Experiment] = Registry(
+    "experiment", find=lambda: {e.name: e for e in list_experiments()}, hint=HINT)
+
+
+def read_commit(run_dir: str | os.PathLike) -> str:
+    """The commit a run started at, as `git_commit` gives one ("abc123" or "abc123-dirty");
+    "unknown" when its `commit.txt` says so or is missing."""
+    path = Path(run_dir) / "commit.txt"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    fields = dict(line.split(": ", 1) for line in lines if ": " in line)
+    return fields.get("commit", "unknown") + ("-dirty" if fields.get("dirty") == "true" else "")
+
+@dataclass
+class FinishedRun:
+    """What a run folder says about itself once trained, for people to read.
+
+    Args:
+        path: the run folder.
+        histories: per model (one, or one per fold), Keras' per-epoch history dict.
+        train_seconds: training wall time over all its calls (None: trained before the
+            harness recorded it).
+        segment_seconds: each call's part of `train_seconds`.
+        config: the resolved config it trained with ({} if unreadable).
+    """
+
+    path: Path
+    histories: list[dict] = field(default_factory=list)
+    train_seconds: float | None = None
+    segment_seconds: list[float] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+
+def _json_or_empty(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_run(run_dir: str | os.PathLike) -> FinishedRun:
+    """A run folder's history, training time and config; whatever is missing or damaged
+    is left empty, since a report of many runs must not fail on one."""
+    run_dir = Path(run_dir)
+    data = _json_or_empty(run_dir / "history.json")
+    if "models" in data:
+        histories = [m.get("history", {}) for m in data["models"] if isinstance(m, dict)]
+    elif data and all(isinstance(v, dict) for v in data.values()):
+        histories = list(data.values())  # an older run: one history per fold, by name
+    else:
+        histories = [data] if data else []  # an older run: one model's history
+    return FinishedRun(path=run_dir, histories=histories,
+                       train_seconds=data.get("train_seconds"),
+                       segment_seconds=list(data.get("segment_seconds") or []),
+                       config=_json_or_empty(run_dir / "config.json"))
