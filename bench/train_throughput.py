@@ -33,9 +33,9 @@ import numpy as np  # noqa: E402
 
 from harness.fsutil import write_text_atomic  # noqa: E402
 from harness.profile import get_profile  # noqa: E402
+from harness.training import make_optimizer, resolve_config, train  # noqa: E402
 from harness.training.augmentation import build_augmenter  # noqa: E402
 from harness.training.experiments import get_experiment  # noqa: E402
-from harness.training import make_optimizer, resolve_config, train  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faults import (NUMPY_MODEL, assert_clean_exit, assert_no_debris, harness_run,
-                    leaderboard_rows)
+from faults import NUMPY_MODEL, assert_clean_exit, assert_no_debris, harness_run, leaderboard_rows
 
 
 def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):

@@ -12,8 +12,13 @@ from rich.table import Table
 from harness.cli.options import common
 from harness.cli.output import emit
 from harness.errors import HarnessError
-from harness.shipping.timing import (DEFAULT_SAMPLE, MAX_TTA, TimecheckReport, timecheck,
-                                     timecheck_dir)
+from harness.shipping.timing import (
+    DEFAULT_SAMPLE,
+    MAX_TTA,
+    TimecheckReport,
+    timecheck,
+    timecheck_dir,
+)
 
 
 def show_timecheck(console, report: TimecheckReport) -> None:

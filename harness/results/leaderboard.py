@@ -40,8 +40,15 @@ from harness.errors import HarnessError
 from harness.interrupt import checkpoint, kept
 from harness.paths import data_dir
 from harness.results.dbfaults import check_sqlite, create_engine
-from harness.results.schema import (SCHEMA_VERSION, NewerSchema, NotALeaderboard, ensure_schema,
-                                    new_uid, stored_version, tables)
+from harness.results.schema import (
+    SCHEMA_VERSION,
+    NewerSchema,
+    NotALeaderboard,
+    ensure_schema,
+    new_uid,
+    stored_version,
+    tables,
+)
 
 DB_ENV = "HARNESS_DB_URL"
 SQLITE_BUSY_MS = 30_000

@@ -31,9 +31,19 @@ from PIL import Image
 from harness import imageops as ops
 from harness.testset import augment_chains as chains
 from harness.testset import drawing
-from harness.testset.registry import (FAMILIES, MAX_SEVERITY, REGISTRY_VERSION, Family,
-                                      check_severity, corrupt, family, family_rng,
-                                      get_family, level, signs)
+from harness.testset.registry import (
+    FAMILIES,
+    MAX_SEVERITY,
+    REGISTRY_VERSION,
+    Family,
+    check_severity,
+    corrupt,
+    family,
+    family_rng,
+    get_family,
+    level,
+    signs,
+)
 
 __all__ = ["FAMILIES", "MAX_SEVERITY", "REGISTRY_VERSION", "Family", "check_severity",
            "corrupt", "family", "family_rng", "get_family"]

@@ -47,9 +47,19 @@ from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.training.optim import make_optimizer
-from harness.training.runs import (EpochLog, Segments, backup_callback, commit_text,
-                                   fresh_run_dir, load_training_data, plot_history,
-                                   remove_backup, resume_name, saved_config, weight_names)
+from harness.training.runs import (
+    EpochLog,
+    Segments,
+    backup_callback,
+    commit_text,
+    fresh_run_dir,
+    load_training_data,
+    plot_history,
+    remove_backup,
+    resume_name,
+    saved_config,
+    weight_names,
+)
 
 
 @dataclass

@@ -43,8 +43,14 @@ from harness.profile import Profile, get_profile
 from harness.testset.store import DEFAULT_TESTSET, testsets_dir
 from harness.training.experiments import Experiment, get_experiment
 from harness.training.fit import train
-from harness.training.tune_workers import (GRACE_S, HEARTBEAT_S, open_storage, run_in_process,
-                                           run_workers, still_running)
+from harness.training.tune_workers import (
+    GRACE_S,
+    HEARTBEAT_S,
+    open_storage,
+    run_in_process,
+    run_workers,
+    still_running,
+)
 
 
 @dataclass

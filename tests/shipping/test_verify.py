@@ -15,8 +15,8 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.shipping.packing import write_zip
 from harness.scoring.runtime import cache_root, server_python, venv_key
+from harness.shipping.packing import write_zip
 from harness.shipping.verify import verify_zip
 
 # Predicts like conftest's GOOD_MODEL_PY; an environment variable shifts the labels or

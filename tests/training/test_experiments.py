@@ -58,9 +58,9 @@ def test_staged_template_predicts_integer_labels(tmp_path, profile):
 ])
 def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile):
     from harness.data.datasets import save_dataset
+    from harness.paths import REPO_ROOT
     from harness.scoring.scorer import score
     from harness.shipping.packing import pack
-    from harness.paths import REPO_ROOT
     from harness.training.fit import train
 
     rng = np.random.default_rng(3)

@@ -12,10 +12,10 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.gitinfo import git_commit
 from harness.paths import REPO_ROOT
+from harness.training import default_data, resolve_config, train, unfinished_run
 from harness.training.augmentation import AUGMENTATIONS, build_augmenter
 from harness.training.experiments import get_experiment
 from harness.training.fit import _strategy as _real_strategy
-from harness.training import default_data, resolve_config, train, unfinished_run
 from harness.training.runs import read_commit
 from harness.training.scaffold import new_experiment
 
