@@ -203,7 +203,6 @@ def main(argv=None) -> int:
     parser.add_argument("--analyse", action="store_true", help="only re-analyse saved predictions")
     args = parser.parse_args(argv)
     testset_path = data_dir() / "testsets" / "default" / "testset.npz"
-    timings = {}
     if not args.analyse:
         from harness.testset import builder as testset
 
@@ -214,7 +213,9 @@ def main(argv=None) -> int:
             clean(args.raw, clean_path)
         built = testset.build(clean_path, holdout=0.15, seed=SEED, name="default", progress=False)
         print(f"test set: {built.n_testset} images ({'cached' if built.cached else 'built'})", flush=True)
-        timings = train_zoo(Path(built.path) / "train.npz", testset_path)
+        # The timings reach the results through each model's zoo_timing.json, which also
+        # holds those of models trained by an earlier run.
+        train_zoo(Path(built.path) / "train.npz", testset_path)
         evaluate(testset_path)
     result = analyse(cell_table(testset_path))
     result["config"] = {"seed": SEED, "epochs": EPOCHS, "train_images": TRAIN_IMAGES,

@@ -233,7 +233,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     records = _records(db, phase)
     correct, skipped = {}, {}
     images = None
-    for experiment, score in records.items():
+    for experiment in records:
         target = _target(db, experiment)
         if target is None:
             skipped[experiment] = "no scored submission to run again: harness score it first"
