@@ -1,4 +1,5 @@
-"""harness.shipping.verify / `harness verify`: the server-runtime virtualenv cache and the comparison.
+"""harness.shipping.verify / `harness verify`: the server-runtime virtualenv cache and the
+comparison.
 
 No real virtualenv is built here: the "server" interpreter is this one, or a wrapper
 script around it that changes what the submission sees; the cache logic runs with a
