@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-$(BIN)/harness: setup.cfg constraints.txt
+# harness/__init__.py holds the version, which the installed metadata copies.
+$(BIN)/harness: pyproject.toml constraints.txt harness/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[cpu,dev]"

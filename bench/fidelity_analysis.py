@@ -11,9 +11,9 @@ from `calibration.fit_strength`, as `harness score` and `harness calibrate` comp
 from __future__ import annotations
 
 import numpy as np
+import shifts
 from scipy.stats import spearmanr
 
-import shifts
 from harness.testset import compound, recipes
 from harness.testset.calibration import PRIOR_SD, ForecastCalibration, fit_strength
 

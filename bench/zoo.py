@@ -57,6 +57,8 @@ MODELS = {
 }
 OVERRIDES = {"early_stopping": 0, "reduce_lr": 0, "validation_split": 0.1}
 CANDIDATES = list(recipes.AGGREGATES)
+# The two held-out checks of an aggregate, each a key of analyse()'s result.
+HELD_OUT = ("leave_one_family_out", "leave_one_kind_out")
 
 
 def training_subset(path: Path, n: int, seed: int):
@@ -94,7 +96,8 @@ def train_zoo(train_path: Path, testset_path: Path) -> dict:
 def eval_subset(ts) -> np.ndarray:
     """Test-set rows whose source image is in a fixed random EVAL_FRACTION of the holdout."""
     src = ts.extras["source_index"]
-    keep = np.random.default_rng(SEED).permutation(src.max() + 1)[:int(EVAL_FRACTION * (src.max() + 1))]
+    n_sources = src.max() + 1
+    keep = np.random.default_rng(SEED).permutation(n_sources)[:int(EVAL_FRACTION * n_sources)]
     return np.flatnonzero(np.isin(src, keep))
 
 
@@ -122,8 +125,9 @@ def evaluate(testset_path: Path) -> None:
 def cell_table(testset_path: Path) -> dict:
     ts = load_eval_set(testset_path)
     groups, severity = ts.extras["groups"].astype(str), ts.extras["severity"]
-    return {name: recipes.cells_from_predictions(ts.labels, np.load(zoo_dir() / name / "predictions.npy"),
-                                                 groups, severity) for name in MODELS}
+    return {name: recipes.cells_from_predictions(
+                ts.labels, np.load(zoo_dir() / name / "predictions.npy"), groups, severity)
+            for name in MODELS}
 
 
 def forecast(cells: dict, held_out: set[str], method: str) -> tuple[np.ndarray, np.ndarray]:
@@ -168,10 +172,10 @@ def choose(result: dict) -> str:
     """The rule, fixed before looking: highest Spearman (mean of the leave-one-family-out
     and leave-one-kind-out means); within 0.02 of the best, the lowest mean MAE."""
     def spearman(m):
-        return np.mean([result[t][m]["mean_spearman"] for t in ("leave_one_family_out", "leave_one_kind_out")])
+        return np.mean([result[t][m]["mean_spearman"] for t in HELD_OUT])
 
     def mae(m):
-        return np.mean([result[t][m]["mean_mae"] for t in ("leave_one_family_out", "leave_one_kind_out")])
+        return np.mean([result[t][m]["mean_mae"] for t in HELD_OUT])
 
     methods = [m for m in CANDIDATES if m != "clean_only"]
     best = max(spearman(m) for m in methods)
@@ -185,14 +189,17 @@ def markdown(result: dict) -> str:
     lines.append("| family | " + " | ".join(models) + " |")
     lines.append("|---|" + "---:|" * len(models))
     for col in cols:
-        lines.append(f"| {col} | " + " | ".join(f"{result['per_model'][m][col]:.3f}" for m in models) + " |")
-    for label in ("leave_one_family_out", "leave_one_kind_out"):
+        cells = " | ".join(f"{result['per_model'][m][col]:.3f}" for m in models)
+        lines.append(f"| {col} | {cells} |")
+    for label in HELD_OUT:
         lines.append(f"\n{label.replace('_', ' ')}:\n")
         lines.append("| aggregate | mean Spearman | min Spearman | mean MAE |")
         lines.append("|---|---:|---:|---:|")
-        table = sorted(result[label].items(), key=lambda kv: (-kv[1]["mean_spearman"], kv[1]["mean_mae"]))
+        table = sorted(result[label].items(),
+                       key=lambda kv: (-kv[1]["mean_spearman"], kv[1]["mean_mae"]))
         for method, r in table:
-            lines.append(f"| {method} | {r['mean_spearman']:.3f} | {r['min_spearman']:.3f} | {r['mean_mae']:.3f} |")
+            lines.append(f"| {method} | {r['mean_spearman']:.3f} | {r['min_spearman']:.3f} "
+                         f"| {r['mean_mae']:.3f} |")
     return "\n".join(lines)
 
 
@@ -203,7 +210,6 @@ def main(argv=None) -> int:
     parser.add_argument("--analyse", action="store_true", help="only re-analyse saved predictions")
     args = parser.parse_args(argv)
     testset_path = data_dir() / "testsets" / "default" / "testset.npz"
-    timings = {}
     if not args.analyse:
         from harness.testset import builder as testset
 
@@ -213,16 +219,19 @@ def main(argv=None) -> int:
 
             clean(args.raw, clean_path)
         built = testset.build(clean_path, holdout=0.15, seed=SEED, name="default", progress=False)
-        print(f"test set: {built.n_testset} images ({'cached' if built.cached else 'built'})", flush=True)
-        timings = train_zoo(Path(built.path) / "train.npz", testset_path)
+        print(f"test set: {built.n_testset} images ({'cached' if built.cached else 'built'})",
+              flush=True)
+        # The timings reach the results through each model's zoo_timing.json, which also
+        # holds those of models trained by an earlier run.
+        train_zoo(Path(built.path) / "train.npz", testset_path)
         evaluate(testset_path)
     result = analyse(cell_table(testset_path))
     result["config"] = {"seed": SEED, "epochs": EPOCHS, "train_images": TRAIN_IMAGES,
                         "eval_fraction": EVAL_FRACTION, "experiment": EXPERIMENT,
                         "models": MODELS, "overrides": OVERRIDES,
                         "recipe": recipes.get_recipe().id,
-                        "timings": {m: json.loads((zoo_dir() / m / "zoo_timing.json").read_text())
-                                    for m in MODELS if (zoo_dir() / m / "zoo_timing.json").is_file()}}
+                        "timings": {m: json.loads(timing.read_text()) for m in MODELS
+                                    if (timing := zoo_dir() / m / "zoo_timing.json").is_file()}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result["chosen"] = choose(result)
     write_text_atomic(RESULTS, json.dumps(result, indent=1))

@@ -98,7 +98,8 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
         status(f"{name}: {command}")
         start = time.perf_counter()
         out = fn()
-        result.steps.append(DemoStep(name, command, time.perf_counter() - start, summarize(out), out))
+        seconds = time.perf_counter() - start
+        result.steps.append(DemoStep(name, command, seconds, summarize(out), out))
         return out
 
     if source is None:

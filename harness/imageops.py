@@ -124,7 +124,8 @@ def affine_matrices(n: int, angle=0.0, zoom=1.0, shear_x=0.0, shear_y=0.0,
 
     a, z = arr(angle), arr(zoom)
     rot = np.zeros((n, 2, 2), np.float32)
-    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1] = np.cos(a), -np.sin(a), np.sin(a), np.cos(a)
+    rot[:, 0, 0], rot[:, 0, 1] = np.cos(a), -np.sin(a)
+    rot[:, 1, 0], rot[:, 1, 1] = np.sin(a), np.cos(a)
     shear = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
     shear[:, 0, 1], shear[:, 1, 0] = arr(shear_x), arr(shear_y)
     flip = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
@@ -189,5 +190,6 @@ def line_kernel(length: int, angle_rad: float) -> np.ndarray:
     k = np.zeros((size, size), np.float32)
     c = size // 2
     t = np.linspace(-(length - 1) / 2, (length - 1) / 2, 4 * length)
-    k[np.rint(c + t * np.sin(angle_rad)).astype(int), np.rint(c + t * np.cos(angle_rad)).astype(int)] = 1
+    k[np.rint(c + t * np.sin(angle_rad)).astype(int),
+      np.rint(c + t * np.cos(angle_rad)).astype(int)] = 1
     return k / k.sum()

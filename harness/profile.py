@@ -333,8 +333,8 @@ def check_profile(path: str | os.PathLike) -> CheckResult:
     """Check a profile file, collecting every mistake instead of stopping at the first.
 
     Examples:
-        >>> check_profile("harness.toml").mistakes
-        ['harness.toml: missing [task] hidden_test_size (the estimated number of hidden test images)']
+        >>> print(*check_profile("harness.toml").mistakes, sep="\n")
+        harness.toml: missing [task] hidden_test_size (the estimated number of hidden test images)
     """
     path = Path(path)
     if not path.is_file():

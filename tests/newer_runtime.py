@@ -10,7 +10,7 @@ the reason when no package index answers.
 The harness itself is not pip-installed there: the tests run it with the checkout on
 PYTHONPATH, so one cached virtualenv serves every checkout on the machine (worktrees,
 CI) and always runs the code under test, not the one it was built from. It holds the
-harness's requirements from setup.cfg except those the train, pack and verify path
+harness's requirements from pyproject.toml except those the train, pack and verify path
 never imports (keras-cv and its tensorflow-datasets, optuna), which would add minutes.
 
 Build it:  .venv/bin/python tests/newer_runtime.py
@@ -18,11 +18,15 @@ Build it:  .venv/bin/python tests/newer_runtime.py
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import sys
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, a dependency there
+    import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -37,11 +41,10 @@ WHAT = "the newest TensorFlow and Keras"
 
 
 def requirements() -> list[str]:
-    """NEWEST plus setup.cfg's install_requires that the tests' path imports."""
-    cfg = configparser.ConfigParser()
-    cfg.read(REPO_ROOT / "setup.cfg")
-    needed = [line.strip() for line in cfg["options"]["install_requires"].splitlines()
-              if line.strip() and re.split(r"[<>=!~ ]", line.strip())[0] not in NOT_NEEDED]
+    """NEWEST plus pyproject.toml's dependencies that the tests' path imports."""
+    with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    needed = [req for req in dependencies if re.split(r"[<>=!~ ;\[]", req)[0] not in NOT_NEEDED]
     return NEWEST + needed
 
 

@@ -22,8 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faults import (NUMPY_MODEL, TRIED, all_or_none, assert_clean_exit, assert_no_debris,
-                    harness_run, leaderboard_rows)
+from faults import (
+    NUMPY_MODEL,
+    TRIED,
+    all_or_none,
+    assert_clean_exit,
+    assert_no_debris,
+    harness_run,
+    leaderboard_rows,
+)
 
 from harness.testset.builder import FILES
 

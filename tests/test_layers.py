@@ -52,11 +52,16 @@ def layer_of(module: str, table) -> int:
     return best[0]
 
 
+def _is_module(name: str) -> bool:
+    return (PACKAGE.parent / name.replace(".", "/")).with_suffix(".py").is_file()
+
+
 def imports(path: Path) -> list[tuple[int, str, bool]]:
     """(line, imported harness module, inside a function) for each import in a file."""
     module = module_name(path)
     tree = ast.parse(path.read_text())
-    nested = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    nested = {id(n) for f in ast.walk(tree) if isinstance(f, functions)
               for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))}
     found = []
     for node in ast.walk(tree):
@@ -71,7 +76,7 @@ def imports(path: Path) -> list[tuple[int, str, bool]]:
                 names = [node.module or ""]
             # `from harness.x import y` may import the submodule harness.x.y
             names += [f"{names[0]}.{a.name}" for a in node.names
-                      if (PACKAGE.parent / f"{names[0]}.{a.name}".replace(".", "/")).with_suffix(".py").is_file()]
+                      if _is_module(f"{names[0]}.{a.name}")]
         else:
             continue
         found += [(node.lineno, n, id(node) in nested) for n in names

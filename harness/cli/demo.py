@@ -37,9 +37,11 @@ def _show(console, r: DemoResult) -> None:
                    "DATA is $HARNESS_DATA, else ./data].")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
               help="Training npz [default: DATA/training_set.npz if present, else synthetic].")
-@click.option("--n", default=2400, show_default=True, help="Synthetic images when there is no data.")
+@click.option("--n", default=2400, show_default=True,
+              help="Synthetic images when there is no data.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--epochs", type=int, default=None, help="Training epochs [default: about a minute's worth].")
+@click.option("--epochs", type=int, default=None,
+              help="Training epochs [default: about a minute's worth].")
 @common
 def demo_cmd(workdir, data, n, seed, epochs, profile, as_json):
     """Run the whole loop: inspect, clean, test set, train, score, pack, timecheck,

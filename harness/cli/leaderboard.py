@@ -19,8 +19,12 @@ from harness.cli.options import common
 from harness.cli.output import console, emit, to_jsonable
 from harness.results.leaderboard import CodabenchRecord, record
 from harness.results.push import PushResult, push
-from harness.results.standings import (ROW_COLUMNS, LeaderboardResult, LeaderboardTable,
-                                       read_leaderboard)
+from harness.results.standings import (
+    ROW_COLUMNS,
+    LeaderboardResult,
+    LeaderboardTable,
+    read_leaderboard,
+)
 
 # Columns a person sees, where a table has them (JSON and CSV carry every column). Only
 # a pseudo-private set's table has a forecast: the others start with their accuracy.

@@ -55,7 +55,8 @@ def show_timecheck(console, report: TimecheckReport) -> None:
 @click.option("--tta", "tta", type=click.IntRange(1, MAX_TTA), default=None,
               help="TTA passes to estimate for [default: each submission's own].")
 @click.option("--sample", "sample", type=click.IntRange(8), default=DEFAULT_SAMPLE,
-              show_default=True, help="Images in the larger timing run (the other: one chunk, or 1/4).")
+              show_default=True,
+              help="Images in the larger timing run (the other: one chunk, or 1/4).")
 @click.option("--data", "data", default=None, type=click.Path(dir_okay=False),
               help="An npz to time on [default: random pixels].")
 @click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",

@@ -17,7 +17,8 @@ Every name below is imported on first use, so `import harness.data` stays cheap.
 import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
-    "datasets": ["Dataset", "load_dataset", "save_dataset", "validate_arrays", "import_folder", "ImportResult"],
+    "datasets": ["Dataset", "load_dataset", "save_dataset", "validate_arrays", "import_folder",
+                 "ImportResult"],
     "importing": ["import_data", "import_npz"],
     "synth": ["synthesize", "write_synthetic", "SynthResult", "Synthetic"],
     "findings": ["HygieneSettings", "Finding", "Removal", "InspectReport"],

@@ -41,11 +41,23 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from harness.data.datasets import Dataset, load_dataset, save_dataset
-from harness.data.duplicates import (aligned_correlation, exact_duplicate_groups,
-                                     near_duplicate_pairs, perceptual_hashes,
-                                     thumbnails_and_hashes)
-from harness.data.findings import (CONFLICTING, DUPLICATE, PLANTED, REASONS, Finding,
-                                   HygieneSettings, InspectReport, Removal)
+from harness.data.duplicates import (
+    aligned_correlation,
+    exact_duplicate_groups,
+    near_duplicate_pairs,
+    perceptual_hashes,
+    thumbnails_and_hashes,
+)
+from harness.data.findings import (
+    CONFLICTING,
+    DUPLICATE,
+    PLANTED,
+    REASONS,
+    Finding,
+    HygieneSettings,
+    InspectReport,
+    Removal,
+)
 from harness.data.hygiene_sheets import write_sheets
 from harness.data.planted import planted_sets, standardised
 from harness.errors import HarnessError

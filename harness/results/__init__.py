@@ -1,7 +1,8 @@
 """The results stage: every score and every real Codabench result, side by side.
 
-Owns keeping a score (`scores`: its row and its confusion picture), the leaderboard database (SQLite by default, any SQLAlchemy URL for a team) and the
-records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
+Owns keeping a score (`scores`: its row and its confusion picture), the fit of the
+forecast to real results (`forecast`), the leaderboard database (SQLite by default, any
+SQLAlchemy URL for a team) and the records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
 the standings read from it, one table per test set (`standings`), and copying one
 person's rows into a team's database (`push`); the one-page HTML report
 of all of it (`report`, drawing with `figures`, template under `templates/`); and

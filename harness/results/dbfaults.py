@@ -1,12 +1,13 @@
 """A leaderboard database that cannot be used: one line saying which, why, and what to do.
 
 Faults a team meets: the SQLite file is damaged (or is not SQLite at all), its `scores`
-table is another program's, or the URL names a driver that is not installed. Each becomes a `HarnessError` naming the
-database (its password masked), what is wrong, that it was left untouched, and how to
-go on. A SQLite file is checked read-only before the engine's first connection, which
-would set its journal mode, so a foreign or damaged file keeps every byte. (A server
-database's schema is checked by `schema.ensure_schema`, inside a transaction.)
-`Leaderboard` opens its engine through `create_engine` and calls `check_sqlite` first.
+table is another program's, or the URL names a driver that is not installed. Each
+becomes a `HarnessError` naming the database (its password masked), what is wrong, that
+it was left untouched, and how to go on. A SQLite file is checked read-only before the
+engine's first connection, which would set its journal mode, so a foreign or damaged
+file keeps every byte. (A server database's schema is checked by `schema.ensure_schema`,
+inside a transaction.) `Leaderboard` opens its engine through `create_engine` and calls
+`check_sqlite` first.
 """
 
 from __future__ import annotations

@@ -308,7 +308,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             stale.unlink()
     result = ExplainResult(
         experiment=name, target=staged.source, testset=ts.name,
-        layer=", ".join(sorted({l.name for l in layers})), models=len(models), input_scale=scale,
+        layer=", ".join(sorted({layer.name for layer in layers})), models=len(models),
+        input_scale=scale,
         n_images=len(chosen), n_mistakes=int(wrong.sum()),
         accuracy=float(1 - wrong.mean()) if len(wrong) else 0.0, out_dir=str(out_dir),
         summary_json=str(out_dir / "explain.json"), seconds=time.perf_counter() - start,

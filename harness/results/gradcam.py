@@ -53,7 +53,7 @@ def find_conv_layer(model, name: str | None = None):
         for layer in layers:
             if layer.name == name:
                 return layer
-        maps = [l.name for l in layers if _rank(l) == 4]
+        maps = [layer.name for layer in layers if _rank(layer) == 4]
         raise HarnessError(f"no layer named {name!r} in the model",
                            hint="layers with a feature map: " + ", ".join(maps[-8:])
                            if maps else "the model has no 4-D feature map")

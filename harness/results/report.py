@@ -216,7 +216,8 @@ def _hygiene(root: Path) -> list[dict]:
     return reports
 
 
-def _explanations(root: Path, testset: str | None, per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
+def _explanations(root: Path, testset: str | None,
+                  per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
     """Each explained submission's galleries: the families with the most mistakes and the
     most frequent confused pairs, `per_kind` of each (all of them are in its folder)."""
     from harness.results.explain import read_explanations

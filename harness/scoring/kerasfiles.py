@@ -3,10 +3,11 @@
 A `.keras` file is a zip whose `metadata.json` records the `keras_version` that wrote
 it. One saved by a Keras newer than the loader's may not load: Keras 3.15 files fail on
 the server's 3.4.1 with `GlorotUniform.__init__() got an unexpected keyword argument
-'input_axes'` or "could not be deserialized properly" (course material; files from
-3.5 and 3.6 did load, the profile's `keras_known_to_load`). `version_warnings` flags
-the others before a run (`check_source` calls it); `explain_failure` turns the loader's traceback into one line that names the
-two versions and the way out, wherever a run fails (`score`, `verify`, `pack`).
+'input_axes'` or "could not be deserialized properly" (course material; files from 3.5
+and 3.6 did load, the profile's `keras_known_to_load`). `version_warnings` flags the
+others before a run (`check_source` calls it); `explain_failure` turns the loader's
+traceback into one line that names the two versions and the way out, wherever a run
+fails (`score`, `verify`, `pack`).
 
 `to_savedmodel` is the way across: a TensorFlow SavedModel exported from the model,
 which the server's TensorFlow loads whatever its Keras (`harness pack` ships one; an

@@ -1,12 +1,12 @@
 """Metrics of one scored run: accuracy first, then what explains it.
 
 Accuracy is the leaderboard's metric, or macro F1 where the profile says so (`metric`,
-`value`; the pseudo-private forecast is of accuracy either way). Beside it: macro precision, recall and F1 (over
-the classes present in the labels or the predictions, as scikit-learn averages them),
-recall per class, the confusion matrix (rows: true class, columns: predicted), and,
-when the test set tags its images with `groups` (corruption families) or `severity`,
-accuracy per tag and the worst group. Plain numpy: scoring must not pay for importing
-scikit-learn, whose figures the tests check these against.
+`value`; the pseudo-private forecast is of accuracy either way). Beside it: macro
+precision, recall and F1 (over the classes present in the labels or the predictions, as
+scikit-learn averages them), recall per class, the confusion matrix (rows: true class,
+columns: predicted), and, when the test set tags its images with `groups` (corruption
+families) or `severity`, accuracy per tag and the worst group. Plain numpy: scoring must
+not pay for importing scikit-learn, whose figures the tests check these against.
 
 Examples:
     >>> m = compute_metrics(np.array([0, 1, 1]), np.array([0, 1, 0]), get_profile())

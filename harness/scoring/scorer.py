@@ -4,8 +4,8 @@
 (`targets`) -> static checks (`contract`) -> one run in its own process (`ingestion`)
 -> metrics (`metrics`) -> a `ScoreResult`, a failure included. Keeping it (the
 leaderboard row and the confusion picture) is the results stage's job:
-`harness.results.keep_score`, and `harness.results.score_and_keep` for `harness score`. The test set is any npz in the competition's
-format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`
+`harness.results.keep_score`, and `harness.results.score_and_keep` for `harness score`.
+The test set is any npz in the competition's format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`
 (`testsets`); only on a pseudo-private set is the headline a forecast, and every row
 keeps the kind of set it was scored on (`harness.testkinds`).
 
@@ -126,7 +126,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
     Returns:
         `ScoreResult`; `ok=False` with a `failure` when the submission failed (a
-        failure is kept on the leaderboard too). Call `raise_for_failure()` to turn a failure into an exception.
+        failure is kept on the leaderboard too). Call `raise_for_failure()` to turn a
+        failure into an exception.
 
     Raises:
         HarnessError: a problem with the request itself (no such target or test set).

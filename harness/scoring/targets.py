@@ -1,10 +1,11 @@
 """Targets: what a user can point `harness score` (and `pack`, `verify`) at.
 
-A TARGET is a zip exactly as it would be uploaded, a submission folder (model.py at
-its root), or an experiment (a name or its folder: its latest run's weights staged
-with the template, `Experiment.stage`, exported as SavedModels when the profile's
-server runs another major Keras than this interpreter: `stage_for_runtime`). `resolve_target` turns any of them into a
-submission folder and a content hash that identifies it on the leaderboard.
+A TARGET is a zip exactly as it would be uploaded, a submission folder (model.py at its
+root), or an experiment (a name or its folder: its latest run's weights staged with the
+template, `Experiment.stage`, exported as SavedModels when the profile's server runs
+another major Keras than this interpreter: `stage_for_runtime`). `resolve_target` turns
+any of them into a submission folder and a content hash that identifies it on the
+leaderboard.
 
 A zip is checked before anything is extracted: no absolute paths, no `..` parts, no
 symlinks, no absurd uncompressed size, and model.py at its root (when it sits in a

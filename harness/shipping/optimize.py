@@ -30,8 +30,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.fsutil import atomic_path
-from harness.scoring.kerasfiles import (WAY_OUT, mismatch, newer, root_exception,
-                                        saved_keras_version)
+from harness.scoring.kerasfiles import WAY_OUT, mismatch, newer, root_exception, saved_keras_version
 
 # Largest absolute difference of probabilities at which a rewrite counts as equal.
 MAX_ABS_DIFF = 1e-4

@@ -18,7 +18,8 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "builder": ["build", "list_testsets", "TestsetResult", "TestsetInfo"],
     "corruptions": ["Family", "FAMILIES", "MAX_SEVERITY", "get_family", "corrupt"],
-    "recipes": ["Recipe", "RECIPES", "DEFAULT_RECIPE", "get_recipe", "pseudo_private", "PseudoPrivate", "headline", "bootstrap_interval"],
+    "recipes": ["Recipe", "RECIPES", "DEFAULT_RECIPE", "get_recipe", "pseudo_private",
+                "PseudoPrivate", "headline", "bootstrap_interval"],
     "compound": ["Plan", "sample_plan", "levels", "at_strength"],
     "calibration": ["calibrate_on", "load_calibration", "ForecastCalibration", "CalibrateResult"],
     "split": ["stratified_split", "leakage_guard"],

@@ -31,9 +31,19 @@ from PIL import Image
 from harness import imageops as ops
 from harness.testset import augment_chains as chains
 from harness.testset import drawing
-from harness.testset.registry import (FAMILIES, MAX_SEVERITY, REGISTRY_VERSION, Family,
-                                      check_severity, corrupt, family, family_rng,
-                                      get_family, level, signs)
+from harness.testset.registry import (
+    FAMILIES,
+    MAX_SEVERITY,
+    REGISTRY_VERSION,
+    Family,
+    check_severity,
+    corrupt,
+    family,
+    family_rng,
+    get_family,
+    level,
+    signs,
+)
 
 __all__ = ["FAMILIES", "MAX_SEVERITY", "REGISTRY_VERSION", "Family", "check_severity",
            "corrupt", "family", "family_rng", "get_family"]
@@ -135,7 +145,8 @@ class BrightnessContrast:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        b, c = level((0.1, 0.2, 0.3, 0.4, 0.5), severity), level((0.15, 0.3, 0.45, 0.6, 0.7), severity)
+        b = level((0.1, 0.2, 0.3, 0.4, 0.5), severity)
+        c = level((0.15, 0.3, 0.45, 0.6, 0.7), severity)
         return {"brightness": 1 + b * signs(n, rng), "contrast": 1 + c * signs(n, rng)}
 
     @staticmethod
@@ -261,9 +272,11 @@ class Occlusion:
     @staticmethod
     def sample(n, severity, rng, shape):
         h, w = shape[:2]
-        side = np.rint(level((0.15, 0.25, 0.35, 0.45, 0.55), severity) * np.array([h, w])).astype(int)
+        fraction = level((0.15, 0.25, 0.35, 0.45, 0.55), severity)
+        side = np.rint(fraction * np.array([h, w])).astype(int)
         return {"picture": drawing.sample_pictures(n, rng, shape), "side": side,
-                "top": rng.integers(0, h - side[0] + 1, n), "left": rng.integers(0, w - side[1] + 1, n)}
+                "top": rng.integers(0, h - side[0] + 1, n),
+                "left": rng.integers(0, w - side[1] + 1, n)}
 
     @staticmethod
     def apply(x, p):
@@ -299,7 +312,8 @@ class ZoomShear:
 
     @staticmethod
     def sample(n, severity, rng, shape):
-        z, s = level((0.1, 0.15, 0.25, 0.35, 0.45), severity), level((0.05, 0.1, 0.2, 0.3, 0.4), severity)
+        z = level((0.1, 0.15, 0.25, 0.35, 0.45), severity)
+        s = level((0.05, 0.1, 0.2, 0.3, 0.4), severity)
         return {"zoom": np.exp(rng.uniform(-z, z, n)),
                 "shear_x": rng.uniform(-s, s, n), "shear_y": rng.uniform(-s, s, n)}
 

@@ -47,8 +47,10 @@ def sample_pictures(n: int, rng: np.random.Generator, shape, shapes: int = 6) ->
             "rect": rng.random((n, shapes)) < 0.5,
             "cy": rng.uniform(0, h, (n, shapes)), "cx": rng.uniform(0, w, (n, shapes)),
             "ry": rng.uniform(4, h / 3, (n, shapes)), "rx": rng.uniform(4, w / 3, (n, shapes)),
-            "angle": rng.uniform(0, np.pi, (n, shapes)), "color": rng.uniform(0, 255, (n, shapes, 3)),
-            "face": rng.random(n) < 0.5, "face_color": rng.uniform([60, 120, 20], [160, 220, 90], (n, 3)),
+            "angle": rng.uniform(0, np.pi, (n, shapes)),
+            "color": rng.uniform(0, 255, (n, shapes, 3)),
+            "face": rng.random(n) < 0.5,
+            "face_color": rng.uniform([60, 120, 20], [160, 220, 90], (n, 3)),
             "face_c": rng.uniform([0.35 * h, 0.35 * w], [0.65 * h, 0.65 * w], (n, 2)),
             "face_r": rng.uniform(0.25 * h, 0.4 * h, n)}
 
@@ -126,5 +128,6 @@ def draw_bubbles(x: np.ndarray, p: dict) -> np.ndarray:
             cy, cx, r = p["cy"][i, j], p["cx"][i, j], p["r"][i, j]
             d.ellipse(_box(cy, cx, r, r), fill=(250, 250, 250, 76),
                       outline=(60, 60, 60, 153), width=int(p["rim"][i, j]))
-            d.ellipse(_box(cy - 0.4 * r, cx - 0.4 * r, 0.15 * r, 0.25 * r), fill=(255, 255, 255, 204))
+            d.ellipse(_box(cy - 0.4 * r, cx - 0.4 * r, 0.15 * r, 0.25 * r),
+                      fill=(255, 255, 255, 204))
     return _composite(x, layer)

@@ -1,8 +1,8 @@
 """The training stage: experiments and how they are trained and tuned.
 
 Owns scaffolding a new experiment (`scaffold`; the experiments themselves are
-`harness.experiments`), the configuration (`config`), the fit itself (`fit`), the optimizer and its learning-rate
-schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
+`harness.experiments`), the configuration (`config`), the fit itself (`fit`), the
+optimizer and its learning-rate schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
 (`augmentation`), pretrained backbones (`backbones`) and hyper-parameter search
 (`tuning`).
 

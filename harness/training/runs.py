@@ -62,7 +62,8 @@ def load_training_data(data, profile) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def commit_text() -> str:
-    """`commit.txt`: the repository's commit when the run started, and whether the tree was dirty."""
+    """`commit.txt`: the repository's commit when the run started, and whether its tree
+    was dirty."""
     commit = git_commit(REPO_ROOT)
     if commit is None:
         return "commit: unknown\ndirty: unknown\n"

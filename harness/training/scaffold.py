@@ -53,7 +53,8 @@ SEARCH_SPACE = {{
 }}
 '''
 
-TEMPLATE_BUILD = '''"""{name}: the model. It takes float32 pixels 0-255 and returns class probabilities."""
+TEMPLATE_BUILD = '''\
+"""{name}: the model. It takes float32 pixels 0-255 and returns class probabilities."""
 
 import keras
 from keras import layers

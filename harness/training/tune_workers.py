@@ -175,7 +175,7 @@ def _worker(url, heartbeat_s, grace_s, study_name, objective, slots, holding, in
                     slots.value += 1
     except HarnessError as e:
         errors.put((index, e.message, e.hint))
-        raise SystemExit(3)
+        raise SystemExit(3) from None  # the error went to the parent through the queue
     except BaseException as e:
         errors.put((index, mask_secrets(f"{type(e).__name__}: {e}", url), None))
         raise

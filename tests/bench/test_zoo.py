@@ -8,7 +8,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from PIL import Image
 
 from harness.cli import main

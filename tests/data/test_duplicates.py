@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data.duplicates import (exact_duplicate_groups, hamming, near_duplicate_pairs,
-                                     perceptual_hashes, popcount64)
+from harness.data.duplicates import (
+    exact_duplicate_groups,
+    hamming,
+    near_duplicate_pairs,
+    perceptual_hashes,
+    popcount64,
+)
 
 
 def _cell_like(n, seed=0):

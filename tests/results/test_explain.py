@@ -129,7 +129,8 @@ def _testset(tmp_path):
     for family in ("clean", "noise"):
         for i in range(12):
             bright = i % 2 == 0
-            images.append(_image(rng, (rng.integers(0, 80), rng.integers(0, 80)) if bright else None))
+            corner = (rng.integers(0, 80), rng.integers(0, 80)) if bright else None
+            images.append(_image(rng, corner))
             labels.append((1 if i % 4 == 0 else 3) if bright else (0 if i % 3 else 5))
             groups.append(family)
     return save_dataset(tmp_path / "ts.npz", np.stack(images), np.array(labels),

@@ -22,7 +22,8 @@ from harness.errors import HarnessError
 from harness.results.leaderboard import Leaderboard, record
 from harness.results.push import push
 from harness.results.schema import SCHEMA_VERSION
-from harness.results.standings import read_leaderboard, rows as standing_rows
+from harness.results.standings import read_leaderboard
+from harness.results.standings import rows as standing_rows
 
 GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
 

@@ -12,8 +12,15 @@ import json
 import zipfile
 
 from harness.scoring.contract import Failure, check_source
-from harness.scoring.kerasfiles import (WAY_OUT, explain_failure, newer, saved_keras_version,
-                                        server_keras, version_tuple, version_warnings)
+from harness.scoring.kerasfiles import (
+    WAY_OUT,
+    explain_failure,
+    newer,
+    saved_keras_version,
+    server_keras,
+    version_tuple,
+    version_warnings,
+)
 
 
 def fake_keras_file(path, version):

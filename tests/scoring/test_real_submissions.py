@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import harness
 from harness.cli import main
 from harness.data.datasets import save_dataset
-
-import harness
 
 SHARED = Path(harness.__file__).resolve().parents[2] / "shared"
 ZIPS = SHARED / "real_submissions"

@@ -27,7 +27,8 @@ def project(tmp_path, monkeypatch, tiny_arrays):
     images, labels = tiny_arrays
     folder = tmp_path / "data" / "testsets" / "mini"
     save_dataset(folder / "testset.npz", images, labels,
-                 groups=np.array(["gaussian_noise", "defocus_blur", "clean"] * 8), severity=np.arange(24) % 2)
+                 groups=np.array(["gaussian_noise", "defocus_blur", "clean"] * 8),
+                 severity=np.arange(24) % 2)
     (folder / "manifest.json").write_text(json.dumps(
         {"name": "mini", "recipe_version": "1.2", "seed": 7, "source_sha256": "ab"}))
     return tmp_path

@@ -66,7 +66,8 @@ def test_a_2023_model_py_under_2024_names_the_class_and_the_argument():
     ("def __init__(self):", False),
 ])
 def test_the_2023_constructor_must_take_the_path(init, ok):
-    source = f"class model:\n    {init}\n        pass\n    def predict(self, X):\n        return X\n"
+    source = (f"class model:\n    {init}\n        pass\n"
+              "    def predict(self, X):\n        return X\n")
     assert (problems(source, "an2dl-2023-hw1") == []) is ok
 
 

@@ -1,4 +1,5 @@
-"""harness.shipping.optimize: grouped Conv2D -> DepthwiseConv2D, equal outputs, a plain .keras file."""
+"""harness.shipping.optimize: grouped Conv2D -> DepthwiseConv2D, equal outputs, a plain
+.keras file."""
 
 from __future__ import annotations
 

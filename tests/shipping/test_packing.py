@@ -1,4 +1,5 @@
-"""harness.shipping.packing / `harness pack`: zip layout, atomic, reproducible, scores as its folder."""
+"""harness.shipping.packing / `harness pack`: zip layout, atomic, reproducible, scores as
+its folder."""
 
 from __future__ import annotations
 

@@ -8,9 +8,17 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.shipping.timing import (Measurement, calibrate, estimate_s, load_calibration,
-                                     max_tta_within, measure, predict_plan, sample_sizes,
-                                     timecheck)
+from harness.shipping.timing import (
+    Measurement,
+    calibrate,
+    estimate_s,
+    load_calibration,
+    max_tta_within,
+    measure,
+    predict_plan,
+    sample_sizes,
+    timecheck,
+)
 
 # 10 s fixed + 2 s per call + 0.1 s per image at 1 pass: 1000 images -> 112 s per pass.
 M = Measurement(fixed_s=10.0, call_s=2.0, per_image_s=0.1, passes=1, threads=2)

@@ -1,4 +1,5 @@
-"""harness.shipping.verify / `harness verify`: the server-runtime virtualenv cache and the comparison.
+"""harness.shipping.verify / `harness verify`: the server-runtime virtualenv cache and the
+comparison.
 
 No real virtualenv is built here: the "server" interpreter is this one, or a wrapper
 script around it that changes what the submission sees; the cache logic runs with a
@@ -15,8 +16,8 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.shipping.packing import write_zip
 from harness.scoring.runtime import cache_root, server_python, venv_key
+from harness.shipping.packing import write_zip
 from harness.shipping.verify import verify_zip
 
 # Predicts like conftest's GOOD_MODEL_PY; an environment variable shifts the labels or

@@ -1,4 +1,5 @@
-"""harness.testset.builder and `harness testset`: split, leakage guard, tags, determinism, errors."""
+"""harness.testset.builder and `harness testset`: split, leakage guard, tags, determinism,
+errors."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def smooth_images(n: int, seed: int) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 256, (n, 6, 6, 3), dtype=np.uint8)
-    return np.stack([np.asarray(Image.fromarray(s).resize((96, 96), Image.BILINEAR)) for s in small])
+    return np.stack([np.asarray(Image.fromarray(s).resize((96, 96), Image.BILINEAR))
+                     for s in small])
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +199,8 @@ def test_without_data_the_raw_file_is_cleaned_once_and_used(data_npz, tmp_path):
     shutil.copy(data_npz, tmp_path / "training_set.npz")
     r = testset.build(out_root=tmp_path / "testsets", holdout=0.3, recipe=RECIPE, progress=False)
     assert r.cleaned_from == str(tmp_path / "training_set.npz")
-    assert r.source == str(tmp_path / "training_clean.npz") and (tmp_path / "training_clean.npz").is_file()
-    again = testset.build(out_root=tmp_path / "testsets", holdout=0.3, recipe=RECIPE, progress=False)
+    clean = tmp_path / "training_clean.npz"
+    assert r.source == str(clean) and clean.is_file()
+    again = testset.build(out_root=tmp_path / "testsets", holdout=0.3, recipe=RECIPE,
+                          progress=False)
     assert again.cached and again.source == r.source

@@ -112,7 +112,8 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
 
     rebuilt = build("clean.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
     assert rebuilt.recipe == f"pp-small@2.0+s{cal['strength']:.2f}" and not rebuilt.cached
-    again = score_and_keep(sub, testset="t", time_limit_s=120, experiment_name="pixel").pseudo_private
+    again = score_and_keep(sub, testset="t", time_limit_s=120,
+                           experiment_name="pixel").pseudo_private
     assert again.accuracy == pytest.approx(cal["points"][0]["forecast"], abs=1e-4)
     assert again.calibration == cal["id"] and again.calibration_points == 1
     assert again.low < again.sampling_low <= again.accuracy <= again.sampling_high < again.high

@@ -21,7 +21,8 @@ def cells():
 
     rng = np.random.default_rng(1)
     small = rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8)
-    return np.stack([np.asarray(Image.fromarray(s).resize((96, 96), Image.BILINEAR)) for s in small])
+    return np.stack([np.asarray(Image.fromarray(s).resize((96, 96), Image.BILINEAR))
+                     for s in small])
 
 
 @pytest.mark.parametrize("name", sorted(corruptions.FAMILIES))

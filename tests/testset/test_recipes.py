@@ -14,7 +14,8 @@ def test_default_recipe_covers_every_family_with_valid_severities():
     assert r.id.startswith(f"{r.name}@{r.version}") and r.aggregate in recipes.AGGREGATES
     from harness.testset.corruptions import FAMILIES
 
-    assert set(r.families) == set(FAMILIES) and set(r.compound["families"]) == set(FAMILIES) - {"clean"}
+    assert set(r.families) == set(FAMILIES)
+    assert set(r.compound["families"]) == set(FAMILIES) - {"clean"}
 
 
 def test_aggregates_on_known_cells():
