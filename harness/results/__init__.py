@@ -2,14 +2,13 @@
 
 Owns keeping a score (`scores`: its row and its confusion picture), the fit of the
 forecast to real results (`forecast`), the leaderboard database (SQLite by default, any
-SQLAlchemy URL for a team) and the records of what Codabench really said (`leaderboard`), its versioned schema (`schema`),
-the standings read from it, one table per test set (`standings`), and copying one
-person's rows into a team's database (`push`); the one-page HTML report
-of all of it (`report`, drawing with `figures`, template under `templates/`); and
-`explain`, the most confident mistakes of a Keras submission with their Grad-CAM maps
-(`gradcam`). `report` and `explain` come last in the pipeline: they read what the other
-stages leave (run folders, hygiene reports, test sets, submissions), importing them on
-first use.
+SQLAlchemy URL for a team) and the records of what Codabench really said
+(`leaderboard`), its versioned schema (`schema`), the standings read from it, one table
+per test set (`standings`), and copying one person's rows into a team's database
+(`push`); the one-page HTML report of all of it (`report`, drawing with `figures`,
+template under `templates/`); and `explain`, the most confident mistakes of a Keras
+submission with their Grad-CAM maps (`gradcam`). This stage is the top of the pipeline:
+it may import every stage below it (docs/architecture.md).
 
 Examples:
     >>> from harness.results import read_leaderboard, record

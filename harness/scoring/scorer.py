@@ -5,9 +5,10 @@
 -> metrics (`metrics`) -> a `ScoreResult`, a failure included. Keeping it (the
 leaderboard row and the confusion picture) is the results stage's job:
 `harness.results.keep_score`, and `harness.results.score_and_keep` for `harness score`.
-The test set is any npz in the competition's format, or a NAME meaning `data/testsets/NAME/testset.npz` with its `manifest.json`
-(`testsets`); only on a pseudo-private set is the headline a forecast, and every row
-keeps the kind of set it was scored on (`harness.testkinds`).
+The test set is any npz in the competition's format, or a NAME meaning
+`data/testsets/NAME/testset.npz` with its `manifest.json` (`testsets`); only on a
+pseudo-private set is the headline a forecast, and every row keeps the kind of set it
+was scored on (`harness.testkinds`).
 
 Examples:
     >>> result = score("baseline_cnn", testset="default")

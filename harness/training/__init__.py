@@ -2,9 +2,9 @@
 
 Owns scaffolding a new experiment (`scaffold`; the experiments themselves are
 `harness.experiments`), the configuration (`config`), the fit itself (`fit`), the
-optimizer and its learning-rate schedule (`optim`), the run folder's bookkeeping (`runs`), the augmentation registry
-(`augmentation`), pretrained backbones (`backbones`) and hyper-parameter search
-(`tuning`).
+optimizer and its learning-rate schedule (`optim`), the run folder's bookkeeping
+(`runs`), the augmentation registry (`augmentation`), pretrained backbones
+(`backbones`) and hyper-parameter search (`tuning`).
 
 Examples:
     >>> from harness.training import train, tune
