@@ -39,6 +39,7 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
 from harness.testset.store import testset_path
@@ -183,7 +184,8 @@ def _level_images(holdout, plans: list[compound.Plan]) -> np.ndarray:
 
 def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = None,
               profile: Profile | str | None = None, phase: int | None = None,
-              data_dir: str | os.PathLike | None = None) -> CalibrateResult:
+              data_dir: str | os.PathLike | None = None,
+              progress: bool = False) -> CalibrateResult:
     """Fit the compound strength to the recorded Codabench scores; write `data/calibration.json`.
 
     Args:
@@ -193,6 +195,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         profile: the competition profile.
         phase: only records of this Codabench phase (default: the latest per experiment).
         data_dir: where calibration.json goes (default: the data folder).
+        progress: a tqdm bar (stderr) over the submissions re-run, minutes each.
 
     Raises:
         HarnessError: no recorded result whose submission can be run again, or a test
@@ -233,7 +236,8 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     records = _records(db, phase)
     correct, skipped = {}, {}
     images = None
-    for experiment, score in records.items():
+    rescore = progress_bar("calibrate", disable=not progress, unit="submission")
+    for experiment, score in rescore(records.items()):
         target = _target(db, experiment)
         if target is None:
             skipped[experiment] = "no scored submission to run again: harness score it first"
