@@ -66,7 +66,8 @@ def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profil
             raise HarnessError("no TARGET given and no submission_*.zip here",
                                hint="harness timecheck EXPERIMENT, or a zip from harness pack")
     report = timecheck(list(targets), profile, test_size=test_size, limit_s=limit_s, tta=tta,
-                       sample=sample, data=data, db_url=db_url, keep_dir=timecheck_dir())
+                       sample=sample, data=data, db_url=db_url, keep_dir=timecheck_dir(),
+                       progress=not as_json)
     emit(report, as_json, show_timecheck)
     if not report.ok:
         sys.exit(1)
