@@ -18,6 +18,12 @@ def progress_bar(desc: str, disable: bool = False, **kwargs):
                              leave=False, dynamic_ncols=True, **kwargs)
 
 
+def above_bars():
+    """A context to print a line on stderr in: any bar showing is cleared, then redrawn
+    below the line, rather than torn by it."""
+    return tqdm.external_write_mode(file=sys.stderr)
+
+
 def progress_callback(total_epochs: int, steps: int, desc: str, enabled: bool):
     import keras
 

@@ -1,10 +1,13 @@
-"""Shared fixtures: small generated data, a CLI runner, a quiet TensorFlow, and a
-scratch working directory for the whole session, so that the data folder is never the
-checkout's own data/."""
+"""Shared fixtures: small generated data, a CLI runner (and one whose stderr is a
+terminal, for progress bars), a quiet TensorFlow, and a scratch working directory for
+the whole session, so that the data folder is never the checkout's own data/."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,6 +41,40 @@ def profile():
 @pytest.fixture
 def runner():
     return CliRunner()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def terminal_stderr():
+    """`with terminal_stderr() as err:` sys.stderr is a terminal that keeps what is
+    written to it: tqdm draws its bars only on a terminal (`harness.progress`), as a
+    person at one would see them. (A context in the test's body, not a fixture: pytest
+    sets its own sys.stderr again once fixtures are set up.)"""
+    saved, sys.stderr = sys.stderr, _Terminal()
+    try:
+        yield sys.stderr
+    finally:
+        sys.stderr = saved
+
+
+class TerminalRunner(CliRunner):
+    """A CliRunner whose stderr says it is a terminal, so progress bars show in
+    `result.stderr` as they would for a person."""
+
+    @contextlib.contextmanager
+    def isolation(self, *args, **kwargs):
+        with super().isolation(*args, **kwargs) as streams:
+            sys.stderr.isatty = lambda: True
+            yield streams
+
+
+@pytest.fixture
+def tty_runner():
+    return TerminalRunner()
 
 
 @pytest.fixture

@@ -50,4 +50,5 @@ def calibrate_cmd(testset, phase, db_url, profile, as_json):
     (least squares) is written to data/calibration.json, which `testset build` and
     `score` use from then on.
     """
-    emit(calibrate(testset=testset, db_url=db_url, profile=profile, phase=phase), as_json, _show)
+    emit(calibrate(testset=testset, db_url=db_url, profile=profile, phase=phase,
+                   progress=not as_json), as_json, _show)

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from harness.cli.options import common
 from harness.cli.output import emit, err_console
+from harness.progress import above_bars
 from harness.shipping.crossversion import FORMATS
 from harness.shipping.packing import PackResult, pack
 
@@ -67,6 +68,11 @@ def pack_cmd(experiment, out, run, tta, no_optimize, data, fmt, runtime, profile
     The zip holds model.py, its helpers, the weights and submission.json at its root,
     nothing else. A zip whose smoke run fails is not written.
     """
-    status = (lambda msg: None) if as_json else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
+    def status(msg: str) -> None:
+        if not as_json:
+            with above_bars():  # the line goes above the steps' bar, not through it
+                err_console.print(f"[dim]{msg}[/]")
+
     emit(pack(experiment, profile, out=out, run=run, tta=tta, optimize=not no_optimize,
-              data=data, format=fmt, runtime=runtime, status=status), as_json, show_pack)
+              data=data, format=fmt, runtime=runtime, status=status, progress=not as_json),
+         as_json, show_pack)

@@ -33,8 +33,8 @@ def report_cmd(out, testset, db_url, profile, as_json):
     """Write every result to one self-contained HTML page (no network needed to open it)."""
     from harness.results.report import build_report
 
-    emit(build_report(out, testset=testset, db_url=db_url, profile=profile), as_json,
-         _show_report)
+    emit(build_report(out, testset=testset, db_url=db_url, profile=profile,
+                      progress=not as_json), as_json, _show_report)
 
 
 def _show_explain(console, r) -> None:
@@ -78,4 +78,4 @@ def explain_cmd(target, testset, n, layer, out, per_family, name, profile, as_js
     from harness.results.explain import explain
 
     emit(explain(target, testset=testset, n=n, layer=layer, out=out, per_family=per_family,
-                 profile=profile, name=name), as_json, _show_explain)
+                 profile=profile, name=name, progress=not as_json), as_json, _show_explain)

@@ -74,7 +74,7 @@ def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profil
                                hint="harness timecheck EXPERIMENT, or a zip from harness pack")
     report = timecheck(list(targets), profile, test_size=test_size, limit_s=limit_s, tta=tta,
                        sample=sample, data=data, records=codabench_records(db_url),
-                       keep_dir=timecheck_dir())
+                       keep_dir=timecheck_dir(), progress=not as_json)
     emit(report, as_json, show_timecheck)
     if not report.ok:
         sys.exit(1)

@@ -57,7 +57,8 @@ def verify_cmd(target, n, data, python, profile, as_json):
     zip does not load there or predicts other labels.
     """
     status = (lambda msg: None) if as_json else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
-    result = verify_zip(target, profile, n=n, data=data, python=python, status=status)
+    result = verify_zip(target, profile, n=n, data=data, python=python, status=status,
+                        progress=not as_json)
     emit(result, as_json, show_verify)
     if not result.ok:
         sys.exit(1)

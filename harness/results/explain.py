@@ -38,6 +38,7 @@ from harness.errors import HarnessError
 from harness.fsutil import write_text_atomic
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
 from harness.stamps import slug
 
 PREDICT_CHUNK = 256
@@ -171,12 +172,14 @@ def input_scale(folder: Path, models: list, images: np.ndarray, probe: int = 64)
     return max(agreement, key=lambda s: (agreement[s], s == 1.0))
 
 
-def _probabilities(models: list, images: np.ndarray, scale: float = 1.0) -> np.ndarray:
+def _probabilities(models: list, images: np.ndarray, scale: float = 1.0,
+                   progress: bool = False) -> np.ndarray:
     total = None
+    bar = progress_bar("predict", disable=not progress, unit="chunk")
     for model in models:
         parts = [np.asarray(model.predict_on_batch(
                      images[s:s + PREDICT_CHUNK].astype(np.float32) * np.float32(scale)))
-                 for s in range(0, len(images), PREDICT_CHUNK)]
+                 for s in bar(range(0, len(images), PREDICT_CHUNK))]
         probs = np.concatenate(parts).astype(np.float64)
         if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=1e-3):
             probs = np.exp(probs - probs.max(axis=1, keepdims=True))  # logits: softmax them
@@ -204,7 +207,8 @@ def _most_confident(mask: np.ndarray, confidence: np.ndarray, n: int) -> np.ndar
 def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None, n: int = 24,
             layer: str | None = None, out: str | os.PathLike | None = None,
             per_family: int = 400, pairs: int = 6, seed: int = 0,
-            profile: Profile | str | None = None, name: str | None = None) -> ExplainResult:
+            profile: Profile | str | None = None, name: str | None = None,
+            progress: bool = False) -> ExplainResult:
     """Draw the most confident mistakes of TARGET per family and per confused pair.
 
     Args:
@@ -219,6 +223,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         profile: the competition profile.
         name: the name it goes by (default: from TARGET, as `harness score` names it);
             give the leaderboard's name to see both together in the report.
+        progress: tqdm bars (stderr) over predicting, Grad-CAM and drawing galleries.
 
     Raises:
         HarnessError: not a Keras submission, a model that cannot be differentiated,
@@ -248,7 +253,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         models = load_keras_models(staged.path)
         layers = [find_conv_layer(m, layer) for m in models]
         scale = input_scale(staged.path, models, images)
-    probs = _probabilities(models, images, scale)
+    probs = _probabilities(models, images, scale, progress)
     pred = probs.argmax(axis=1)
     confidence = probs[np.arange(len(pred)), pred]
     wrong = pred != labels
@@ -279,12 +284,14 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     needed = np.unique(np.concatenate([p[3] for p in picks])) if picks else np.zeros(0, int)
     maps = np.zeros((len(needed), *images.shape[1:3]), np.float32)
     for model, chosen_layer in zip(models, layers):
-        maps += grad_cam(model, images[needed], pred[needed], chosen_layer,
-                         scale=scale) / len(models)
+        maps += grad_cam(model, images[needed], pred[needed], chosen_layer, scale=scale,
+                         progress=progress_bar("Grad-CAM", disable=not progress,
+                                               unit="batch")) / len(models)
     where = {int(i): j for j, i in enumerate(needed)}
 
     galleries = []
-    for kind, key, title, idx, n_images, n_mistakes in picks:
+    for kind, key, title, idx, n_images, n_mistakes in progress_bar(
+            "galleries", disable=not progress, unit="png")(picks):
         rows = [where[int(i)] for i in idx]
         tiles = np.concatenate([images[idx], overlay(images[idx], maps[rows])], axis=2)
         items = []

@@ -43,7 +43,8 @@ def scored_target(db: Leaderboard, experiment: str) -> str | None:
 
 def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = None,
               profile: Profile | str | None = None, phase: int | None = None,
-              data_dir: str | os.PathLike | None = None) -> CalibrateResult:
+              data_dir: str | os.PathLike | None = None,
+              progress: bool = False) -> CalibrateResult:
     """Fit the compound strength to the recorded Codabench scores; write `data/calibration.json`.
 
     Args:
@@ -53,6 +54,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         profile: the competition profile.
         phase: only records of this Codabench phase (default: the latest per experiment).
         data_dir: where calibration.json goes (default: the data folder).
+        progress: a tqdm bar (stderr) over the submissions re-run, minutes each.
 
     Raises:
         HarnessError: no recorded result whose submission can be run again, or a test
@@ -76,4 +78,4 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
         return run.predictions
 
     return calibrate_on(codabench_points(db, phase), predict, testset=testset,
-                        profile=profile, data_dir=data_dir)
+                        profile=profile, data_dir=data_dir, progress=progress)

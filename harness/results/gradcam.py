@@ -15,7 +15,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -107,7 +107,8 @@ def _linear_output(model) -> Iterator[None]:
 
 
 def grad_cam(model, images: np.ndarray, classes: np.ndarray, layer=None,
-             batch_size: int = 32, scale: float = 1.0) -> np.ndarray:
+             batch_size: int = 32, scale: float = 1.0,
+             progress: Callable | None = None) -> np.ndarray:
     """Grad-CAM maps of `classes` for `images`, resized to the images, scaled to 0..1.
 
     Args:
@@ -116,6 +117,7 @@ def grad_cam(model, images: np.ndarray, classes: np.ndarray, layer=None,
             pixels 0-255 as the harness's template feeds them; 1/255 for 0-1).
         classes: (n,) the class to explain for each image (e.g. the predicted one).
         layer: the layer to weigh (default `find_conv_layer(model)`).
+        progress: an optional wrapper for the iterable of batches (e.g. a tqdm bar).
 
     Raises:
         HarnessError: the model cannot be differentiated down to that layer.
@@ -126,7 +128,8 @@ def grad_cam(model, images: np.ndarray, classes: np.ndarray, layer=None,
     height, width = images.shape[1:3]
     out = np.zeros(images.shape[:3], np.float32)
     with _linear_output(model):
-        for start in range(0, len(images), batch_size):
+        starts = range(0, len(images), batch_size)
+        for start in progress(starts) if progress else starts:
             x = tf.convert_to_tensor(images[start:start + batch_size], tf.float32) * scale
             picked = tf.constant(classes[start:start + batch_size], tf.int32)
             with _tap(layer) as seen, tf.GradientTape() as tape:

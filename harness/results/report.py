@@ -38,6 +38,7 @@ from harness.errors import HarnessError
 from harness.experiments import get_experiment, read_run
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
 from harness.results import figures, standings
 from harness.results.leaderboard import Leaderboard
 from harness.stamps import now_iso, slug
@@ -246,7 +247,7 @@ def _explanations(root: Path, testset: str | None,
 def build_report(out: str | os.PathLike | None = None, testset: str | None = None,
                  db_url: str | None = None, profile: Profile | str | None = None,
                  data_dir: str | os.PathLike | None = None,
-                 generated_at: str | None = None) -> ReportResult:
+                 generated_at: str | None = None, progress: bool = False) -> ReportResult:
     """Write the report page and say what it holds.
 
     Raises:
@@ -261,6 +262,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
         data_dir: where hygiene reports, explanations, timechecks and the calibration are
             looked for (default: the data folder, `harness.paths.data_dir`).
         generated_at: the page's timestamp (default: now, UTC).
+        progress: a tqdm bar (stderr) over the experiments whose figures are drawn.
     """
     import jinja2
 
@@ -327,7 +329,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                              "recall per true class"))})
     images += len(heatmaps)
 
-    for e in scored:
+    for e in progress_bar("report figures", disable=not progress, unit="experiment")(scored):
         if e["metrics"].get("confusion"):
             e["confusion_src"] = figures.data_uri(figures.confusion(
                 e["metrics"]["confusion"], list(profile.class_names),

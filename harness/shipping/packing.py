@@ -39,6 +39,7 @@ from harness.experiments import WEIGHT_SUFFIX, get_experiment
 from harness.fsutil import atomic_path, sha256_file
 from harness.interrupt import checkpoint
 from harness.profile import Profile
+from harness.progress import progress_bar
 from harness.scoring.contract import check_source
 from harness.scoring.ingestion import run_submission
 from harness.scoring.kerasfiles import to_savedmodel
@@ -252,7 +253,8 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
          run: str | os.PathLike | None = None, tta: int | None = None, optimize: bool = True,
          data: str | os.PathLike | None = None, n_smoke: int = SMOKE_IMAGES,
          name: str | None = None, format: str = "auto", runtime: str | None = None,
-         status: Callable[[str], None] = lambda msg: None) -> PackResult:
+         status: Callable[[str], None] = lambda msg: None,
+         progress: bool = False) -> PackResult:
     """Pack an experiment's run into a checked, smoke-tested submission zip.
 
     Args:
@@ -273,6 +275,7 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
             only when they agree with Keras on the sample); default the experiment's
             config `runtime`.
         status: called with progress lines for people.
+        progress: a tqdm bar (stderr) over the steps: stage and optimize, zip, smoke run.
 
     Returns:
         PackResult.
@@ -287,15 +290,22 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
     if dest.exists():
         raise HarnessError(f"{dest} already exists", hint="pass another --out, or wait a second")
     sample = sample_images(profile, n_smoke, data)
-    with tempfile.TemporaryDirectory(prefix="harness-pack-") as tmp:
+    steps = progress_bar("pack", disable=not progress, total=3, unit="step")
+    with tempfile.TemporaryDirectory(prefix="harness-pack-") as tmp, steps() as bar:
+        bar.set_postfix_str("stage and optimize")
         folder = pack_folder(experiment, profile, Path(tmp) / "stage", sample, run=run,
                              tta=tta, optimize=optimize, format=format, runtime=runtime,
                              status=status)
+        bar.update()
+        bar.set_postfix_str("zip")
         built = Path(tmp) / dest.name
         files = write_zip(folder.path, built)
+        bar.update()
+        bar.set_postfix_str("smoke run")
         status(f"smoke run: {len(sample)} images through the ingestion")
         extracted = resolve_target(built, Path(tmp) / "extracted", profile)
         smoke = run_submission(extracted.path, sample, profile).raise_for_failure()
+        bar.update()
         checkpoint("pack:smoke-ran")
         with atomic_path(dest) as part:
             shutil.copyfile(built, part)

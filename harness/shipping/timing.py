@@ -41,6 +41,7 @@ from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.paths import data_dir
 from harness.profile import Profile
+from harness.progress import progress_bar
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.shipping.samples import sample_images
@@ -165,12 +166,14 @@ def sample_sizes(sample: int, chunk_size: int | None) -> tuple[int, int]:
 
 
 def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = DEFAULT_SAMPLE,
-            data: str | os.PathLike | None = None, threads: int | None = None) -> Measurement:
+            data: str | os.PathLike | None = None, threads: int | None = None,
+            progress: Callable | None = None) -> Measurement:
     """Time a submission on a small and a larger sample; fit the predict cost.
 
     The larger run has `sample` images; the smaller one chunk of the template's
     `chunk_size` (or a quarter of `sample`). The slope between them is the cost per
     image; what is left of predict is a per-call overhead (tracing, XLA compiling).
+    `progress`: an optional wrapper for the iterable of the two runs (e.g. a tqdm bar).
 
     Raises:
         SubmissionError: the submission fails on the sample.
@@ -180,7 +183,7 @@ def measure(submission_dir: str | os.PathLike, profile: Profile, sample: int = D
     sizes = sample_sizes(sample, settings["chunk_size"])
     images = sample_images(profile, sizes[1], data)
     runs = [run_submission(submission_dir, images[:n], profile, threads=threads)
-            .raise_for_failure() for n in sizes]
+            .raise_for_failure() for n in (progress(sizes) if progress else sizes)]
     small, large = runs
     # A shared machine can make the small run the slower one; a cost is never negative.
     per_image = max(large.predict_s - small.predict_s, 0.0) / (sizes[1] - sizes[0])
@@ -308,7 +311,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
               records: list[dict] | None = None,
               measure_fn: Callable[..., Measurement] = measure,
               keep_dir: str | os.PathLike | None = None,
-              names: list[str] | None = None) -> TimecheckReport:
+              names: list[str] | None = None, progress: bool = False) -> TimecheckReport:
     """Estimate each target's full hidden-set run against the limit.
 
     Args:
@@ -325,6 +328,7 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         keep_dir: write each verdict to keep_dir/NAME.json (the CLI: `timecheck_dir()`).
         names: the name each target's verdict is kept and shown under (default: the
             target's own, e.g. a zip's stem); the demo names its zip's experiment.
+        progress: a tqdm bar (stderr) over each target's two timing runs.
 
     Returns:
         TimecheckReport, one result per target, in order.
@@ -341,7 +345,9 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
     for i, target in enumerate(targets):
         with tempfile.TemporaryDirectory(prefix="harness-timecheck-") as tmp:
             staged = resolve_target(target, Path(tmp) / "submission", profile)
-            m = measure_fn(staged.path, profile, sample=sample, data=data)
+            m = measure_fn(staged.path, profile, sample=sample, data=data,
+                           progress=progress_bar(f"timing {staged.name}", disable=not progress,
+                                                 unit="run"))
             own_settings = (staged.path / "submission.json").exists()
         checkpoint("timecheck:measured")
         calibration = calibrate(staged.name, m, profile, records)

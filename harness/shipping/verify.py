@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from harness.profile import Profile
+from harness.progress import progress_bar
 from harness.scoring.ingestion import start_submission
 from harness.scoring.runtime import Builder, pip_builder, runs_here, server_python
 from harness.scoring.targets import resolve_target
@@ -98,7 +99,8 @@ def _why(result) -> str | None:
 def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
                data: str | os.PathLike | None = None, python: str | os.PathLike | None = None,
                builder: Builder = pip_builder,
-               status: Callable[[str], None] = lambda msg: None) -> VerifyResult:
+               status: Callable[[str], None] = lambda msg: None,
+               progress: bool = False) -> VerifyResult:
     """Run a submission on the server's runtime and here; compare the labels.
 
     Args:
@@ -110,6 +112,7 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
             else the cached virtualenv, built on first use).
         builder: how to build that virtualenv (see `server_python`).
         status: called with progress lines for people.
+        progress: a tqdm bar (stderr) over the two runs while they finish.
 
     Returns:
         VerifyResult; `ok` is True when the zip loads there and the labels match.
@@ -129,7 +132,8 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
                               threads=profile.server_threads) as on_server, \
                 start_submission(staged.path, images, profile, python=sys.executable,
                                  threads=profile.server_threads) as on_here:
-            there, here = on_server.wait(), on_here.wait()
+            runs = progress_bar("verify", disable=not progress, unit="run")
+            there, here = [run.wait() for run in runs([on_server, on_here])]
     both = there.ok and here.ok
     compared = runs_here(profile)
     diff = np.flatnonzero(there.predictions != here.predictions) if both else np.array([], int)

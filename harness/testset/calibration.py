@@ -38,6 +38,7 @@ from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
+from harness.progress import progress_bar
 from harness.stamps import now_iso
 from harness.testset import compound
 from harness.testset.recipes import get_recipe
@@ -170,7 +171,8 @@ def _level_images(holdout, plans: list[compound.Plan]) -> np.ndarray:
 
 def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray], np.ndarray],
                  testset: str | os.PathLike | None = None, profile: Profile | str | None = None,
-                 data_dir: str | os.PathLike | None = None) -> CalibrateResult:
+                 data_dir: str | os.PathLike | None = None,
+                 progress: bool = False) -> CalibrateResult:
     """Fit the compound strength to real scores; write `data/calibration.json`.
 
     The scores and the submissions behind them come from the caller, so this stage
@@ -186,6 +188,7 @@ def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray
             "default").
         profile: the competition profile.
         data_dir: where calibration.json goes (default: the data folder).
+        progress: a tqdm bar (stderr) over the submissions re-run, minutes each.
 
     Raises:
         HarnessError: no point whose submission ran, or a test set without a holdout.
@@ -217,7 +220,8 @@ def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray
              for c in range(int(spec.get("copies", 1)))]
     correct, skipped = {}, {}
     images = None
-    for experiment in points:
+    rescore = progress_bar("calibrate", disable=not progress, unit="submission")
+    for experiment in rescore(points):
         if images is None:
             images = _level_images(holdout, plans)
         try:

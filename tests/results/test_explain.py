@@ -13,6 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import terminal_stderr
 
 from harness.cli import main
 from harness.data.datasets import save_dataset
@@ -153,7 +154,11 @@ def test_explain_draws_the_most_confident_mistakes_per_family_and_pair(explain_c
 
     folder, npz = explain_case
     before = sorted(p.name for p in folder.iterdir())
-    result = explain(folder, testset=npz, n=3, out=tmp_path / "explain" / "sub")
+    with terminal_stderr() as err:
+        result = explain(folder, testset=npz, n=3, out=tmp_path / "explain" / "sub",
+                         progress=True)
+    shown = err.getvalue()  # a bar per phase, for a person at a terminal
+    assert "predict:" in shown and "Grad-CAM:" in shown and "galleries:" in shown
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing enters the submission
     assert result.layer == "fires" and result.models == 1 and result.n_images == 24
     assert result.input_scale == 1.0
@@ -176,16 +181,21 @@ def test_explain_draws_the_most_confident_mistakes_per_family_and_pair(explain_c
 
 
 def test_cli_explain_json_and_a_numpy_submission_is_one_line(explain_case, tmp_path, runner,
-                                                             make_submission, monkeypatch):
+                                                             tty_runner, make_submission,
+                                                             monkeypatch):
     folder, npz = explain_case
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_DB_URL", raising=False)
-    out = runner.invoke(main, ["explain", str(folder), "--testset", str(npz), "--n", "2",
-                               "--out", str(tmp_path / "x"), "--name", "tiny@1", "--json"])
+    out = tty_runner.invoke(main, ["explain", str(folder), "--testset", str(npz), "--n", "2",
+                                   "--out", str(tmp_path / "x"), "--name", "tiny@1", "--json"])
     assert out.exit_code == 0, out.output
     assert not (tmp_path / "data").exists()  # its galleries, and no leaderboard database
-    result = json.loads(out.output)
+    assert "predict:" not in out.output  # no bar under --json, even at a terminal
+    result = json.loads(out.stdout)
     assert result["experiment"] == "tiny@1" and result["galleries"][0]["items"][0]["confidence"] > 0
+    shown = tty_runner.invoke(main, ["explain", str(folder), "--testset", str(npz), "--n", "2",
+                                     "--out", str(tmp_path / "x"), "--name", "tiny@1"])
+    assert shown.exit_code == 0 and "Grad-CAM:" in shown.stderr and "galleries" in shown.stdout
     numpy_only = make_submission(name="numpy_sub")
     out = runner.invoke(main, ["explain", str(numpy_only), "--testset", str(npz)])
     assert out.exit_code == 2

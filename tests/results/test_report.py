@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import terminal_stderr
 
 from harness.cli import main
 from harness.contactsheet import contact_sheet
@@ -157,8 +158,10 @@ def test_the_report_holds_every_section(built):
 
 
 def test_regenerating_gives_the_same_bytes_apart_from_the_timestamp(world, built, tmp_path):
-    again = _build(world, tmp_path / "again.html", testset="demo",
-                   generated_at="2030-01-01T00:00:00+00:00")
+    with terminal_stderr() as err:  # a bar for a person does not change the page
+        again = _build(world, tmp_path / "again.html", testset="demo",
+                       generated_at="2030-01-01T00:00:00+00:00", progress=True)
+    assert "report figures:" in err.getvalue() and "0/3" in err.getvalue()  # 3 scored
     a, b = Path(built.path).read_bytes(), (tmp_path / "again.html").read_bytes()
     assert a != b and built.generated_at in a.decode() and again.generated_at in b.decode()
     assert STAMP.sub("", a.decode()) == STAMP.sub("", b.decode())
@@ -234,11 +237,13 @@ def test_the_calibration_plot_joins_its_real_points_and_the_recorded_ones(world,
     assert "not a calibration file" in calibration_view(entries, world.profile, tmp_path)["note"]
 
 
-def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, runner):
+def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, tty_runner):
+    runner = tty_runner
     out = runner.invoke(main, ["report", "--out", str(tmp_path / "r.html"), "--db",
                                world.db_url, "--testset", "demo", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["sections"]["leaderboard rows"] == 4
+    assert "report figures" not in out.output  # no bar under --json, even at a terminal
+    assert json.loads(out.stdout)["sections"]["leaderboard rows"] == 4
     out = runner.invoke(main, ["report", "--out", str(tmp_path / "r2.html"), "--db",
                                world.db_url, "--testset", "dmeo"])
     assert out.exit_code == 2 and "no scores on test set 'dmeo'" in out.output

@@ -61,12 +61,13 @@ def test_pack_optimizes_grouped_convs_and_says_so(packed):
 
 
 def test_same_experiment_packs_to_the_same_sha256_and_scores_exactly_as_its_folder(
-        packed_setup, profile, runner, tmp_path):
+        packed_setup, profile, tty_runner, tmp_path):
     packed, trained_experiment = packed_setup
-    result = runner.invoke(main, ["pack", str(trained_experiment), "--tta", "2",
-                                  "--out", str(tmp_path / "again"), "--json"])
+    result = tty_runner.invoke(main, ["pack", str(trained_experiment), "--tta", "2",
+                                      "--out", str(tmp_path / "again"), "--json"])
     assert result.exit_code == 0, result.output
-    again = json.loads(result.output)
+    assert "pack:" not in result.output  # no bar under --json, even at a terminal
+    again = json.loads(result.stdout)
     assert again["sha256"] == packed.sha256
     assert again["zip"].startswith(str(tmp_path / "again" / "submission_"))
 
@@ -94,12 +95,15 @@ def test_a_zip_whose_smoke_run_fails_is_not_left_behind(trained_experiment, prof
 
 
 def test_a_model_py_importing_keras_cv_is_refused_before_anything_is_written(
-        trained_experiment, profile, tmp_path, runner):
+        trained_experiment, profile, tmp_path, tty_runner):
     override = trained_experiment / "submission"
     override.mkdir()
     (override / "model.py").write_text("import keras_cv\n\n\nclass Model:\n"
                                        "    def predict(self, X):\n        return X[:, 0, 0, 0]\n")
     out = tmp_path / "dist"
-    result = runner.invoke(main, ["pack", str(trained_experiment), "--out", str(out)])
+    result = tty_runner.invoke(main, ["pack", str(trained_experiment), "--out", str(out)])
     assert result.exit_code == 2 and "keras_cv" in result.output
+    # For a person, a bar over pack's steps, from the first.
+    assert "pack:" in result.stderr and "0/3 [" in result.stderr
+    assert "stage and optimize" in result.stderr
     assert not out.exists() or list(out.iterdir()) == []

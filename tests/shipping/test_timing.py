@@ -34,7 +34,7 @@ def calibration_file(tmp_path, monkeypatch):
 def fake_measure(m=M):
     calls = []
 
-    def measure_fn(folder, profile, sample, data):
+    def measure_fn(folder, profile, sample, data, progress=None):
         calls.append((folder, sample))
         return m
     measure_fn.calls = calls
@@ -173,18 +173,22 @@ def test_measure_fits_a_real_run(make_submission, profile):
     assert m.fixed_s > 0 and m.per_image_s >= 0 and m.call_s >= 0
 
 
-def test_cli_timecheck_json_and_exit_code(make_submission, runner, tmp_path, monkeypatch):
+def test_cli_timecheck_json_and_exit_code(make_submission, tty_runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder = make_submission()
     db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
-    ok = runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db, "--json"])
+    ok = tty_runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db,
+                                  "--json"])
     assert ok.exit_code == 0, ok.output
-    out = json.loads(ok.output)["results"][0]
+    assert "timing sub" not in ok.output  # no bar under --json, even at a terminal
+    out = json.loads(ok.stdout)["results"][0]
     assert out["verdict"] == "PASS" and out["max_tta"] == 8
     # The verdict is kept for `harness report`'s margin column.
     kept = json.loads((tmp_path / "data" / "timechecks" / "sub.json").read_text())
     assert kept["margin_s"] == out["margin_s"] and kept["checked_at"]
     assert not (tmp_path / "lb.sqlite").exists()  # read for durations, never created
-    tight = runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db,
-                                 "--limit", "0.001"])
-    assert tight.exit_code == 1 and "FAIL" in tight.output
+    tight = tty_runner.invoke(main, ["timecheck", str(folder), "--sample", "16", "--db", db,
+                                     "--limit", "0.001"])
+    assert tight.exit_code == 1 and "FAIL" in tight.stdout
+    # For a person, a bar on stderr over the two timing runs.
+    assert "timing sub:" in tight.stderr and "0/2" in tight.stderr

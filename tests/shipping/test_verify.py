@@ -13,6 +13,7 @@ import os
 import sys
 
 import pytest
+from conftest import terminal_stderr
 
 from harness.cli import main
 from harness.errors import HarnessError
@@ -107,7 +108,9 @@ def test_a_build_without_an_interpreter_is_an_error(profile, tmp_path):
 
 
 def test_same_labels_there_and_here(zip_path, profile):
-    r = verify_zip(zip_path, profile, n=16, python=sys.executable)
+    with terminal_stderr() as err:
+        r = verify_zip(zip_path, profile, n=16, python=sys.executable, progress=True)
+    assert "verify:" in err.getvalue() and "0/2" in err.getvalue()  # a bar over both runs
     assert r.ok and r.loads_there and r.same_labels and r.n_different == 0
     assert r.python == sys.executable and r.build_s is None and r.n_images == 16
 
@@ -120,11 +123,15 @@ def test_labels_that_differ_there_are_listed(zip_path, profile, tmp_path):
     assert d["there"] == (d["here"] + 1) % 8
 
 
-def test_cli_reports_a_zip_that_does_not_load_there(zip_path, runner, tmp_path, monkeypatch):
+def test_cli_reports_a_zip_that_does_not_load_there(zip_path, tty_runner, tmp_path,
+                                                    monkeypatch):
     monkeypatch.setenv("HARNESS_SERVER_PYTHON", wrapper(tmp_path, FAKE_BROKEN=1))
-    result = runner.invoke(main, ["verify", str(zip_path), "--n", "8", "--json"])
+    result = tty_runner.invoke(main, ["verify", str(zip_path), "--n", "8", "--json"])
     assert result.exit_code == 1, result.output
-    out = json.loads(result.output)
+    assert "verify:" not in result.output  # no bar under --json, even at a terminal
+    out = json.loads(result.stdout)
     assert not out["loads_there"] and out["ok_here"]
     assert "cannot import name" in out["failure_there"]
     assert "FAKE_BROKEN" not in os.environ
+    shown = tty_runner.invoke(main, ["verify", str(zip_path), "--n", "8"])
+    assert shown.exit_code == 1 and "verify:" in shown.stderr and "NOT OK" in shown.stdout

@@ -80,7 +80,7 @@ class Model:
 
 
 def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
-        tmp_path, monkeypatch, make_submission, runner):
+        tmp_path, monkeypatch, make_submission, runner, tty_runner):
     from harness.results.leaderboard import Leaderboard
     from harness.results.scores import score_and_keep
     from harness.testset.builder import build
@@ -102,13 +102,18 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     Leaderboard().record("pixel", 0.55)
     # A damaged calibration.json is no reason to fail: calibrate is what rewrites it.
     (tmp_path / "data/calibration.json").write_text("{not json")
-    out = runner.invoke(main, ["calibrate", "--testset", "t", "--json"])
+    out = tty_runner.invoke(main, ["calibrate", "--testset", "t", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["replaced_damaged"] is True
-    cal = json.loads(out.output)["calibration"]
+    assert "calibrate:" not in out.output  # no bar under --json, even at a terminal
+    assert json.loads(out.stdout)["replaced_damaged"] is True
+    cal = json.loads(out.stdout)["calibration"]
     assert cal["recipe"] == "pp-small@2.0" and cal["points"][0]["experiment"] == "pixel"
     assert 0 <= cal["strength"] <= 3 and abs(cal["points"][0]["forecast"] - 0.55) < 0.1
     assert cal["sd"] == calibration.PRIOR_SD and (tmp_path / "data/calibration.json").is_file()
+    # For a person, the re-scoring (minutes each submission) shows a bar on stderr.
+    shown = tty_runner.invoke(main, ["calibrate", "--testset", "t"])
+    assert shown.exit_code == 0 and "calibrate:" in shown.stderr and "0/1" in shown.stderr
+    assert "calibrate:" not in shown.stdout and "strength" in shown.stdout
 
     rebuilt = build("clean.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
     assert rebuilt.recipe == f"pp-small@2.0+s{cal['strength']:.2f}" and not rebuilt.cached
