@@ -23,7 +23,6 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from harness import profile_schema
 from harness.errors import HarnessError
+from harness.registry import Registry, unknown
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -197,7 +197,13 @@ class Profile:
 
 def shipped_profiles() -> list[str]:
     """The names of the profiles that ship with the harness."""
-    return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
+    return PROFILES.names()
+
+
+# The shipped profile files by name, read from the folder at each lookup.
+PROFILES: Registry[Path] = Registry(
+    "profile", find=lambda: {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.toml"))},
+    hint="or the path of a .toml file")
 
 
 def _read_toml(path: Path) -> dict:
@@ -251,13 +257,11 @@ def _profile_path(name: str, relative_to: Path | None = None) -> Path:
                                hint=f"a shipped profile ({', '.join(shipped_profiles())}) "
                                     f"or the path of a .toml file")
         return path
-    shipped = SHIPPED_DIR / f"{name}.toml"
-    if shipped.is_file():
-        return shipped
-    close = difflib.get_close_matches(name, shipped_profiles(), n=1)
-    hint = (f"did you mean {close[0]!r}?" if close else
-            f"known profiles: {', '.join(shipped_profiles())}; or the path of a .toml file")
-    raise HarnessError(f"unknown profile. Received: profile={name!r}", hint=hint)
+    if name not in PROFILES:
+        raise unknown("profile", name, PROFILES, f"known profiles: "
+                      f"{', '.join(shipped_profiles())}; or the path of a .toml file",
+                      received=f"profile={name!r}")
+    return PROFILES.get(name)
 
 
 @functools.lru_cache(maxsize=32)
@@ -296,7 +300,7 @@ def project_profile(start: str | os.PathLike | None = None) -> Path | None:
 
 def get_profile(name: str | os.PathLike | Profile | None = None) -> Profile:
     """A profile by shipped name or file path; None: the project's `harness.toml`, else
-    the default. An unknown name raises with "did you mean".
+    the default. An unknown name raises with the closest known one.
 
     Examples:
         >>> get_profile().name

@@ -32,10 +32,11 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import math
 from dataclasses import dataclass
+
+from harness.registry import suggestion
 
 # What each contract choice means, for `profile show` and docs/profiles.md.
 INIT_ARGS = {"path": "the submission's folder, as a string"}
@@ -206,8 +207,7 @@ def _check_value(table: str, key: str, spec: Key, value, source: str) -> list[st
 
 
 def _unknown(table: str, key: str, known, source: str) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
+    hint = f" ({suggestion(key, known) or 'known: ' + ', '.join(known)})"
     return f"{source}: unknown key {_where(table, key)}{hint}"
 
 

@@ -37,6 +37,12 @@ def closest(name: object, known: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+def suggestion(name: object, known: Iterable[str]) -> str | None:
+    """"did you mean 'x'?" for the closest known name, or None when none is close."""
+    match = closest(name, known)
+    return None if match is None else f"did you mean {match!r}?"
+
+
 def unknown(kind: str, name: object, known: Iterable[str], hint: str | None = None,
             received: str | None = None) -> HarnessError:
     """The error for a name that is not one of `known`: the closest name as the hint,
@@ -50,11 +56,7 @@ def unknown(kind: str, name: object, known: Iterable[str], hint: str | None = No
         received: how to show what was given (default: `repr(name)`).
     """
     known = list(known)
-    match = closest(name, known)
-    if match is not None:
-        why = f"did you mean {match!r}?"
-    else:
-        why = hint or f"known: {', '.join(known) or 'none'}"
+    why = suggestion(name, known) or hint or f"known: {', '.join(known) or 'none'}"
     shown = repr(str(name)) if received is None else received
     return HarnessError(f"unknown {kind}. Received: {shown}", hint=why)
 
@@ -67,14 +69,17 @@ class Registry(Generic[T]):
         find: for entries found on disk rather than registered: returns the current
             {name: entry} (read at each lookup, so a new file is seen at once).
         hint: said when an unknown name is close to none (e.g. how to make one).
+        entries: the first entries, {name: entry}, for a registry written as a table.
     """
 
     def __init__(self, kind: str, find: Callable[[], Mapping[str, T]] | None = None,
-                 hint: str | None = None):
+                 hint: str | None = None, entries: Mapping[str, T] | None = None):
         self.kind = kind
         self.hint = hint
         self._find = find
         self._entries: dict[str, T] = {}
+        for name, entry in (entries or {}).items():
+            self.register(name, entry)
 
     def register(self, name: str, entry: T) -> T:
         """Add `entry` under `name` (a name registers once) and return it."""
@@ -103,6 +108,12 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return list(self.entries())
+
+    def items(self):
+        return self.entries().items()
+
+    def values(self):
+        return self.entries().values()
 
     def __contains__(self, name: object) -> bool:
         return name in self.entries()

@@ -27,11 +27,11 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Mapping
 
 from harness.errors import HarnessError
+from harness.registry import suggestion
 
 PSEUDO_PRIVATE = "pseudo_private"
 HOLDOUT = "holdout"
@@ -50,15 +50,13 @@ def declared(manifest: Mapping[str, Any], where: str | Path) -> str | None:
     """The kind a test set's builder declared in its manifest (`"kind"`), or None.
 
     Raises:
-        HarnessError: a kind the harness does not know ("did you mean").
+        HarnessError: a kind the harness does not know (with the closest known one).
     """
     kind = manifest.get("kind")
     if kind is None or kind in KINDS:
         return kind
-    close = difflib.get_close_matches(str(kind), KINDS, n=1)
     raise HarnessError(f"{where}: unknown test-set kind {kind!r}",
-                       hint=f"did you mean {close[0]!r}?" if close
-                       else "kinds: " + ", ".join(KINDS))
+                       hint=suggestion(kind, KINDS) or "kinds: " + ", ".join(KINDS))
 
 
 def subject(kind: str | None, name: str | None, path: str | None = None) -> str:

@@ -71,7 +71,7 @@ def test_the_2023_profile_has_the_codalab_contract():
 
 @pytest.mark.parametrize("table, key, line", [
     ("task", "input_shapes = [1, 2, 3]",
-     "unknown key [task] input_shapes (did you mean input_shape?)"),
+     "unknown key [task] input_shapes (did you mean 'input_shape'?)"),
     ("", 'colour = "red"', "unknown key colour (known: name, title, platform, extends, "
                               "task, runtime, contract, data, calibration)"),
     ("task", 'time_limit_s = "120"',

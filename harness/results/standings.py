@@ -18,14 +18,13 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import testkinds
-from harness.errors import HarnessError
+from harness.registry import unknown
 from harness.results.leaderboard import Leaderboard
 
 # The columns of a leaderboard row, in display order.
@@ -57,10 +56,7 @@ def matches(score: dict, testset: str | None) -> bool:
 
 def check_sort(sort: str) -> None:
     if sort not in ROW_COLUMNS:
-        close = difflib.get_close_matches(sort, ROW_COLUMNS, n=1)
-        raise HarnessError(f"unknown sort column. Received: {sort!r}",
-                           hint=f"did you mean {close[0]!r}?" if close
-                           else "columns: " + ", ".join(ROW_COLUMNS))
+        raise unknown("sort column", sort, ROW_COLUMNS, "columns: " + ", ".join(ROW_COLUMNS))
 
 
 def rows(db: Leaderboard, testset: str | None = None,

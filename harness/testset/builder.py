@@ -254,7 +254,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
 
     Raises:
         HarnessError: a bad option, unreadable data, a class too small to split, or an
-            unknown recipe or family ("did you mean").
+            unknown recipe or family (with the closest known name).
     """
     started = time.perf_counter()
     profile = get_profile(profile)

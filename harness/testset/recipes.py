@@ -26,13 +26,13 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.registry import Registry, unknown
 from harness.testset import corruptions
 from harness.testset.compound import GROUP as COMPOUND
 
@@ -46,7 +46,7 @@ SMALL_FAMILIES = {"clean": [0], "gaussian_noise": [2, 4], "overlay": [2, 4],
                   "rotate_flip": [2, 4]}
 
 # name -> its versions, oldest first; a bare name means the newest.
-RECIPES: dict[str, list[dict]] = {
+RECIPES: Registry[list[dict]] = Registry("recipe", entries={
     "pp": [
         {"version": "1.0",
          "description": "every family at severities 1-5: each holdout image appears once per "
@@ -73,7 +73,7 @@ RECIPES: dict[str, list[dict]] = {
                       "severities": [2, 4], "max_links": 3, "copies": 1, "strength": 1.0},
          "aggregate": "compound"},
     ],
-}
+})
 DEFAULT_RECIPE = "pp"
 
 
@@ -114,17 +114,9 @@ class Recipe:
         return out
 
 
-def _did_you_mean(kind: str, name: str, known) -> HarnessError:
-    close = difflib.get_close_matches(str(name), list(known), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-    return HarnessError(f"unknown {kind}. Received: {name!r}", hint=hint)
-
-
 def _spec(recipe: str) -> dict:
     name, _, version = recipe.partition("@")
-    if name not in RECIPES:
-        raise _did_you_mean("recipe", name, RECIPES)
-    versions = RECIPES[name]
+    versions = RECIPES.get(name)
     if not version:
         return {"name": name, **versions[-1]}
     for v in versions:
@@ -143,7 +135,8 @@ def get_recipe(recipe: str | Mapping | Recipe | None = None,
         strength: the compound chain strength (default: the recipe's own, uncalibrated).
 
     Raises:
-        HarnessError: unknown recipe, version, family, severity or aggregate ("did you mean").
+        HarnessError: unknown recipe, version, family, severity or aggregate (with the closest
+            known name).
     """
     if isinstance(recipe, Recipe) and strength is None:
         return recipe
@@ -160,7 +153,7 @@ def get_recipe(recipe: str | Mapping | Recipe | None = None,
             corruptions.check_severity(family, s)
         families[fam] = tuple(int(s) for s in severities)
     if spec["aggregate"] not in AGGREGATES:
-        raise _did_you_mean("aggregate", spec["aggregate"], AGGREGATES)
+        raise unknown("aggregate", spec["aggregate"], AGGREGATES)
     compound = spec.get("compound")
     if compound is not None:
         for fam in compound["families"]:
@@ -271,7 +264,7 @@ def aggregate(per_group_accuracy: Mapping[str, float], counts: Mapping[str, int]
     """
     method = method or get_recipe(recipe).aggregate
     if method not in AGGREGATES:
-        raise _did_you_mean("aggregate", method, AGGREGATES)
+        raise unknown("aggregate", method, AGGREGATES)
     if cells is None:
         counts = counts or {}
         cells = {(f, 0): (float(a), int(counts.get(f, 1))) for f, a in per_group_accuracy.items()}

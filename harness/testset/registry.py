@@ -12,7 +12,6 @@ process. `REGISTRY_VERSION` changes whenever any family's output does.
 
 from __future__ import annotations
 
-import difflib
 import zlib
 from dataclasses import dataclass
 from typing import Callable
@@ -21,6 +20,7 @@ import numpy as np
 
 from harness import imageops as ops
 from harness.errors import HarnessError
+from harness.registry import Registry
 
 REGISTRY_VERSION = "1"
 MAX_SEVERITY = 5
@@ -53,27 +53,22 @@ class Family:
         return ops.to_uint8(self.apply(images.astype(np.float32), params))
 
 
-FAMILIES: dict[str, Family] = {}
+FAMILIES: Registry[Family] = Registry("corruption family")
 
 
 def family(name: str, kind: str, severities=None):
     """Register a class with static `sample` and `apply` as a family; its docstring describes it."""
     def wrap(cls):
-        FAMILIES[name] = Family(name, kind, (cls.__doc__ or "").strip().splitlines()[0],
-                                cls.sample, cls.apply,
-                                tuple(severities or range(1, MAX_SEVERITY + 1)))
+        FAMILIES.register(name, Family(name, kind, (cls.__doc__ or "").strip().splitlines()[0],
+                                       cls.sample, cls.apply,
+                                       tuple(severities or range(1, MAX_SEVERITY + 1))))
         return cls
     return wrap
 
 
 def get_family(name: str) -> Family:
-    """Look a family up by name; an unknown name raises with "did you mean"."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, FAMILIES, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known families: {', '.join(FAMILIES)}"
-        raise HarnessError(f"unknown corruption family. Received: {name!r}", hint=hint) from None
+    """Look a family up by name; an unknown name raises with the closest known one."""
+    return FAMILIES.get(name)
 
 
 def check_severity(fam: Family, severity: int) -> None:

@@ -20,11 +20,11 @@ Examples:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable
 
 from harness.errors import HarnessError
+from harness.registry import Registry
 
 VALUE_RANGE = (0, 255)
 
@@ -46,15 +46,13 @@ class Augmentation:
     doc: str = ""
 
 
-AUGMENTATIONS: dict[str, Augmentation] = {}
+AUGMENTATIONS: Registry[Augmentation] = Registry("augmentation")
 
 
 def register(name: str, doc: str, **defaults):
     """Decorator: register `make` under `name`; a duplicate name is a bug and raises."""
     def decorate(make):
-        if name in AUGMENTATIONS:
-            raise ValueError(f"augmentation registered twice. Received: name={name!r}")
-        AUGMENTATIONS[name] = Augmentation(name, make, defaults, doc)
+        AUGMENTATIONS.register(name, Augmentation(name, make, defaults, doc))
         return make
     return decorate
 
@@ -225,7 +223,7 @@ def resolve(spec: str | dict) -> tuple[Augmentation, dict]:
     """The registered augmentation and its full parameters for one `augment` entry.
 
     Raises:
-        HarnessError: unknown name ("did you mean") or unknown parameter.
+        HarnessError: unknown name (with the closest known one) or unknown parameter.
     """
     if isinstance(spec, str):
         name, params = spec, {}
@@ -235,12 +233,7 @@ def resolve(spec: str | dict) -> tuple[Augmentation, dict]:
     else:
         raise HarnessError(f"an augmentation is a name or a dict with 'name'. Received: {spec!r}",
                            hint='e.g. "flip" or {"name": "noise", "stddev": 8}')
-    if name not in AUGMENTATIONS:
-        close = difflib.get_close_matches(str(name), AUGMENTATIONS, n=1)
-        hint = (f"did you mean {close[0]!r}?" if close
-                else f"known augmentations: {', '.join(sorted(AUGMENTATIONS))}")
-        raise HarnessError(f"unknown augmentation. Received: {name!r}", hint=hint)
-    aug = AUGMENTATIONS[name]
+    aug = AUGMENTATIONS.get(name)
     unknown = sorted(set(params) - set(aug.defaults))
     if unknown:
         raise HarnessError(f"augmentation {name!r} has no parameter {unknown[0]!r}. "

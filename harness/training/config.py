@@ -1,7 +1,8 @@
 """An experiment's training configuration: the defaults, the experiment's CONFIG, overrides.
 
 `resolve_config` is the one place a configuration is assembled and checked, so a typo in
-`--set` or in a config file fails before any data is loaded, with "did you mean".
+`--set` or in a config file fails before any data is loaded, with the closest known name
+(`harness.registry`).
 
 Examples:
     >>> parse_overrides(["epochs=3", "optimizer=lion"])
@@ -13,12 +14,13 @@ Examples:
 from __future__ import annotations
 
 import ast
-import difflib
 
 from harness.errors import HarnessError
 from harness.experiments import Experiment
+from harness.registry import unknown
 from harness.shipping.packing import DEFAULT_RUNTIME, RUNTIMES
 from harness.training.augmentation import resolve
+from harness.training.optim import OPTIMIZERS
 
 # What every experiment gets unless its CONFIG says otherwise; train() rejects any
 # override key that is neither here nor in the experiment's CONFIG.
@@ -43,7 +45,6 @@ DEFAULTS = {
     # ignores it.
     "runtime": DEFAULT_RUNTIME,
 }
-OPTIMIZERS = ("adam", "adamw", "nadam", "lion")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -71,17 +72,14 @@ def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dic
     """DEFAULTS < the experiment's CONFIG < overrides, each override checked.
 
     Raises:
-        HarnessError: an unknown key ("did you mean"), a value of the wrong type, an
+        HarnessError: an unknown key (with the closest known one), a value of the wrong type, an
             unknown optimizer or augmentation.
     """
     config = {**DEFAULTS, **experiment.config()}
     for key, value in (overrides or {}).items():
         if key not in config:
-            close = difflib.get_close_matches(key, config, n=1)
-            raise HarnessError(
-                f"unknown config key for {experiment.name}. Received: {key}={value!r}",
-                hint=f"did you mean {close[0]!r}?" if close
-                else f"keys: {', '.join(sorted(config))}")
+            raise unknown(f"config key for {experiment.name}", key, config,
+                          f"keys: {', '.join(sorted(config))}", received=f"{key}={value!r}")
         old = config[key]
         numeric = isinstance(old, (int, float)) and not isinstance(old, bool)
         if (numeric and (isinstance(value, bool) or not isinstance(value, (int, float)))) or \
@@ -91,10 +89,9 @@ def resolve_config(experiment: Experiment, overrides: dict | None = None) -> dic
                                hint="values are Python literals: 3, 1e-3, True, ['flip']")
         config[key] = value
     if config["optimizer"] not in OPTIMIZERS:
-        close = difflib.get_close_matches(str(config["optimizer"]), OPTIMIZERS, n=1)
-        raise HarnessError(f"unknown optimizer. Received: optimizer={config['optimizer']!r}",
-                           hint=f"did you mean {close[0]!r}?" if close
-                           else f"choose one of {', '.join(OPTIMIZERS)}")
+        raise unknown("optimizer", config["optimizer"], OPTIMIZERS,
+                      f"choose one of {', '.join(OPTIMIZERS)}",
+                      received=f"optimizer={config['optimizer']!r}")
     if config["ensemble"] not in ("mean", "vote"):
         raise HarnessError(f"ensemble must be 'mean' or 'vote'. "
                            f"Received: ensemble={config['ensemble']!r}")

@@ -13,6 +13,13 @@ Examples:
 
 from __future__ import annotations
 
+from harness.registry import Registry
+
+# The optimizers a config may name, each a Keras class by its name in keras.optimizers
+# (looked up when a run starts, so this module imports no Keras).
+OPTIMIZERS: Registry[str] = Registry("optimizer", entries={
+    "adam": "Adam", "adamw": "AdamW", "nadam": "Nadam", "lion": "Lion"})
+
 
 def learning_rate(config: dict, steps_per_epoch: int):
     """The config's learning rate: a float ("constant"), or Keras' CosineDecay over the
@@ -37,8 +44,7 @@ def make_optimizer(config: dict, steps_per_epoch: int):
     on the config's learning-rate schedule."""
     import keras
 
-    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-           "nadam": keras.optimizers.Nadam, "lion": keras.optimizers.Lion}[config["optimizer"]]
+    cls = getattr(keras.optimizers, OPTIMIZERS.get(config["optimizer"]))
     decay = float(config["weight_decay"]) or None
     if cls is keras.optimizers.AdamW:
         decay = decay or 0.0
