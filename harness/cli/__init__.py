@@ -99,6 +99,7 @@ def main():
 def _register() -> None:
     from harness.cli import (  # noqa: F401 (adds `data inspect`, `data clean`)
         calibrate,
+        catalog,
         data,
         data_hygiene,
         demo,
@@ -114,6 +115,7 @@ def _register() -> None:
     )
 
     main.add_command(demo.demo_cmd)
+    main.add_command(catalog.list_cmd)
     main.add_command(profile.profile)
     main.add_command(data.data)
     main.add_command(testset.testset)
