@@ -6,8 +6,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.leaderboard import db_option
-from harness.cli.options import common
+from harness.cli.options import common, db_option
 from harness.cli.output import emit
 from harness.results.forecast import calibrate
 from harness.testset.calibration import CalibrateResult
@@ -40,7 +39,7 @@ def _show(console, r: CalibrateResult) -> None:
               help="NAME or folder of a built test set [default: data/testsets/default].")
 @click.option("--phase", type=int, default=None,
               help="Only Codabench records of this phase [default: the latest per experiment].")
-@db_option
+@db_option()
 @common
 def calibrate_cmd(testset, phase, db_url, profile, as_json):
     """Fit the pseudo-private recipe's strength to your recorded Codabench scores.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.table import Table
 
@@ -70,10 +68,7 @@ def inspect_(dataset, report_dir, profile, as_json):
     """
     result = hygiene.inspect(dataset, profile, report_dir=report_dir,
                              progress=progress_bar("thumbnails", disable=as_json))
-    if as_json:
-        print(json.dumps(hygiene.report_json(result), indent=1))
-    else:
-        emit(result, as_json, _show_inspect)
+    emit(result, as_json, _show_inspect, document=hygiene.report_json)
 
 
 def _show_clean(console, r: hygiene.CleanResult) -> None:

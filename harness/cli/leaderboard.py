@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.options import common
-from harness.cli.output import console, emit, to_jsonable
+from harness.cli.options import common, db_option
+from harness.cli.output import emit
 from harness.results.leaderboard import CodabenchRecord, record
 from harness.results.push import PushResult, push
 from harness.results.standings import (
@@ -40,11 +39,6 @@ LEFT = {"experiment", "worst_group", "recipe_version", "scored_at"}
 # beside forecasts (the recipe behind them).
 HIDDEN_IN_SCORES = {"codabench_phase"}
 HIDDEN_OFF_FORECASTS = {"recipe_version"}
-
-db_option = click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
-                         help="Leaderboard database: a SQLAlchemy URL or a SQLite file "
-                              "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
-
 
 def cell(column: str, row: dict) -> str:
     """One value of a row as text: accuracies to 4 places, seconds to 1, memory whole."""
@@ -147,13 +141,22 @@ def render_csv(result: LeaderboardResult) -> str:
     return out.getvalue().rstrip("\n")
 
 
+# --format: each a `show` for `emit`.
+RENDER = {
+    "table": render_table,
+    "markdown": lambda _console, result: click.echo(render_markdown(result)),
+    "csv": lambda _console, result: click.echo(render_csv(result)),
+}
+
+
 @click.group("leaderboard", invoke_without_command=True)
 @click.option("--testset", default=None, help="Only scores on this test set (name or path).")
 @click.option("--sort", default="pseudo_private", show_default=True,
               help=f"Column to sort by: {', '.join(ROW_COLUMNS)}.")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]),
-              default="table", show_default=True)
-@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]),
+              default="table", show_default=True,
+              help="How to print it for people and documents (for scripts: --json).")
+@db_option()
 @common
 @click.pass_context
 def leaderboard_cmd(ctx, testset, sort, fmt, db_url, profile, as_json):
@@ -165,15 +168,7 @@ def leaderboard_cmd(ctx, testset, sort, fmt, db_url, profile, as_json):
     """
     if ctx.invoked_subcommand is not None:
         return
-    result = read_leaderboard(testset=testset, sort=sort, db_url=db_url)
-    if as_json or fmt == "json":
-        print(json.dumps(to_jsonable(result), indent=2))
-    elif fmt == "markdown":
-        click.echo(render_markdown(result))
-    elif fmt == "csv":
-        click.echo(render_csv(result))
-    else:
-        render_table(console, result)
+    emit(read_leaderboard(testset=testset, sort=sort, db_url=db_url), as_json, RENDER[fmt])
 
 
 def _show_push(console_, r: PushResult) -> None:
@@ -184,8 +179,7 @@ def _show_push(console_, r: PushResult) -> None:
 
 
 @leaderboard_cmd.command("push")
-@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL", metavar="URL",
-              help="The team's database to copy into [env HARNESS_DB_URL].")
+@db_option("The team's database to copy into [env HARNESS_DB_URL].")
 @click.option("--from", "source", default=None, metavar="PATH|URL",
               help="The local database to copy from [default: data/leaderboard.sqlite].")
 @common
@@ -208,7 +202,7 @@ def _show_record(console_, r: CodabenchRecord) -> None:
 @click.option("--phase", type=int, default=None, help="The competition phase (1, 2, ...).")
 @click.option("--duration", "duration_s", type=float, default=None,
               help="Seconds the server's run took, when it shows it.")
-@db_option
+@db_option()
 @common
 def record_cmd(experiment, codabench_score, phase, duration_s, db_url, profile, as_json):
     """Store what Codabench said for EXPERIMENT, to show beside the local score."""

@@ -28,6 +28,16 @@ json_option = click.option(
     help="Print the result as JSON for scripts.")
 
 
+DB_HELP = ("Leaderboard database: a SQLAlchemy URL or a SQLite file "
+           "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
+
+
+def db_option(help: str = DB_HELP):
+    """--db URL, read from $HARNESS_DB_URL when not given; `help` says what it is for."""
+    return click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
+                        metavar="URL", help=help)
+
+
 def common(f):
     """Add --profile and --json to a command."""
     return profile_option(json_option(f))

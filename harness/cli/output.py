@@ -18,9 +18,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def emit(result: Any, as_json: bool, show: Callable[[Console, Any], None]) -> None:
-    """Print `result` as JSON (to stdout, nothing else) or through `show` for a person."""
+def emit(result: Any, as_json: bool, show: Callable[[Console, Any], None],
+         document: Callable[[Any], Any] = to_jsonable) -> None:
+    """Print `result` as JSON (to stdout, nothing else) or through `show` for a person.
+
+    `document` makes the JSON document of a result that says more than its fields
+    (a hygiene report lists every removed image)."""
     if as_json:
-        print(json.dumps(to_jsonable(result), indent=2))
+        print(json.dumps(document(result), indent=2))
     else:
         show(console, result)

@@ -8,8 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.leaderboard import db_option
-from harness.cli.options import common
+from harness.cli.options import common, db_option
 from harness.cli.output import emit
 
 
@@ -27,7 +26,7 @@ def _show_report(console, r) -> None:
               help="The HTML file to write [default: DATA/report.html, where DATA is "
                    "$HARNESS_DATA, else ./data].")
 @click.option("--testset", default=None, help="Only scores on this test set [default: all].")
-@db_option
+@db_option()
 @common
 def report_cmd(out, testset, db_url, profile, as_json):
     """Write every result to one self-contained HTML page (no network needed to open it)."""

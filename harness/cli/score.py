@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import testkinds
-from harness.cli.options import common
+from harness.cli.options import common, db_option
 from harness.cli.output import emit, err_console
 from harness.results.scores import score_and_keep
 from harness.scoring.scorer import ScoreResult
@@ -161,9 +161,7 @@ def show_score(console, r: ScoreResult) -> None:
               help="Seconds over the whole run [default: the profile's].")
 @click.option("--name", "name", default=None,
               help="The experiment's name on the leaderboard [default: from TARGET].")
-@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
-              help="Leaderboard database: a SQLAlchemy URL or a SQLite file "
-                   "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
+@db_option()
 @common
 def score_cmd(target, testset, time_limit, name, db_url, profile, as_json):
     """Run TARGET exactly as Codabench would, score it, and store it on the leaderboard.

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.options import common
+from harness.cli.options import common, db_option
 from harness.cli.output import emit
 from harness.errors import HarnessError
 from harness.results.leaderboard import codabench_records
@@ -59,8 +59,8 @@ def show_timecheck(console, report: TimecheckReport) -> None:
               help="Images in the larger timing run (the other: one chunk, or 1/4).")
 @click.option("--data", "data", default=None, type=click.Path(dir_okay=False),
               help="An npz to time on [default: random pixels].")
-@click.option("--db", "db_url", default=None, envvar="HARNESS_DB_URL",
-              help="Leaderboard database holding Codabench durations for calibration.")
+@db_option("Leaderboard database holding Codabench durations for calibration "
+           "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
 @common
 def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profile, as_json):
     """Estimate whether TARGETs (zips, folders, experiments) fit the server's time limit.

@@ -8,8 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.leaderboard import db_option
-from harness.cli.options import common
+from harness.cli.options import common, db_option
 from harness.cli.output import emit
 
 data_option = click.option(
@@ -127,7 +126,7 @@ def _show_tune(console, r) -> None:
 @data_option
 @epochs_option
 @set_option
-@db_option
+@db_option()
 @common
 def tune(experiment, trials, workers, storage, study, testset, data, epochs, sets, db_url,
          profile, as_json):

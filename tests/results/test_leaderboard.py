@@ -303,9 +303,11 @@ def test_cli_record_and_formats(db_url, runner):
     assert md.splitlines()[4] == "| cnn | 0.5300 | 1 |"
     csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
     assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,pp_low,pp_high,")
-    data = json.loads(runner.invoke(main, ["leaderboard", "--format", "json",
-                                           "--db", db_url]).output)
+    data = json.loads(runner.invoke(main, ["leaderboard", "--json", "--db", db_url]).output)
     assert data["tables"][0]["rows"][0]["codabench"] == 0.53
+    # One way to ask for JSON: --json; --format is for people and documents.
+    twice = runner.invoke(main, ["leaderboard", "--format", "json", "--db", db_url])
+    assert twice.exit_code == 2 and "'json' is not one of" in twice.output
     bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
     assert bad.exit_code == 2 and "0.53" in bad.output
     # A group now (for `push`), `leaderboard` alone is still the table.
