@@ -24,7 +24,10 @@ Examples:
     >>> exp = get_experiment("robust_cnn")
     >>> exp.config()["filters"]       # from its PARENT, baseline_cnn
     [16, 32, 64]
-    >>> exp.stage("sub")             # latest run's weights + the template model.py
+    >>> exp.runs_dir.relative_to(exp.path.parent).as_posix()
+    'robust_cnn/runs'
+    >>> # its latest run's weights with the template model.py, in sub/
+    >>> exp.stage("sub")  # doctest: +SKIP
 """
 
 from __future__ import annotations

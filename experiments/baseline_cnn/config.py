@@ -2,12 +2,7 @@
 
 CONFIG = {
     "epochs": 12,             # short: the demo and tests run it on a 2-core CPU
-    "batch_size": 64,
-    "optimizer": "adam",      # adam | adamw | nadam | lion
     "learning_rate": 2e-3,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,   # weight the loss by inverse class frequency
     "augment": ["flip"],      # names from harness.training.augmentation's registry
     "filters": [16, 32, 64],  # one conv block per entry, each halving the resolution
     "dense": 64,
@@ -15,8 +10,6 @@ CONFIG = {
     "bn_momentum": 0.9,       # 0.99 (Keras' default) lags short runs: see build.py
     "early_stopping": 5,      # patience in epochs on val accuracy; 0 turns it off
     "reduce_lr": 3,           # ReduceLROnPlateau patience; 0 turns it off
-    "validation_split": 0.15,
-    "seed": 42,
 }
 
 # harness tune samples these (Optuna): (low, high) floats log-uniform for rates,

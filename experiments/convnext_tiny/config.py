@@ -12,14 +12,11 @@ CONFIG = {
     "learning_rate": 1e-4,
     "weight_decay": 0.05,      # ours: the ConvNeXt paper's decay
     "label_smoothing": 0.1,    # ours: the ConvNeXt paper's smoothing
-    "class_weights": False,
     "augment": ["flip", "randaugment", "mixup"],  # ours: ConvNeXt's recipe, lighter
     "early_stopping": 5,
     "reduce_lr": 3,
     "epochs": 30,
     "batch_size": 32,
-    "validation_split": 0.15,
-    "seed": 42,
 }
 
 SEARCH_SPACE = {

@@ -11,18 +11,11 @@ CONFIG = {
     "ensemble": "vote",        # report: majority vote of the five
     "dense": 128,              # ours: one small dense layer before the classifier
     "dropout": 0.3,            # ours
-    "optimizer": "adam",       # ours
-    "learning_rate": 1e-3,     # ours
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,
     "augment": ["flip", "color"],  # ours: the report names no augmentation
     "early_stopping": 4,       # ours
     "reduce_lr": 2,            # ours
     "epochs": 20,
-    "batch_size": 64,
     "validation_split": 0.0,   # unused with folds: each model validates on its own fold
-    "seed": 42,
 }
 
 SEARCH_SPACE = {

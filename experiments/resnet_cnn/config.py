@@ -7,25 +7,16 @@ the shortcuts that let deeper networks train.
 """
 
 CONFIG = {
-    "epochs": 10,
-    "batch_size": 64,
-    "optimizer": "adam",      # adam | adamw | nadam | lion
     "learning_rate": 3e-3,
     "lr_schedule": "cosine",  # constant | cosine (to 0 over the run; needs reduce_lr=0)
     "warmup_epochs": 0.5,     # cosine only: epochs of linear warm-up from 0
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,   # weight the loss by inverse class frequency
     "augment": ["flip"],      # names from harness.training.augmentation's registry
     "stem": 32,               # filters of the stride-2 stem convolution
     "stages": [32, 64, 128],  # one basic block per entry; each after the first halves
     "dense": 128,
     "dropout": 0.3,
     "bn_momentum": 0.9,       # 0.99 (Keras' default) lags short runs: see baseline_cnn
-    "early_stopping": 0,      # patience in epochs on val accuracy; 0 turns it off
-    "reduce_lr": 0,           # ReduceLROnPlateau patience; 0 turns it off (cosine here)
     "validation_split": 0.1,
-    "seed": 42,
 }
 
 SEARCH_SPACE = {

@@ -2,31 +2,12 @@
 
 The augmentations are the ones the zoo in bench/RESULTS.md found to raise accuracy on
 corruptions the model never saw: RandAugment (weak) and pasted overlays, on top of flips.
+Everything else, the search space included, is baseline_cnn's.
 """
+
+PARENT = "baseline_cnn"
 
 CONFIG = {
     "epochs": 8,              # about 6 minutes on 2 CPU cores on the real training split
-    "batch_size": 64,
-    "optimizer": "adam",      # adam | adamw | nadam | lion
-    "learning_rate": 2e-3,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,   # weight the loss by inverse class frequency
     "augment": ["flip", "randaugment_weak", "overlay"],  # the zoo's most robust choices
-    "filters": [16, 32, 64],  # one conv block per entry, each halving the resolution
-    "dense": 64,
-    "dropout": 0.3,
-    "bn_momentum": 0.9,       # 0.99 (Keras' default) lags short runs: see build.py
-    "early_stopping": 5,      # patience in epochs on val accuracy; 0 turns it off
-    "reduce_lr": 3,           # ReduceLROnPlateau patience; 0 turns it off
-    "validation_split": 0.15,
-    "seed": 42,
-}
-
-# harness tune samples these (Optuna): (low, high) floats log-uniform for rates,
-# lists are categorical.
-SEARCH_SPACE = {
-    "learning_rate": (3e-4, 5e-3),
-    "dropout": [0.1, 0.3, 0.5],
-    "dense": [32, 64, 128],
 }

@@ -9,18 +9,12 @@ CONFIG = {
     "trainable_layers": 4,     # ours: the last conv block (3 convs + pool) fine-tunes
     "dense": 256,              # ours
     "dropout": 0.5,            # ours
-    "optimizer": "adam",       # ours
     "learning_rate": 1e-4,     # ours: a fine-tuning rate
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "class_weights": False,
     "augment": ["flip", "geometric"],  # ours
     "early_stopping": 5,       # ours
     "reduce_lr": 3,            # ours
     "epochs": 30,
     "batch_size": 32,
-    "validation_split": 0.15,
-    "seed": 42,
 }
 
 SEARCH_SPACE = {

@@ -51,7 +51,7 @@ def _show_build(console, r: lib.TestsetResult) -> None:
               help="Seeds the split and every corruption.")
 @click.option("--name", default="default", show_default=True, help="Folder under data/testsets/.")
 @click.option("--recipe", default=DEFAULT_RECIPE, show_default=True,
-              help="Families x severities (harness.recipes.RECIPES).")
+              help="Families x severities (harness list recipes; harness.testset.recipes.RECIPES).")
 @click.option("--force", is_flag=True, help="Rebuild even if an identical build exists.")
 @common
 def build(data, holdout, seed, name, recipe, force, profile, as_json):

@@ -75,8 +75,7 @@ def train(experiment, data, epochs, folds, seed, sets, resume, profile, as_json)
 
 
 def _show_new(console, r) -> None:
-    origin = f"from {r.source}" if r.source else "from the template"
-    console.print(f"Created experiment [bold]{r.name}[/] at {r.path} ({origin}): "
+    console.print(f"Created experiment [bold]{r.name}[/] at {r.path} (from {r.source}): "
                   f"{', '.join(r.files)}")
     console.print(f"Edit its config.py and build.py, then: harness train {r.name}")
 
@@ -84,7 +83,8 @@ def _show_new(console, r) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--from", "source", default=None, metavar="EXPERIMENT",
-              help="Copy this experiment's config.py, build.py and submission/.")
+              help="Copy this experiment's config.py, build.py and submission/ "
+                   "[default: baseline_cnn].")
 @common
 def new(name, source, profile, as_json):
     """Scaffold experiments/NAME/ (config.py + build.py) to edit and train."""

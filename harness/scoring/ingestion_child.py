@@ -1,7 +1,7 @@
 """The ingestion process: runs one submission the way Codabench's ingestion program does.
 
 This file is run as a script (`python ingestion_child.py SPEC.json`), copied into a
-private temporary folder, by `harness.ingestion.run_submission`. It uses only the
+private temporary folder, by `harness.scoring.ingestion.run_submission`. It uses only the
 standard library and numpy, never `harness`: `harness verify` runs it in a virtualenv
 that holds the server's runtime and nothing else.
 

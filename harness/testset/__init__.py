@@ -8,7 +8,7 @@ its leakage guard (`split`), and the build itself: expansion, manifest, cache (`
 
 Examples:
     >>> from harness.testset import build, get_recipe
-    >>> build(data="data/clean.npz", name="default").n_test
+    >>> build(data="data/clean.npz", name="default").n_testset
 
 Every name below is imported on first use, so `import harness.testset` stays cheap.
 """

@@ -15,7 +15,7 @@ byte-identical files; the same inputs also reuse the existing folder unless `for
 
 Input: `data` if given, used as is (it should be clean: `harness data clean`). Without
 it, `data/training_clean.npz`; failing that, `data/training_set.npz` is cleaned once by
-`harness.hygiene.clean` into `data/training_clean.npz` and that is used.
+`harness.data.hygiene.clean` into `data/training_clean.npz` and that is used.
 
 Examples:
     >>> r = build("data/training_clean.npz", holdout=0.15, seed=0, name="default")
@@ -240,7 +240,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
         holdout: fraction of each class held out, strictly between 0 and 1.
         seed: seeds the split, the severity assignment and every corruption.
         name: the test set's folder name.
-        recipe: a recipe name (`harness.recipes.RECIPES`) or `Recipe`; default "pp".
+        recipe: a recipe name (`harness.testset.recipes.RECIPES`) or `Recipe`; default "pp".
         profile: the competition profile.
         out_root: where test sets live (default `store.testsets_dir()`); its parent is
             the data folder.

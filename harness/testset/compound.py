@@ -18,7 +18,7 @@ Examples:
     >>> spec = {"families": {"gaussian_noise": 1, "overlay": 1}, "severities": [1, 2],
     ...         "max_links": 2}
     >>> plan = sample_plan(4, spec, seed=0)
-    >>> at_strength(images, plan, 1.5).shape
+    >>> at_strength(images[:4], plan, 1.5).shape
     (4, 96, 96, 3)
 """
 

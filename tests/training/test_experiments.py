@@ -97,3 +97,36 @@ def test_read_run_takes_every_form_of_history_and_survives_damage(tmp_path):
     (tmp_path / "history.json").write_text("{not json")
     (tmp_path / "config.json").unlink()
     assert read_run(tmp_path) == type(run)(path=tmp_path)
+
+
+def test_a_config_states_what_differs_from_its_parent(tmp_path):
+    from harness.training import resolve_config
+
+    def package(name, config):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.py").write_text(config)
+        (tmp_path / name / "build.py").write_text("")
+        return get_experiment(tmp_path / name)
+
+    package("base", 'CONFIG = {"epochs": 3, "dense": 64}\nSEARCH_SPACE = {"dense": [32, 64]}\n')
+    child = package("child", 'PARENT = "base"\nCONFIG = {"dense": 128}\n')
+    assert child.config() == {"epochs": 3, "dense": 128}
+    assert child.search_space() == {"dense": [32, 64]}
+    assert resolve_config(child)["batch_size"] == 64  # the training default under both
+    package("loop_a", 'PARENT = "loop_b"\nCONFIG = {}\n')
+    package("loop_b", 'PARENT = "loop_a"\nCONFIG = {}\n')
+    with pytest.raises(HarnessError, match="leads back to itself"):
+        get_experiment(tmp_path / "loop_a").config()
+    orphan = package("orphan", 'PARENT = "bsae"\nCONFIG = {}\n')
+    with pytest.raises(HarnessError) as info:
+        orphan.config()
+    assert info.value.hint == "did you mean 'base'?"
+
+
+def test_the_shipped_configs_state_only_what_differs_from_the_defaults():
+    from harness.training.config import DEFAULTS
+
+    for exp in list_experiments():
+        for module in exp.config_modules()[:1]:
+            same = [k for k, v in module.CONFIG.items() if k in DEFAULTS and DEFAULTS[k] == v]
+            assert not same, f"{exp.name} repeats the defaults of {same}"

@@ -258,9 +258,14 @@ def test_new_scaffolds_from_template_or_another_experiment(tmp_experiments, runn
     out = runner.invoke(main, ["new", "my_cnn", "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["files"] == ["build.py", "config.py"]
+    assert json.loads(out.output)["source"] == "baseline_cnn"
     exp = get_experiment("my_cnn")
+    # The template is baseline_cnn itself, renamed: it cannot drift from what is tested.
+    template = get_experiment(REPO_ROOT / "experiments" / "baseline_cnn")
+    assert exp.config() == template.config() and exp.search_space() == template.search_space()
     model = exp.builder().build_model(exp.config(), profile)
-    assert model.output_shape == (None, profile.num_classes)
+    assert model.output_shape == (None, profile.num_classes) and model.name == "my_cnn"
+    assert "baseline_cnn" not in (exp.path / "config.py").read_text()
     copied = new_experiment("base2", source="baseline_cnn")
     assert copied.source == "baseline_cnn"
     assert get_experiment("base2").config() == get_experiment("baseline_cnn").config()
