@@ -32,7 +32,6 @@ Examples:
 
 from __future__ import annotations
 
-import datetime as _dt
 import importlib.util
 import json
 import os
@@ -46,6 +45,7 @@ from harness.fsutil import read_json
 from harness.paths import REPO_ROOT, project_folder
 from harness.profile import Profile, get_profile
 from harness.registry import Registry, unknown
+from harness.stamps import local_stamp
 
 TEMPLATE_DIR = REPO_ROOT / "submission"
 WEIGHT_SUFFIX = ".keras"
@@ -133,7 +133,7 @@ class Experiment:
 
     def new_run_dir(self) -> Path:
         """A fresh, empty run folder named by the time."""
-        stamp = _dt.datetime.now().strftime("%y%m%d_%H%M%S")
+        stamp = local_stamp()
         path = self.runs_dir / stamp
         suffix = 1
         while path.exists():

@@ -21,6 +21,12 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def local_stamp(now: _dt.datetime | None = None) -> str:
+    """`YYMMDD_HHMMSS` in local time: what run folders and packed zips are named by, so
+    they sort by when they were made and read as a time to their owner."""
+    return f"{now or _dt.datetime.now():%y%m%d_%H%M%S}"
+
+
 def slug(text: str) -> str:
     """`text` as one path component: runs of anything but letters, digits, `.`, `-` and
     `_` become `_`, cut to 80 characters; "x" for nothing left. Files already written

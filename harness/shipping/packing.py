@@ -48,6 +48,7 @@ from harness.shipping.crossversion import choose_format
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.shipping.tflite import convert_file
+from harness.stamps import local_stamp
 
 # How a model can ship (an experiment's config `runtime`): as Keras saved it, or as a
 # TensorFlow Lite twin kept only when it agrees with Keras on the sample.
@@ -132,7 +133,7 @@ def write_zip(folder: Path, dest: Path) -> list[dict]:
 
 def zip_name(now: _dt.datetime | None = None) -> str:
     """`submission_YYMMDD_HHMMSS.zip` for `now` (default: the current time)."""
-    return f"submission_{(now or _dt.datetime.now()):%y%m%d_%H%M%S}.zip"
+    return f"submission_{local_stamp(now)}.zip"
 
 
 def add_tflite(stage: Path, sample, profile: Profile,

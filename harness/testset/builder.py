@@ -24,7 +24,6 @@ Examples:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ from harness.fsutil import read_json, temp_beside, write_text_atomic
 from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
+from harness.stamps import now_iso
 from harness.testset import compound, corruptions
 from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
@@ -332,7 +332,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
             "per_class_holdout": {profile.class_names[c]: int(np.sum(hold.labels == c))
                                   for c in np.unique(hold.labels)},
             "corrupt_seconds": {k: round(v, 3) for k, v in corrupt_seconds.items()},
-            "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "built_at": now_iso(),
             "key": key,
         }
         write_text_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
