@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import os
 import re
 
 import numpy as np
@@ -45,8 +46,13 @@ def namespace() -> dict:
 @pytest.mark.parametrize("name", PURE)
 def test_the_examples_of_a_pure_module_run_as_written(name):
     module = importlib.import_module(name)
-    result = doctest.testmod(module, extraglobs=namespace(), report=True,
-                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    environ = dict(os.environ)
+    try:
+        result = doctest.testmod(module, extraglobs=namespace(), report=True,
+                                 optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    finally:  # an example may set a variable (paths: $HARNESS_DATA); the next test must not see it
+        os.environ.clear()
+        os.environ.update(environ)
     assert result.attempted, f"{name} has no examples"
     assert not result.failed, f"{result.failed} example(s) of {name} fail (printed above)"
 

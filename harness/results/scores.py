@@ -108,8 +108,9 @@ def keep_score(result: ScoreResult, profile: Profile | str | None = None,
 def score_and_keep(target: str | os.PathLike, db_url: str | None = None,
                    profile: Profile | str | None = None, **options) -> ScoreResult:
     """`harness score`: score TARGET (`harness.scoring.score`, which takes `options`)
-    and keep it. The database is opened first, so a bad URL or a damaged file is said
-    before the submission runs, not after."""
+    and keep it. The database is checked first (not created: a request that fails
+    leaves none behind), so a bad URL or a damaged file is said before the submission
+    runs, not after."""
     profile = get_profile(profile)
-    db = Leaderboard(db_url)
-    return keep_score(score(target, profile=profile, **options), profile, db=db)
+    Leaderboard(db_url, create=False)
+    return keep_score(score(target, profile=profile, **options), profile, db_url=db_url)
