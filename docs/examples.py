@@ -138,8 +138,9 @@ EXAMPLES = [
     Example("score-bad-output", ["harness score my_probabilities"],
             setup=_broken("my_probabilities", "distance.argmin(axis=1)", "-distance")),
     Example("record", ["harness record my_submission --codabench 0.19 --phase 1 "
-                       "--duration 40", "harness leaderboard"], volatile=True),
+                       "--duration 4", "harness leaderboard"], volatile=True),
     Example("calibrate", ["harness calibrate"], after=_forget_calibration),
+    Example("timecheck-submission", ["harness timecheck my_submission"], volatile=True),
     Example("new", ["harness new my_cnn --from baseline_cnn"]),
     Example("train", ["harness train baseline_cnn --epochs 3 --set batch_size=16"], slow=True,
             volatile=True),
@@ -218,7 +219,7 @@ class Placeholders:
 
 
 MASKS = [re.compile(p, re.M) for p in (
-    r"\d[\d,]*(\.\d+)? ?(s|ms|ms/image|images/s|MiB|MB)\b",   # durations, speeds, sizes
+    r"\d[\d,]*(\.\d+)?\s?(s|ms|ms/image|images/s|MiB|MB)\b",  # durations, speeds, sizes
     r"\b\d+\.\d+\.\d+\b",                                      # package versions
     r"\b[0-9a-f]{12,64}\b",                                    # digests
     r"(?<=│)\s*\d+\.\d\s*(?=│$)",                              # a last column of seconds
@@ -228,12 +229,15 @@ RULES = re.compile(r"[─━═]+")
 
 
 def comparable(text: str, volatile: bool) -> list[str]:
-    """The block as --check compares it: masked, then as a sequence of words."""
-    for mask in MASKS:
-        text = mask.sub("#", text)
-    if volatile:
-        text = NUMBER.sub("#", text)
-    return RULES.sub("─", text).split()
+    """The block as --check compares it: a sequence of words, each command (`$ ` line)
+    exactly, each command's output masked."""
+    words: list[str] = []
+    for part in re.split(r"^(\$ .*)$", text, flags=re.M):
+        if not part.startswith("$ "):
+            for mask in MASKS + ([NUMBER] if volatile else []):
+                part = mask.sub("#", part)
+        words += RULES.sub("─", part).split()
+    return words
 
 
 # --- running --------------------------------------------------------------------------
