@@ -52,9 +52,8 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "docs/usage.md", "docs/glossary.md")
 WIDTH = 100
-SCRATCH_AS = "~/an2dl"
-REPO_AS = "~/harness"
-PYTHON_AS = ".venv/bin/python"
+# How the scratch folder, the checkout and this interpreter read in the docs.
+SCRATCH_AS, REPO_AS, PYTHON_AS = "~/an2dl", "~/harness", ".venv/bin/python"
 
 # The scratch folder's settings: its own data folder and experiments, nothing shared.
 ENV = {"HARNESS_DATA": "data", "HARNESS_EXPERIMENTS": "experiments",
@@ -113,8 +112,7 @@ def _nested_zip(root: Path) -> None:
             z.write(p, f"my_submission/{p.name}")
 
 
-def _forget_calibration(root: Path) -> None:
-    # The examples after `calibrate` go on with the profile's calibration, as the docs say.
+def _forget_calibration(root: Path) -> None:  # the docs go on with the profile's
     (root / "data" / "calibration.json").unlink()
 
 
@@ -242,7 +240,6 @@ def comparable(text: str, volatile: bool) -> list[str]:
 
 # --- running --------------------------------------------------------------------------
 
-
 def _scratch(root: Path) -> None:
     shutil.copytree(REPO / "experiments" / "baseline_cnn", root / "experiments" / "baseline_cnn",
                     ignore=shutil.ignore_patterns("runs", "__pycache__"))
@@ -254,8 +251,7 @@ def _scratch(root: Path) -> None:
 
 
 def _newest_zip(root: Path) -> str:
-    zips = sorted((root / "dist").glob("submission_*.zip"))
-    return str(zips[-1].relative_to(root)) if zips else "dist/none.zip"
+    return max(str(p.relative_to(root)) for p in (root / "dist").glob("submission_*.zip"))
 
 
 def _invoke(main, command: str) -> str:
@@ -269,9 +265,8 @@ def _invoke(main, command: str) -> str:
 
 def _set_env(values: dict[str, str | None]) -> None:
     for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
+        os.environ.pop(key, None)
+        if value is not None:
             os.environ[key] = value
 
 
@@ -301,7 +296,8 @@ def run_examples(names: list[str], root: Path,
                 example.setup(root)
             printed[example.name] = []
             for command in example.commands:
-                real = shown.real(command.replace("{zip}", _newest_zip(root)))
+                zip_ = "{zip}" in command and _newest_zip(root)  # pack's, by then
+                real = shown.real(command.replace("{zip}", zip_ or ""))
                 text = shown(_invoke(main, real).rstrip()).rstrip()
                 printed[example.name].append((shown(real), text))
             if example.after:
