@@ -167,13 +167,13 @@ def test_cli_profile_show_and_check(runner, tmp_path, monkeypatch):
     assert used.exit_code == 2 and used.output.count("error:") == 2
 
 
-def test_the_readme_worked_example_is_a_valid_profile(tmp_path):
+def test_the_docs_worked_example_is_a_valid_profile(tmp_path):
     import re
 
     from harness.paths import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
-    example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    usage = (REPO_ROOT / "docs" / "usage.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", usage, re.S).group(1)
     result = check_profile(write(tmp_path, example, "harness.toml"))
     assert result.ok, result.mistakes
     assert result.profile.input_shape == (128, 128, 3) and result.profile.num_classes == 3

@@ -18,8 +18,10 @@ def _show(console, r: CalibrateResult) -> None:
     console.print(f"[bold green]strength {c.strength:.2f}[/]{before}: about {c.strength:.1f} "
                   f"corruptions per image in {escape(c.recipe)} test sets; calibration "
                   f"{escape(c.id)}, forecast error sd {c.sd:.3f}", highlight=False)
-    table = Table(title=f"The {c.n_points} real result(s) it rests on (test set {c.testset})",
-                  title_justify="left")
+    # A heading, not the table's title: a title wraps to the narrow table's width.
+    console.print(f"The {c.n_points} real result(s) it rests on (test set {c.testset}):",
+                  highlight=False)
+    table = Table()
     for col in ("experiment", "codabench", "forecast", "gap"):
         table.add_column(col, justify="left" if col == "experiment" else "right")
     for p in c.points:
