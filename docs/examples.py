@@ -341,7 +341,7 @@ def update(printed: dict[str, Printed], check: bool) -> list[str]:
         path = REPO / doc
         text = path.read_text()
 
-        def fill(m: re.Match) -> str:
+        def fill(m: re.Match, doc: str = doc) -> str:
             name, head = m.group("name"), m.group("head") and int(m.group("head"))
             if name not in printed:
                 return m.group(0)
