@@ -162,6 +162,10 @@ class Experiment:
         dest.mkdir(parents=True, exist_ok=True)
         if any(dest.iterdir()):
             raise HarnessError(f"{dest}: staging folder is not empty")
+        if not (TEMPLATE_DIR / "model.py").is_file():
+            raise HarnessError(f"no submission template at {TEMPLATE_DIR}: this harness was "
+                               "installed without its checkout",
+                               hint="install it from a clone: pip install -e .")
         for src in (TEMPLATE_DIR, self.path / "submission"):
             if src.is_dir():
                 for f in src.iterdir():

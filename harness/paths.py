@@ -26,11 +26,13 @@ DATA_ENV = "HARNESS_DATA"
 
 
 def project_folder(env: str, name: str) -> Path:
-    """$ENV when set, else ./NAME when it exists, else the repository's NAME/."""
+    """$ENV when set, else ./NAME when it exists, else the repository's NAME/ (./NAME
+    for a harness installed without its checkout, whose parent is site-packages)."""
     if os.environ.get(env):
         return Path(os.environ[env])
     local = Path.cwd() / name
-    return local if local.is_dir() else REPO_ROOT / name
+    shipped = REPO_ROOT / name
+    return shipped if not local.is_dir() and shipped.is_dir() else local
 
 
 def data_dir() -> Path:
