@@ -13,6 +13,7 @@ from harness import testkinds
 from harness.cli.options import common, db_option
 from harness.cli.output import emit, err_console
 from harness.results.scores import score_and_keep
+from harness.scoring.advice import EVIDENCE
 from harness.scoring.scorer import ScoreResult
 
 
@@ -53,6 +54,11 @@ def _show_groups(console, r: ScoreResult) -> None:
     if r.advice is not None:
         worst = ", ".join(f"{family} {acc:.3f}" for family, acc in r.advice.families)
         experiment = r.experiment if r.target_kind == "experiment" else "EXPERIMENT"
+        if r.advice.chains:
+            console.print(f"far below the clean accuracy: train on the test set's own chains "
+                          f"first ({escape(EVIDENCE)}; its forecast will say it is "
+                          f"optimistic):\n  {escape(r.advice.command(experiment, r.advice.chains))}"
+                          f"\nor, alternatively,", highlight=False)
         console.print(f"to train against the worst families ({escape(worst)}):\n  "
                       f"{escape(r.advice.command(experiment))}", highlight=False)
 
@@ -81,6 +87,16 @@ def calibration_line(pp) -> str:
             f" (sampling alone {_fmt(pp.sampling_low, '.3f')}-{_fmt(pp.sampling_high, '.3f')})")
 
 
+def trained_on_line(pp) -> str:
+    """Beside the forecast of a model trained on the recipe's own families
+    (`harness.testset.optimism`)."""
+    what = ("the recipe's own chains" if pp.trained_on_kind == "chains"
+            else "the recipe's " + ", ".join(pp.trained_on))
+    return (f"trained on {what} ({len(pp.trained_on)} of its families): measured on "
+            f"held-out shifts, such forecasts run {pp.optimism:.3f} high (corrected "
+            f"{pp.accuracy - pp.optimism:.4f}); the interval's low end carries it")
+
+
 def show_score(console, r: ScoreResult) -> None:
     """Print a score for a person: headline, metrics, groups, timings, confusion matrix."""
     for warning in r.warnings:
@@ -99,6 +115,9 @@ def show_score(console, r: ScoreResult) -> None:
                       f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
+        if pp.trained_on:
+            console.print(f"[yellow]optimistic:[/] {escape(trained_on_line(pp))}",
+                          highlight=False)
     else:
         # Not a pseudo-private set: its figure is named for what it is, never a forecast.
         headline = "macro F1" if m.metric == "macro_f1" else "accuracy"

@@ -141,6 +141,22 @@ def expand_compound(images: np.ndarray, labels: np.ndarray, spec: dict, strength
     return arrays
 
 
+def chain_views(images: np.ndarray, spec: dict, strength: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Fresh chains for a batch of uint8 images: training augmentation against a recipe.
+
+    Each call draws a new plan with a seed of `rng`'s (never a test set's `copy_seed`
+    stream), so the same families and severities as the recipe, on other draws.
+
+    Examples:
+        >>> spec = get_recipe("pp").compound      # harness.testset.recipes
+        >>> chain_views(batch, spec, 4.0, np.random.default_rng(0)).shape
+        (32, 96, 96, 3)
+    """
+    plan = sample_plan(len(images), spec, seed=int(rng.integers(2**31)))
+    return at_strength(images, plan, strength)
+
+
 def copy_seed(seed: int, copy: int) -> int:
     """The chain seed of one compound copy of the holdout."""
     return int(zlib.crc32(f"{GROUP}/{int(seed)}/{int(copy)}".encode()))
