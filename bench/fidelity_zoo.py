@@ -123,7 +123,7 @@ MODELS: dict[str, ZooModel] = {
     # What a team does once `harness score` advises it (issue 31): train on the test set's
     # own chains; the forecast for these is optimistic (harness.scoring.optimism).
     "chains": ZooModel("flips, the pseudo-private recipe's own chains on half the images",
-                       ["flip", "chains"], 10),
+                       ["flip", "chains"], 5),
     "chains_resnet": ZooModel("a small ResNet (experiments/resnet_cnn), flips, the recipe's "
                               "chains on half the images", ["flip", "chains"], 8,
                               experiment="resnet_cnn"),
