@@ -125,7 +125,7 @@ MODELS: dict[str, ZooModel] = {
     "chains": ZooModel("flips, the pseudo-private recipe's own chains on half the images",
                        ["flip", "chains"], 5),
     "chains_resnet": ZooModel("a small ResNet (experiments/resnet_cnn), flips, the recipe's "
-                              "chains on half the images", ["flip", "chains"], 8,
+                              "chains on half the images", ["flip", "chains"], 4,
                               experiment="resnet_cnn"),
     "advised": ZooModel("what harness score advised for `none`: its 3 worst families' "
                         "counter-augmentations", [], 8, advised_by="none"),
