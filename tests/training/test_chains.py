@@ -129,3 +129,42 @@ def test_the_interval_low_end_carries_the_measured_optimism():
     some = pseudo_private(y, pred, groups, recipe=get_recipe("pp"), trained_on=["overlay"])
     assert (some.trained_on_kind, some.optimism) == ("some", optimism.OPTIMISM["some"])
     assert pseudo_private(y, pred, groups, recipe=recipe, trained_on=["jpeg"]).optimism == 0
+
+
+MEMORISER_PY = """
+import os
+
+import numpy as np
+
+
+class Model:
+    def __init__(self):
+        with np.load(os.path.join(os.path.dirname(__file__), "seen.npz")) as f:
+            self.seen = {x.tobytes(): int(y) for x, y in zip(f["images"], f["labels"])}
+
+    def predict(self, X):
+        return np.array([self.seen.get(x.tobytes(), 0) for x in X], np.int64)
+"""
+
+
+def test_score_offers_the_chains_first_when_far_below_clean(chained, runner, monkeypatch):
+    """A model right on every clean holdout image and lost on any corrupted one: the
+    advice puts the recipe's chains first, with their evidence, and keeps the counters."""
+    from harness.cli import main
+
+    root, folder, _, _ = chained
+    monkeypatch.chdir(root)
+    sub = root / "memoriser"
+    sub.mkdir()
+    (sub / "model.py").write_text(MEMORISER_PY)
+    held = np.load(folder / "holdout.npz")
+    np.savez(sub / "seen.npz", images=held["images"], labels=held["labels"])
+    out = runner.invoke(main, ["score", str(sub), "--testset", str(folder / "testset.npz"),
+                               "--db", f"sqlite:///{root / 'advice.sqlite'}"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    chains = text.index("train on the test set's own chains first")
+    counters = text.index("to train against the worst families")
+    assert chains < counters
+    assert "harness train EXPERIMENT --set augment=\"['flip', 'chains']\"" in text
+    assert "0.632-0.695" in text and "or, alternatively," in text
