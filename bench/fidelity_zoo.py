@@ -121,7 +121,7 @@ MODELS: dict[str, ZooModel] = {
                     "(a seed team's method)", ["flip", "randaugment_weak"], 8, seed=1,
                     settings={"tta": 4}),
     # What a team does once `harness score` advises it (issue 31): train on the test set's
-    # own chains; the forecast for these is optimistic (harness.scoring.optimism).
+    # own chains; the forecast for these is optimistic (harness.testset.optimism).
     "chains": ZooModel("flips, the pseudo-private recipe's own chains on half the images",
                        ["flip", "chains"], 5),
     "chains_resnet": ZooModel("a small ResNet (experiments/resnet_cnn), flips, the recipe's "

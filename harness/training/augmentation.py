@@ -40,7 +40,7 @@ class Augmentation:
         doc: one line for `harness train --help` and error hints.
         draws_on: the test-set families (`harness.testset.corruptions`) it trains on, by
             their own code or their technique: `draws_on(**params)` -> names. A score
-            on a recipe holding them is optimistic (`harness.scoring.optimism`).
+            on a recipe holding them is optimistic (`harness.testset.optimism`).
     """
 
     name: str
