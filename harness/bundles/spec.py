@@ -59,8 +59,9 @@ def load_bundle(path: str | Path) -> Bundle:
     if reading.bundle is None:
         first = reading.problems[0]
         more = len(reading.problems) - 1
+        where = "" if first.where == str(Path(path).expanduser()) else f"{first.where}: "
         raise HarnessError(
-            f"{path}: not a bundle Codabench would accept: {first.where}: {first.message}",
+            f"{path}: not a bundle Codabench would accept: {where}{first.message}",
             hint=first.fix + (f"; {more} more problem(s): harness bundle check {path}"
                               if more else ""))
     return reading.bundle
@@ -312,10 +313,12 @@ def _v2_leaderboards(reader: Reader, doc: dict) -> tuple[Leaderboard, ...]:
                 reader.problem(f"{where}.columns[{j}]", "a column without `key`",
                                "give the column the `key` its score has in scores.json")
                 continue
+            where_col = f"{where}.columns[{j}] {col['key']!r}"
             columns.append(Column(key=str(col["key"]), title=str(col.get("title") or col["key"]),
-                                  index=int(col.get("index", j)),
+                                  index=reader.count(col.get("index"), where_col, "index", j),
                                   sorting=str(col.get("sorting") or "desc"),
-                                  precision=int(col.get("precision", 2)),
+                                  precision=reader.count(col.get("precision"), where_col,
+                                                         "precision", 2),
                                   hidden=bool(col.get("hidden", False))))
         boards.append(Leaderboard(key, str(board.get("title") or key),
                                   tuple(sorted(columns, key=lambda c: c.index))))
