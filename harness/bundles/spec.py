@@ -73,6 +73,8 @@ def read_bundle(path: str | Path) -> Reading:
     if not source.exists():
         return Reading(None, [Problem(str(source), "no such file or folder",
                                       "name a bundle folder or its zip")])
+    if source.is_file() and source.name == archive.YAML_NAME:
+        source = source.parent  # the yaml named: its folder is the bundle
     try:
         if source.is_dir():
             folder, sha256 = source.resolve(), archive.folder_sha256(source)

@@ -180,3 +180,8 @@ def test_a_column_index_that_is_no_number_is_a_problem_not_a_crash(tmp_path):
     text = V2_YAML.replace("        key: accuracy", "        key: accuracy\n        index: first")
     reading = read_bundle(make_v2_bundle(tmp_path / "b", text))
     assert [p.where for p in reading.problems] == ["leaderboards[0].columns[0] 'accuracy'"]
+
+
+def test_naming_the_yaml_reads_its_folder(tmp_path):
+    folder = make_v2_bundle(tmp_path / "b")
+    assert load_bundle(folder / "competition.yaml").root == folder.resolve()
