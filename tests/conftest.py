@@ -39,7 +39,7 @@ def pytest_sessionfinish(session, exitstatus):
         message = ("the suite changed the checkout's git status (a test or an example wrote "
                    "into it; write into tmp_path instead):\n  " + "\n  ".join(changed))
         if reporter is not None:
-            reporter.ensure_newline()
+            reporter.write("\n")  # after the progress dots
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
