@@ -311,7 +311,7 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
                      f"submission, or zip its contents: cd {nested.parent} && zip -r ../sub.zip .")
         raise SubmissionError(f"no model.py in {root}", "no_model_py",
                               hint="a submission is a folder (or zip) with model.py at its "
-                                   "root; start from the template in submission/")
+                                   "root; start from the template in harness/submission_template/")
     tree = _parse(model_py, root)
     _check_contract(root, tree, profile)
     _check_imports(root, profile)

@@ -76,7 +76,7 @@ class Ending:
         if not self.unstable:
             return None
         return (f"{self.model}: unstable validation curve: {self.monitor} moved by up to "
-                f"{self.swing:.2f} between consecutive epochs over the last {WINDOW} "
+                f"{self.swing:.3f} between consecutive epochs over the last {WINDOW} "
                 f"(between {self.low:.2f} and {self.high:.2f}; the rule: more than {SWING}), "
                 f"so the kept epoch's number is partly luck. Try a lower learning rate, a "
                 f"larger validation split, or more epochs")
