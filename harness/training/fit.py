@@ -333,8 +333,11 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
             key = Path(name).stem
             done = backup / name
             if done.exists():  # this fold finished before an interruption
-                val, end = json.loads((backup / f"{key}.val.json").read_text())
-                vals.append((tuple(val) if val else None, end))
+                saved = json.loads((backup / f"{key}.val.json").read_text())
+                # Saved before endings were kept: [loss, acc] alone; its ending from history.
+                val, end = saved if saved and isinstance(saved[-1], dict) else (saved, None)
+                vals.append((tuple(val) if val else None, end or to_jsonable(
+                    ending(key, log.history(key), int(config["epochs"])))))
                 continue
             model, val, n, secs = _fit_one(exp, config, profile, strategy, images, labels,
                                            train_idx, val_idx, key, backup, log, progress,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import keras
+import pytest
 from rich.console import Console
 
 from harness.cli.train import _show_train
@@ -69,3 +71,37 @@ def test_an_early_stop_and_a_warning_reach_the_result_its_json_history_and_outpu
     assert "weights: early stopping ended training after epoch 2 of 6" in text
     assert "the weights kept are epoch 1's" in text
     assert "warning: weights: unstable validation curve" in text
+
+
+class _Stop(Exception):
+    pass
+
+
+class _InterruptTheSecondModel(keras.callbacks.Callback):
+    """Stands in for a killed process after the first fold's model finished."""
+
+    def __init__(self):
+        super().__init__()
+        self.models = 0
+
+    def on_train_begin(self, logs=None):
+        self.models += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.models == 2:
+            raise _Stop
+
+
+def test_a_fold_finished_before_an_interruption_keeps_its_ending(tmp_path, small_arrays):
+    tiny = {"filters": [4], "dense": 8}
+    with pytest.raises(_Stop):
+        train("baseline_cnn", data=small_arrays, epochs=1, folds=2, overrides=tiny,
+              run_dir=tmp_path / "run", progress=False, callbacks=[_InterruptTheSecondModel()])
+    saved = tmp_path / "run" / "backup" / "fold_1.val.json"
+    val, end = json.loads(saved.read_text())
+    assert end["model"] == "fold_1" and end["ran"] == 1
+    # As a run interrupted before endings were kept saved it: [loss, acc] alone.
+    saved.write_text(json.dumps(val))
+    result = train("baseline_cnn", data=small_arrays, run_dir=tmp_path / "run", progress=False)
+    assert [(e.model, e.ran, e.planned) for e in result.endings] == [("fold_1", 1, 1),
+                                                                    ("fold_2", 1, 1)]
