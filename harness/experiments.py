@@ -14,8 +14,8 @@ An experiment is a folder `experiments/NAME/` holding:
 - `build.py`: `build_model(config, profile) -> keras.Model`. The model takes float32
   pixels 0-255 of the profile's input shape (it carries its own preprocessing) and
   returns class probabilities. It may also define `build_augmentation(config)`.
-- `submission/` (optional): files that replace or join the template's in the zip
-  (its own `model.py`, say).
+- `submission/` (optional): files that replace or join the template's
+  (`harness/submission_template/`) in the zip (its own `model.py`, say).
 - `runs/` (ignored by git): one folder per training run, `runs/YYMMDD_HHMMSS/`, with
   the weights (`weights.keras`, or `fold_1.keras` ... for a K-fold ensemble), the
   history, plots, the resolved config and the git commit.
@@ -42,12 +42,14 @@ from types import ModuleType
 
 from harness.errors import HarnessError
 from harness.fsutil import read_json
-from harness.paths import REPO_ROOT, project_folder
+from harness.paths import project_folder
 from harness.profile import Profile, get_profile
 from harness.registry import Registry, unknown
 from harness.stamps import local_stamp
 
-TEMPLATE_DIR = REPO_ROOT / "submission"
+# The template every zip starts from ships inside the package (package data), so an
+# install without the checkout (a wheel on a GPU notebook) stages and packs too.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "submission_template"
 WEIGHT_SUFFIX = ".keras"
 
 
@@ -162,10 +164,6 @@ class Experiment:
         dest.mkdir(parents=True, exist_ok=True)
         if any(dest.iterdir()):
             raise HarnessError(f"{dest}: staging folder is not empty")
-        if not (TEMPLATE_DIR / "model.py").is_file():
-            raise HarnessError(f"no submission template at {TEMPLATE_DIR}: this harness was "
-                               "installed without its checkout",
-                               hint="install it from a clone: pip install -e .")
         for src in (TEMPLATE_DIR, self.path / "submission"):
             if src.is_dir():
                 for f in src.iterdir():

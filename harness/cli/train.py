@@ -42,6 +42,8 @@ def _show_train(console, r) -> None:
     console.print(f"val accuracy {_fmt(r.val_accuracy)}  val loss {_fmt(r.val_loss)}  "
                   f"train {r.n_train} / val {r.n_val} images from {r.data}  "
                   f"{r.images_per_s:.0f} images/s  trained {r.train_seconds:.0f} s{segments}")
+    for note in (n for e in r.endings for n in e.notes()):
+        console.print(escape(note), highlight=False)
     for warning in r.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 

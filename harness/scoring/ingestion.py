@@ -43,6 +43,7 @@ from harness.profile import Profile
 from harness.scoring.contract import Failure, SubmissionError, check_predictions, missing_required
 from harness.scoring.kerasfiles import explain_failure
 from harness.scoring.runtime import runtime_python
+from harness.scoring.weightfiles import explain_missing
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000
@@ -331,7 +332,10 @@ class IngestionRun:
             failure = explain_failure(_child_failure(record["failure"],
                                                      self.profile.contract.call),
                                       self.work, record["versions"].get("keras"))
-            return failed(_elsewhere(failure, self.profile), record)
+            # A weight file that is not there: name the one that is (after _elsewhere,
+            # whose hint is for a file that is there but opened from another folder).
+            failure = explain_missing(_elsewhere(failure, self.profile), self.work)
+            return failed(failure, record)
         if record["returned"] == "None":
             pred = None
         else:
