@@ -282,7 +282,8 @@ def test_a_database_from_before_kinds_is_upgraded_with_them(db_url):
                      "clean": "holdout", "mine": "own"}
     engine = sa.create_engine(normalize_url(db_url))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == 3
+        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == \
+            SCHEMA_VERSION
     engine.dispose()
 
 
