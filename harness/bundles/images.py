@@ -99,3 +99,30 @@ def image_python(image: str, builder: Builder = pip_builder, root: Path | None =
     return cached_venv(env.requirements, builder, root, status,
                        what=f"the Python environment standing in for {image}")[0]
 
+
+
+@dataclass
+class ImageRuntime:
+    """The environment standing in for an image on this machine (`harness bundle runtime`).
+
+    Args:
+        image, requirements, source, differs: as `ImageEnvironment`.
+        python: its interpreter.
+        build_s: seconds spent building it now; None when it was cached.
+    """
+
+    image: str
+    requirements: list[str]
+    source: str
+    differs: list[str]
+    python: str
+    build_s: float | None
+
+
+def build_image_environment(image: str, builder: Builder = pip_builder,
+                            status: Callable[[str], None] = lambda msg: None) -> ImageRuntime:
+    """Build (once) the virtualenv standing in for `image`, or find it cached."""
+    env = image_environment(image)
+    python, build_s = cached_venv(env.requirements, builder, status=status,
+                                  what=f"the Python environment standing in for {image}")
+    return ImageRuntime(image, env.requirements, env.source, env.differs, str(python), build_s)

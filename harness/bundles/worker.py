@@ -187,15 +187,15 @@ def _label(kind: str, plan: RunPlan) -> str:
     return "the scoring program" if plan.is_scoring else "the submission"
 
 
-def execute(plan: RunPlan, sandbox: Sandbox) -> RunRecord:
-    """Run both program folders of `plan` at once under its time limit.
+def execute(plan: RunPlan, sandbox: Sandbox, record: RunRecord) -> RunRecord:
+    """Run both program folders of `plan` at once under its time limit, filling
+    `record` as they start (so a failed run still lists what ran).
 
     Raises:
         BundleFailure: time_limit, or ingestion_error for an ingestion program
             without metadata or command (the worker's words).
     """
     output = _prepare(plan)
-    record = RunRecord(plan.name, output)
     prefix = f"{plan.name}_"
     started = []
     start = time.monotonic()
