@@ -128,7 +128,7 @@ def _unpack(submission: Path, run_dir: Path) -> Path:
     except (zipfile.BadZipFile, OSError) as e:
         raise BundleFailure("bad_submission", f"{submission}: not a zip Codabench can open "
                             f"({e})", hint="zip the submission's files at the zip's root: "
-                            "cd my_submission && zip -r ../submission.zip .")
+                            "cd my_submission && zip -r ../submission.zip .") from None
     return target
 
 

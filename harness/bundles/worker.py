@@ -212,7 +212,8 @@ def execute(plan: RunPlan, sandbox: Sandbox, record: RunRecord) -> RunRecord:
                 run.note = "no metadata: its files are copied to the output (a result submission)"
                 continue
             if metadata is None or command is None:
-                missing = "'metadata.yaml/metadata'" if metadata is None else "'command' in metadata"
+                missing = ("'metadata.yaml/metadata'" if metadata is None
+                           else "'command' in metadata")
                 if kind == "ingestion":
                     raise BundleFailure(
                         "ingestion_error", f"{plan.name} run: the ingestion program "
@@ -316,13 +317,14 @@ def read_scores(output: Path, record: RunRecord) -> dict:
             reason = getattr(e, "msg", str(e))
             raise BundleFailure("bad_scores", "Could not decode scores json properly, it "
                                 f"contains an error. {reason} ({output / 'scores.json'})",
-                                hint="the scoring program must write valid JSON", **where)
+                                hint="the scoring program must write valid JSON",
+                                **where) from None
     elif (output / "scores.txt").exists():
         try:
             scores = yaml.safe_load((output / "scores.txt").read_text())
         except yaml.YAMLError as e:
             raise BundleFailure("bad_scores", f"{output / 'scores.txt'} is not YAML: "
-                                f"{str(e).splitlines()[0]}", **where)
+                                f"{str(e).splitlines()[0]}", **where) from None
     else:
         raise BundleFailure("no_scores", "Could not find scores file, did the scoring program "
                             "output it?", hint="the scoring program must write "
