@@ -59,35 +59,41 @@ def check_bundle(path: str | Path) -> BundleCheck:
     """
     reading = read_bundle(path)
     problems, warnings = list(reading.problems), list(reading.warnings)
-    bundle, programs = reading.bundle or reading.draft, []
-    if bundle is not None:
-        for task in bundle.tasks:
-            programs += _task_programs(bundle, task, problems, warnings)
+    bundle = reading.bundle or reading.draft
+    programs = _programs(bundle, problems, warnings) if bundle is not None else []
     ok = not problems
     return BundleCheck(str(path), ok, bundle if ok else None, problems, warnings, programs)
 
 
-def _task_programs(bundle: Bundle, task: Task, problems: list[Problem],
-                   warnings: list[Problem]) -> list[Program]:
-    if task.key is not None:
-        return []  # a task on a Codabench server: the reader warned already
-    where = f"task {task.index} {task.name!r}"
+def _programs(bundle: Bundle, problems: list[Problem],
+              warnings: list[Problem]) -> list[Program]:
+    """Each task's programs with their commands; a folder several tasks share is checked
+    (and reported) once."""
+    users: dict[tuple[str, Path], list[Task]] = {}
+    for task in bundle.tasks:
+        if task.key is not None:
+            continue  # a task on a Codabench server: the reader warned already
+        where = f"task {task.index} {task.name!r}"
+        if task.scoring_program is None and bundle.version != "2":
+            # A v2 task without one is refused by the unpacker (the reader said so); a
+            # v1 phase is accepted without one, and its scoring run can only fail.
+            problems.append(Problem(where, "no scoring_program: the scoring run cannot "
+                                    "produce scores", "add `scoring_program: program.zip` "
+                                    "to the phase"))
+        if task.reference_data is None and task.scoring_program is not None:
+            warnings.append(Problem(where, "no reference_data: the scoring program sees an "
+                                    "empty /app/input/ref", "add `reference_data:` if it "
+                                    "compares with ground truth"))
+        for kind, folder in (("ingestion", task.ingestion_program),
+                             ("scoring", task.scoring_program)):
+            if folder is not None:
+                users.setdefault((kind, folder), []).append(task)
     programs = []
-    if task.scoring_program is None and bundle.version != "2":
-        # A v2 task without one is refused by the unpacker (the reader said so); a v1
-        # phase is accepted without one, and its scoring run can only fail.
-        problems.append(Problem(where, "no scoring_program: the scoring run cannot "
-                                "produce scores", "add `scoring_program: program.zip` to "
-                                "the phase"))
-    for kind, folder in (("ingestion", task.ingestion_program),
-                         ("scoring", task.scoring_program)):
-        if folder is not None:
-            command = _command(bundle, where, kind, folder, problems)
-            programs.append(Program(task.index, kind, folder, command))
-    if task.reference_data is None and task.scoring_program is not None:
-        warnings.append(Problem(where, "no reference_data: the scoring program sees an "
-                                "empty /app/input/ref", "add `reference_data:` if it "
-                                "compares with ground truth"))
+    for (kind, folder), tasks in users.items():
+        where = (f"task {tasks[0].index} {tasks[0].name!r}" if len(tasks) == 1 else
+                 f"tasks {', '.join(str(t.index) for t in tasks)}")
+        command = _command(bundle, where, kind, folder, problems)
+        programs += [Program(t.index, kind, folder, command) for t in tasks]
     return programs
 
 

@@ -6,7 +6,6 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from harness.cli.bundle_run import run, runtime
 from harness.cli.options import json_option
@@ -38,36 +37,38 @@ def _show_check(console, result) -> None:
     image = f"{b.docker_image}" + (" (absent from the yaml: Codabench's default)"
                                    if b.docker_image_default else "")
     console.print(f"[bold]{escape(b.title)}[/] (competition.yaml version {b.version}, "
-                  f"sha256 {b.sha256[:12]})\nimage: {escape(image)}", highlight=False)
-    phases = Table(title="phases")
-    for name in ("#", "name", "start", "end", "time limit", "tasks", "max/day", "max"):
-        phases.add_column(name)
+                  f"sha256 {b.sha256[:12]})", highlight=False, soft_wrap=True)
+    _line(console, f"image: {image}")
     for p in b.phases:
-        limit = f"{p.execution_time_limit_s:g} s ({p.time_limit_from})"
-        phases.add_row(str(p.index), escape(p.name), _when(p.start) if p.start else "-",
-                       _when(p.end), limit, ", ".join(map(str, p.task_indexes)),
-                       str(p.max_submissions_per_day), str(p.max_submissions))
-    console.print(phases)
+        limit = f"{p.execution_time_limit_s:g} s" + (
+            " (Codabench's default)" if p.time_limit_from == "default"
+            else f" ({p.time_limit_from})")
+        _line(console, f"phase {p.index} {p.name!r}: {_when(p.start)} to {_when(p.end)}, "
+                       f"time limit {limit}, tasks {', '.join(map(str, p.task_indexes))}, "
+                       f"at most {p.max_submissions_per_day} submissions a day and "
+                       f"{p.max_submissions} in all")
     commands = {(g.task, g.kind): g.command for g in result.programs}
-    tasks = Table(title="tasks")
-    for name in ("#", "name", "ingestion", "scoring", "input data", "reference data"):
-        tasks.add_column(name)
     for t in b.tasks:
         ingestion = commands.get((t.index, "ingestion"))
-        if t.takes_result_submissions:
+        if t.key is not None:
+            ingestion = f"on the Codabench server (task key {t.key})"
+        elif t.takes_result_submissions:
             ingestion = "none: takes result submissions"
         elif t.ingestion_only_during_scoring:
-            ingestion = f"{ingestion} (during scoring)"
-        tasks.add_row(str(t.index), escape(t.name), escape(str(ingestion or "-")),
-                      escape(str(commands.get((t.index, "scoring")) or "-")),
-                      escape(_rel(b, t.input_data)), escape(_rel(b, t.reference_data)))
-    console.print(tasks)
+            ingestion = f"{ingestion} (during the scoring run)"
+        _line(console, f"task {t.index} {t.name!r}: ingestion {ingestion}; scoring "
+                       f"{commands.get((t.index, 'scoring')) or '-'}; input data "
+                       f"{_rel(b, t.input_data)}; reference data {_rel(b, t.reference_data)}")
     for board in b.leaderboards:
         columns = ", ".join(f"{c.title} ({c.key}, {c.sorting})" for c in board.columns)
-        console.print(f"leaderboard {escape(board.title)}: {escape(columns)}", highlight=False)
+        _line(console, f"leaderboard {board.title!r}: {columns}")
     console.print(f"[bold green]OK[/] {escape(result.source)}: the bundle checks"
                   + (f" ({len(result.warnings)} warning(s))" if result.warnings else ""),
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
+
+
+def _line(console, text: str) -> None:
+    console.print(escape(text), highlight=False, soft_wrap=True)
 
 
 def _rel(b, path) -> str:
