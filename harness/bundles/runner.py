@@ -182,7 +182,7 @@ def _run_phase(bundle: Bundle, phase: Phase, submission: Path, run_dir: Path,
 def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None = None,
                network: bool = False, pseudo_private: bool = False,
                time_limit: float | None = None, out: str | Path | None = None,
-               python: Path | None = None,
+               python: str | Path | None = None,
                status: Callable[[str], None] = lambda msg: None) -> BundleRunResult:
     """Run `submission` through `bundle`'s programs for one phase.
 
@@ -195,7 +195,8 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         time_limit: seconds per run instead of the phase's execution_time_limit.
         out: the run folder (default `default_run_dir`).
         python: under bubblewrap, an interpreter to stand in for the image's cached
-            environment (tests; the image's own is built on first use otherwise).
+            environment (one holding what a bundle needs beyond the image's list; the
+            image's own is built on first use otherwise).
         status: called with lines of progress.
 
     Raises:
@@ -208,8 +209,8 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
                            hint="name the zip (or folder) you would upload to Codabench")
     chosen = bundle.phase(phase)
     limit = float(time_limit) if time_limit is not None else chosen.execution_time_limit_s
-    sandbox = choose_sandbox(bundle.docker_image, network, python, status)
-    run_dir = Path(out) if out is not None else default_run_dir(bundle, submission)
+    sandbox = choose_sandbox(bundle.docker_image, network, python and Path(python), status)
+    run_dir = (Path(out) if out is not None else default_run_dir(bundle, submission)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     sha = (archive.folder_sha256(submission) if submission.is_dir()
            else sha256_file(submission))

@@ -33,7 +33,6 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,8 +222,7 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
         differs += image_environment(image).differs
         python = image_python(image, status=status)
     else:
-        differs.append(f"{python} stands in for the image's Python "
-                       f"({sys.version_info[0]}.{sys.version_info[1]} here)")
+        differs.append(f"{python} (given) stands in for the image's Python and packages")
     return Sandbox("bubblewrap", image, network, Path(python), differs)
 
 

@@ -45,6 +45,13 @@ from harness.procs import tail, time_limit_message
 
 EROFS_NOTE = ("a program may not write into the bundle, the submission or the data "
               "(mounted read-only here: stricter than Codabench, whose copies are scratch)")
+_HINTS = {
+    "submission_error": "the traceback above is the submission's: fix it and run again",
+    "ingestion_error": "the ingestion program failed in its own code: read its log above "
+                       "(a bundle bug, or what the submission handed it)",
+    "scoring_error": "the scoring program failed: read its log above and what the "
+                     "prediction run left in the run folder's prediction/output",
+}
 METADATA_TAKEN = ("Error, the output directory already contains a metadata file. This file "
                   "is used to store exitCode and other data, do not write to this file "
                   "manually.")
@@ -133,12 +140,13 @@ class ProgramRun:
     stderr: str | None = None
     note: str = ""
 
-    def log_tail(self) -> str:
-        """The end of its stderr, else of its stdout ("" when it printed nothing)."""
+    def log_tail(self) -> tuple[str | None, str]:
+        """(the log, its end): its stderr, else its stdout when stderr is empty
+        ((its stderr, "") when it printed nothing)."""
         for log in (self.stderr, self.stdout):
             if log and tail(Path(log)).strip():
-                return tail(Path(log))
-        return ""
+                return log, tail(Path(log))
+        return self.stderr, ""
 
 
 @dataclass
@@ -253,11 +261,12 @@ def _wait_all(started, deadline: float, plan: RunPlan) -> None:
                 program.stop()
                 run.elapsed_s = time.monotonic() - began
             still = running[0][0]
+            log, text = still.log_tail()
             raise BundleFailure(
                 "time_limit", f"{time_limit_message(plan.time_limit)} ({plan.name} run: "
                 f"{_label(still.kind, plan)} was still running)",
                 hint="make it faster, or check the phase's execution_time_limit",
-                log_tail=still.log_tail(), log=still.stderr)
+                log_tail=text, log=log)
         time.sleep(0.02)
 
 
@@ -293,7 +302,7 @@ def check_exits(record: RunRecord, plan: RunPlan) -> list[str]:
     if not failed:
         return warnings
     first = next((r for r in failed if r.kind == "ingestion"), failed[0])
-    log = first.log_tail()
+    path, log = first.log_tail()
     if first.kind == "ingestion":
         kind = ("submission_error" if "/app/ingested_program/" in log else "ingestion_error")
     else:
@@ -302,14 +311,13 @@ def check_exits(record: RunRecord, plan: RunPlan) -> list[str]:
     if "Read-only file system" in log:
         why += f": {EROFS_NOTE}"
     raise BundleFailure(kind, f"{plan.name} run: {_label(first.kind, plan)} ({first.folder}) "
-                        f"{why}", hint=f"its log: {first.stderr}", log_tail=log,
-                        log=first.stderr)
+                        f"{why}", hint=_HINTS[kind], log_tail=log, log=path)
 
 
 def read_scores(output: Path, record: RunRecord) -> dict:
     """The scores as the scoring program wrote them: scores.json, else scores.txt (YAML)."""
-    scoring = record.programs.get("program", ProgramRun("program", ""))
-    where = dict(log_tail=scoring.log_tail(), log=scoring.stderr)
+    log, text = record.programs.get("program", ProgramRun("program", "")).log_tail()
+    where = dict(log_tail=text, log=log)
     if (output / "scores.json").exists():
         try:
             scores = json.loads((output / "scores.json").read_text())

@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from harness.bundles.failures import KINDS
 from harness.cli.options import db_option, json_option
 from harness.cli.output import emit, err_console
 
@@ -61,7 +62,7 @@ def _show_run(console, r) -> None:
         if r.detailed_results:
             console.print(f"detailed results: {escape(r.detailed_results)}", highlight=False)
     else:
-        kind = r.failure_kind.replace("_", " ")
+        kind = KINDS[r.failure_kind]
         console.print(f"[bold red]FAILED[/] [red]({kind})[/] {escape(r.failure_message)}",
                       highlight=False, soft_wrap=True)
         if r.log_tail.strip():
@@ -108,10 +109,15 @@ def run_document(r) -> dict:
                    "leaves it on unless its operator turns it off).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="S", help="Seconds per run [default: the phase's execution_time_limit].")
+@click.option("--python", "python", default=None, envvar="HARNESS_BUNDLE_PYTHON",
+              type=click.Path(exists=True, dir_okay=False), metavar="PATH",
+              help="Under bubblewrap, the interpreter standing in for the bundle's image "
+                   "[env HARNESS_BUNDLE_PYTHON; default: the image's cached environment, "
+                   "built once].")
 @db_option("Leaderboard database to store the run in: a SQLAlchemy URL or a SQLite file "
            "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
 @json_option
-def run(bundle_path, submission, phase, network, time_limit, db_url, as_json):
+def run(bundle_path, submission, phase, network, time_limit, python, db_url, as_json):
     """Run SUBMISSION (a zip or folder as uploaded) through BUNDLE's own ingestion and
     scoring programs, as Codabench's compute worker does, sandboxed, without network
     by default. Prints the scores under the leaderboard's titles and stores them; a
@@ -122,7 +128,7 @@ def run(bundle_path, submission, phase, network, time_limit, db_url, as_json):
     status = (lambda msg: None) if as_json else (
         lambda msg: err_console.print(escape(msg), highlight=False, soft_wrap=True))
     result = run_bundle(load_bundle(bundle_path), submission, phase=phase, network=network,
-                        time_limit=time_limit, status=status)
+                        time_limit=time_limit, python=python, status=status)
     result.row_id = keep_bundle_run(result, db_url)
     emit(result, as_json, _show_run, run_document)
     if result.status != "ok":

@@ -1,0 +1,90 @@
+"""Small synthetic bundles for `harness bundle run`'s failure tests: python3 one-liners,
+no packages, so they run in a second under the harness's own interpreter
+(`--python sys.executable`) and need no cached image environment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RUN_YAML = """\
+version: 2
+title: Tiny Run
+docker_image: codalab/codalab-legacy:py312
+terms: pages/terms.md
+pages:
+  - title: Overview
+    file: pages/overview.md
+tasks:
+  - index: 0
+    name: Echo
+    input_data: input_data/
+    reference_data: reference_data/
+    ingestion_program: ingestion_program/
+    scoring_program: scoring_program/
+phases:
+  - index: 0
+    name: Dev
+    start: 1-1-2026
+    execution_time_limit: 60
+    tasks:
+      - 0
+leaderboards:
+  - title: Results
+    key: main
+    columns:
+      - title: Accuracy
+        key: acc
+        index: 0
+        sorting: desc
+"""
+
+# Reads x, calls the submission's predict, writes what it returned (the worker's layout).
+INGEST = """\
+import sys
+sys.path.append('/app/ingested_program')
+from model import predict
+x = open('/app/input_data/x.txt').read().split()
+open('/app/output/pred.txt', 'w').write(' '.join(predict(x)))
+"""
+
+SCORE = """\
+import json
+pred = open('/app/input/res/pred.txt').read().split()
+ref = open('/app/input/ref/y.txt').read().split()
+acc = sum(p == r for p, r in zip(pred, ref)) / len(ref)
+json.dump({'acc': acc, 'extra': 7}, open('/app/output/scores.json', 'w'))
+"""
+
+ECHO_MODEL = "def predict(x):\n    return x\n"
+
+
+def make_bundle(root: Path, score_py: str = SCORE, ingest_py: str = INGEST,
+                ingestion_metadata: str = "command: python3 ingest.py\n") -> Path:
+    """A one-task bundle whose ingestion echoes the submission's predictions of
+    input_data/x.txt and whose scoring compares them with reference_data/y.txt."""
+    files = {
+        "competition.yaml": RUN_YAML,
+        "pages/terms.md": "Be nice.\n",
+        "pages/overview.md": "Echo the input.\n",
+        "input_data/x.txt": "a b c d\n",
+        "reference_data/y.txt": "a b c d\n",
+        "ingestion_program/metadata.yaml": ingestion_metadata,
+        "ingestion_program/ingest.py": ingest_py,
+        "scoring_program/metadata.yaml": "command: python3 score.py\n",
+        "scoring_program/score.py": score_py,
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def make_submission(root: Path, model_py: str = ECHO_MODEL) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "model.py").write_text(model_py)
+    return root
+
+
+def scores_of(output: str) -> dict:
+    return json.loads(output)["scores"]
