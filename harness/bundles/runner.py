@@ -149,15 +149,16 @@ def _run_task(bundle: Bundle, task: Task, submission: Path, folder: Path, sandbo
                        reference=task.reference_data, ingestion_only_during_scoring=during,
                        time_limit=limit),
     ]
-    prediction = None
+    prediction, earlier = None, []
     for plan in plans:
         plan.prediction = prediction
         record = worker.RunRecord(plan.name, plan.folder / "output")
         try:
             worker.execute(plan, sandbox, record)
         finally:
-            result.programs += [dict(run=plan.name, **vars(p)) for p in record.programs.values()]
-        result.warnings += worker.check_exits(record, plan)
+            result.programs += [vars(p) for p in record.programs.values()]
+        result.warnings += worker.check_exits(record, plan, earlier)
+        earlier += record.programs.values()
         worker.write_metadata(record)
         prediction = record.output
     scores = worker.read_scores(record.output, record)

@@ -21,11 +21,11 @@ metadata is a result submission: its files are copied to the output. After the r
 the worker writes `output/metadata` (exit codes and elapsed times), failing when a
 program wrote one. Scores: `scores.json`, else `scores.txt` as YAML.
 
+As on the worker, only the scoring program's exit code fails a run; a program that
+exited non-zero before it is a warning, and the cause named when the scoring fails.
 What is stricter here, said in docs/usage.md: the bundle's program folders, the
 submission and the data are mounted read-only (the worker's are scratch copies, so a
-program writing there goes unnoticed on Codabench and fails here), and a prediction
-run whose program exits non-zero fails there instead of going on to scoring (which
-could only score what the failed program left).
+program writing there goes unnoticed on Codabench and fails here).
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ class RunPlan:
 class ProgramRun:
     """One program of a run: what ran, how it ended, where its logs are."""
 
+    run: str
     kind: str
+    label: str
     folder: str
     command: str | None = None
     exit_code: int | None = None
@@ -212,7 +214,7 @@ def execute(plan: RunPlan, sandbox: Sandbox, record: RunRecord) -> RunRecord:
         for kind, folder in (("program", plan.program), ("ingestion", plan.ingestion)):
             if folder is None:
                 continue
-            run = ProgramRun(kind, str(folder))
+            run = ProgramRun(plan.name, kind, _label(kind, plan), str(folder))
             record.programs[kind] = run
             metadata, command = read_command(folder)
             if metadata is None and kind == "program":
@@ -264,7 +266,7 @@ def _wait_all(started, deadline: float, plan: RunPlan) -> None:
             log, text = still.log_tail()
             raise BundleFailure(
                 "time_limit", f"{time_limit_message(plan.time_limit)} ({plan.name} run: "
-                f"{_label(still.kind, plan)} was still running)",
+                f"{still.label} was still running)",
                 hint="make it faster, or check the phase's execution_time_limit",
                 log_tail=text, log=log)
         time.sleep(0.02)
@@ -277,8 +279,9 @@ def write_metadata(record: RunRecord) -> None:
         kind = "scoring_error" if record.name == "scoring" else "submission_error"
         raise BundleFailure(kind, f"{record.name} run: {METADATA_TAKEN}",
                             hint="write any other file name to /app/output")
-    program = record.programs.get("program", ProgramRun("program", ""))
-    ingestion = record.programs.get("ingestion", ProgramRun("ingestion", ""))
+    none = ProgramRun(record.name, "", "", "")
+    program = record.programs.get("program", none)
+    ingestion = record.programs.get("ingestion", none)
     status = {"exitCode": program.exit_code,
               "elapsedTime": program.elapsed_s or ingestion.elapsed_s,
               "ingestionExitCode": ingestion.exit_code,
@@ -286,37 +289,42 @@ def write_metadata(record: RunRecord) -> None:
     path.write_text(yaml.dump(status, default_flow_style=False))
 
 
-def check_exits(record: RunRecord, plan: RunPlan) -> list[str]:
-    """Fail the run on a program's non-zero exit; return warnings for the rest.
+def check_exits(record: RunRecord, plan: RunPlan, earlier: list[ProgramRun]) -> list[str]:
+    """Fail the run as the worker does, on the scoring program's exit code alone;
+    return a warning for every other program that exited non-zero.
 
-    The scoring run fails on the scoring program's exit code, as the worker's does;
-    the kind names the ingestion (or the submission, when its own code is in the
-    traceback) where that failed first. A prediction run fails on any non-zero exit."""
-    warnings = []
+    The worker goes on from a prediction run whatever its programs' exit codes (a
+    result submission with a bundle's ingestion program that cannot run it still
+    scores). When the scoring program then fails, the failure names the first program
+    that failed before it, in this run or the prediction run (`earlier`): the cause,
+    whose log tail is the one to read; the submission when its own code is in the
+    ingestion's traceback."""
     failed = [r for r in record.programs.values() if r.exit_code not in (None, 0)]
     scoring = record.programs.get("program") if plan.is_scoring else None
-    if plan.is_scoring and (scoring is None or scoring.exit_code in (None, 0)):
-        warnings += [f"{plan.name} run: {_label(r.kind, plan)} exited {r.exit_code}"
-                     for r in failed]
-        failed = []
-    if not failed:
-        return warnings
-    first = next((r for r in failed if r.kind == "ingestion"), failed[0])
+    if scoring is None or scoring.exit_code in (None, 0):
+        return [f"{r.run} run: {r.label} exited {r.exit_code}"
+                + ("" if plan.is_scoring else " (the worker goes on to the scoring run)")
+                for r in failed]
+    causes = [r for r in [*earlier, *failed] if r.exit_code not in (None, 0)]
+    first = next((r for r in causes if r is not scoring), scoring)
     path, log = first.log_tail()
-    if first.kind == "ingestion":
-        kind = ("submission_error" if "/app/ingested_program/" in log else "ingestion_error")
+    if first is scoring:
+        kind = "scoring_error"
+    elif first.kind == "ingestion":
+        kind = "submission_error" if "/app/ingested_program/" in log else "ingestion_error"
     else:
-        kind = "scoring_error" if plan.is_scoring else "submission_error"
+        kind = "submission_error"
     why = f"exited with code {first.exit_code}"
     if "Read-only file system" in log:
         why += f": {EROFS_NOTE}"
-    raise BundleFailure(kind, f"{plan.name} run: {_label(first.kind, plan)} ({first.folder}) "
-                        f"{why}", hint=_HINTS[kind], log_tail=log, log=path)
+    then = "" if first is scoring else f"; then the scoring program exited {scoring.exit_code}"
+    raise BundleFailure(kind, f"{first.run} run: {first.label} ({first.folder}) {why}{then}",
+                        hint=_HINTS[kind], log_tail=log, log=path)
 
 
 def read_scores(output: Path, record: RunRecord) -> dict:
     """The scores as the scoring program wrote them: scores.json, else scores.txt (YAML)."""
-    log, text = record.programs.get("program", ProgramRun("program", "")).log_tail()
+    log, text = record.programs.get("program", ProgramRun(record.name, "", "", "")).log_tail()
     where = dict(log_tail=text, log=log)
     if (output / "scores.json").exists():
         try:

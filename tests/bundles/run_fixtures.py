@@ -45,7 +45,8 @@ import sys
 sys.path.append('/app/ingested_program')
 from model import predict
 x = open('/app/input_data/x.txt').read().split()
-open('/app/output/pred.txt', 'w').write(' '.join(predict(x)))
+pred = predict(x)
+open('/app/output/pred.txt', 'w').write(' '.join(pred))
 """
 
 SCORE = """\
