@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "spec": ["load_bundle", "read_bundle", "Reading"],
     "model": ["Bundle", "Phase", "Task", "Leaderboard", "Column", "Page", "Problem"],
     "check": ["check_bundle", "BundleCheck"],
+    "pseudo": ["corrupt_input_data", "PseudoManifest"],
     "runner": ["run_bundle", "BundleRunResult"],
     "failures": ["BundleFailure"],
 })

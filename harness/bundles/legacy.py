@@ -129,7 +129,8 @@ def _leaderboards(reader: Reader, doc: dict) -> tuple[Leaderboard, ...]:
             continue
         column = Column(key=key, title=str(col.get("label") or key), index=index,
                         sorting=str(col.get("sort") or "desc"),
-                        precision=int(col.get("numeric_format", 2) or 2),
+                        precision=reader.count(col.get("numeric_format"),
+                                               f"leaderboard.columns.{key}", "numeric_format", 2),
                         hidden=bool(col.get("hidden", False)))
         for board_key, label in labels.items():
             if str(owner["label"]).lower() == label:

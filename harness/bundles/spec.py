@@ -59,8 +59,9 @@ def load_bundle(path: str | Path) -> Bundle:
     if reading.bundle is None:
         first = reading.problems[0]
         more = len(reading.problems) - 1
+        where = "" if first.where == str(Path(path).expanduser()) else f"{first.where}: "
         raise HarnessError(
-            f"{path}: not a bundle Codabench would accept: {first.where}: {first.message}",
+            f"{path}: not a bundle Codabench would accept: {where}{first.message}",
             hint=first.fix + (f"; {more} more problem(s): harness bundle check {path}"
                               if more else ""))
     return reading.bundle
@@ -72,6 +73,8 @@ def read_bundle(path: str | Path) -> Reading:
     if not source.exists():
         return Reading(None, [Problem(str(source), "no such file or folder",
                                       "name a bundle folder or its zip")])
+    if source.is_file() and source.name == archive.YAML_NAME:
+        source = source.parent  # the yaml named: its folder is the bundle
     try:
         if source.is_dir():
             folder, sha256 = source.resolve(), archive.folder_sha256(source)
@@ -312,10 +315,12 @@ def _v2_leaderboards(reader: Reader, doc: dict) -> tuple[Leaderboard, ...]:
                 reader.problem(f"{where}.columns[{j}]", "a column without `key`",
                                "give the column the `key` its score has in scores.json")
                 continue
+            where_col = f"{where}.columns[{j}] {col['key']!r}"
             columns.append(Column(key=str(col["key"]), title=str(col.get("title") or col["key"]),
-                                  index=int(col.get("index", j)),
+                                  index=reader.count(col.get("index"), where_col, "index", j),
                                   sorting=str(col.get("sorting") or "desc"),
-                                  precision=int(col.get("precision", 2)),
+                                  precision=reader.count(col.get("precision"), where_col,
+                                                         "precision", 2),
                                   hidden=bool(col.get("hidden", False))))
         boards.append(Leaderboard(key, str(board.get("title") or key),
                                   tuple(sorted(columns, key=lambda c: c.index))))

@@ -19,7 +19,7 @@ def bundle():
 
 def _when(moment) -> str:
     if moment is None:
-        return "never ends"
+        return "-"
     return f"{moment:%Y-%m-%d}" if (moment.hour, moment.minute) == (0, 0) \
         else f"{moment:%Y-%m-%d %H:%M}"
 
@@ -43,7 +43,9 @@ def _show_check(console, result) -> None:
         limit = f"{p.execution_time_limit_s:g} s" + (
             " (Codabench's default)" if p.time_limit_from == "default"
             else f" ({p.time_limit_from})")
-        _line(console, f"phase {p.index} {p.name!r}: {_when(p.start)} to {_when(p.end)}, "
+        dates = (f"{_when(p.start)} to {_when(p.end)}" if p.end
+                 else f"from {_when(p.start)}, no end")
+        _line(console, f"phase {p.index} {p.name!r}: {dates}, "
                        f"time limit {limit}, tasks {', '.join(map(str, p.task_indexes))}, "
                        f"at most {p.max_submissions_per_day} submissions a day and "
                        f"{p.max_submissions} in all")

@@ -194,3 +194,17 @@ def test_a_v1_program_zip_without_metadata_gets_its_one_line(runner, tmp_path):
     errors = _errors(result)
     assert len(errors) == 1 and "Program directory missing 'metadata.yaml/metadata'" in errors[0]
     assert errors[0].startswith("error: tasks 0, 1: ")
+
+
+def test_a_bundle_folder_is_read_in_place_and_never_written(tmp_path):
+    root = make_v2_bundle(tmp_path / "b")
+    (root / "ingestion_program" / "metadata.yaml").write_text("command: [unclosed\n")
+
+    def snapshot():
+        return sorted((p.relative_to(root), p.stat().st_mtime_ns, p.stat().st_size)
+                      for p in root.rglob("*"))
+
+    before = snapshot()
+    problem, = check_bundle(root).problems
+    assert "ingestion_program/metadata.yaml line " in problem.where
+    assert snapshot() == before

@@ -168,3 +168,20 @@ def test_a_v1_bundle_without_terms_is_refused(tmp_path):
     reading = read_bundle(root)
     assert reading.bundle is None
     assert [p.where for p in reading.problems] == ["html"]
+
+
+def test_a_missing_bundle_is_one_line_naming_it_once(tmp_path):
+    with pytest.raises(HarnessError) as e:
+        load_bundle(tmp_path / "nowhere")
+    assert e.value.message.count("nowhere") == 1 and "no such file or folder" in e.value.message
+
+
+def test_a_column_index_that_is_no_number_is_a_problem_not_a_crash(tmp_path):
+    text = V2_YAML.replace("        key: accuracy", "        key: accuracy\n        index: first")
+    reading = read_bundle(make_v2_bundle(tmp_path / "b", text))
+    assert [p.where for p in reading.problems] == ["leaderboards[0].columns[0] 'accuracy'"]
+
+
+def test_naming_the_yaml_reads_its_folder(tmp_path):
+    folder = make_v2_bundle(tmp_path / "b")
+    assert load_bundle(folder / "competition.yaml").root == folder.resolve()
