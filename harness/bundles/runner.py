@@ -21,6 +21,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -30,9 +31,11 @@ from typing import Callable
 from harness.bundles import archive, worker
 from harness.bundles.failures import BundleFailure
 from harness.bundles.model import Bundle, Phase, Task
+from harness.bundles.pseudo import PseudoManifest, corrupt_input_data
 from harness.bundles.sandbox import Sandbox, choose_sandbox
 from harness.errors import HarnessError
-from harness.fsutil import sha256_file
+from harness.fsutil import sha256_file, write_text_atomic
+from harness.jsonable import to_jsonable
 from harness.paths import data_dir
 from harness.stamps import local_stamp, slug
 
@@ -59,7 +62,9 @@ class BundleRunResult:
             seconds, its stdout and stderr files, a note.
         failure_kind, failure_message, failure_hint, log_tail, log: the typed failure.
         detailed_results: the scoring output's detailed results page, if any.
-        pseudo_private_scores, recipe: the run on the corrupted input data.
+        pseudo_private_scores, recipe: the run on the corrupted input data (the
+            recipe's id); `pseudo_manifests`: what was corrupted per task, and which
+            families were left out and why (also beside the copies, as JSON).
         warnings: what a person should know (a program that exited non-zero while its
             run went on, as on Codabench).
         total_s: the whole run, seconds.
@@ -90,6 +95,7 @@ class BundleRunResult:
     detailed_results: str | None = None
     pseudo_private_scores: dict | None = None
     recipe: str | None = None
+    pseudo_manifests: list[PseudoManifest] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     total_s: float = 0.0
     row_id: int | None = None
@@ -180,6 +186,21 @@ def _run_phase(bundle: Bundle, phase: Phase, submission: Path, run_dir: Path,
     return scores
 
 
+def _corrupt(bundle: Bundle, phase: Phase, folder: Path) -> dict[int, PseudoManifest]:
+    """Each task's input data through the harness's default recipe, in `folder`."""
+    manifests = {}
+    for task in bundle.tasks_of(phase):
+        if task.input_data is None:
+            raise HarnessError(f"task {task.index} {task.name!r} of phase {phase.name!r} has "
+                               "no input data to corrupt (a result-submission task)",
+                               hint="run without --pseudo-private")
+        manifests[task.index] = corrupt_input_data(task.input_data,
+                                                   folder / f"input_data-{task.index}")
+        write_text_atomic(folder / f"input_data-{task.index}.manifest.json",
+                          json.dumps(to_jsonable(manifests[task.index]), indent=2))
+    return manifests
+
+
 def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None = None,
                network: bool = False, pseudo_private: bool = False,
                time_limit: float | None = None, out: str | Path | None = None,
@@ -220,10 +241,20 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         str(run_dir), sandbox.backend, sandbox.differs, network, sandbox.network_line(),
         limit, "--time-limit" if time_limit is not None else chosen.time_limit_from,
         columns=columns_of(bundle))
+    # Corrupted first: a bundle without images says so before anything runs.
+    corrupted = _corrupt(bundle, chosen, run_dir / "pseudo_private") if pseudo_private else {}
+    if corrupted:
+        first = next(iter(corrupted.values()))
+        result.recipe = first.recipe
+        result.pseudo_manifests = list(corrupted.values())
     try:
         unpacked = _unpack(submission, run_dir)
         result.scores = _run_phase(bundle, chosen, unpacked, run_dir, sandbox, limit, result,
                                    lambda task: task.input_data)
+        if corrupted:
+            result.pseudo_private_scores = _run_phase(
+                bundle, chosen, unpacked, run_dir / "pseudo_private", sandbox, limit, result,
+                lambda task: corrupted[task.index].target)
     except BundleFailure as failure:
         if failure.kind == "sandbox_unavailable":
             raise

@@ -13,6 +13,7 @@ from rich.table import Table
 from harness.bundles.failures import KINDS
 from harness.cli.options import db_option, json_option
 from harness.cli.output import emit, err_console
+from harness.jsonable import to_jsonable
 
 
 def _number(value, precision) -> str:
@@ -55,6 +56,14 @@ def _show_run(console, r) -> None:
                       "(the faithful path)", highlight=False)
     console.print(f"{r.network_line}; time limit {r.time_limit_s:g} s per run "
                   f"({r.time_limit_from})", highlight=False)
+    for m in r.pseudo_manifests:
+        skipped = "; ".join(f"{kind}: {', '.join(f'{f} ({why})' for f, why in found.items())}"
+                            for kind, found in m.skipped_families.items() if found)
+        console.print(f"pseudo-private: {m.corrupted} of {m.images} images of "
+                      f"{escape(str(m.source))} corrupted with recipe {escape(m.recipe)} (seed "
+                      f"{m.seed}; training images clean)"
+                      + (f"; families left out: {escape(skipped)}" if skipped else ""),
+                      highlight=False, soft_wrap=True)
     for line in r.warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if r.status == "ok":
@@ -89,6 +98,7 @@ def run_document(r) -> dict:
         "phase_index": r.phase.index, "submission": r.submission,
         "submission_sha256": r.submission_sha256, "scores": r.scores,
         "pseudo_private_scores": r.pseudo_private_scores, "recipe": r.recipe,
+        "pseudo_manifests": to_jsonable(r.pseudo_manifests),
         "columns": r.columns, "backend": r.backend, "differs": r.differs,
         "network": r.network, "time_limit_s": r.time_limit_s,
         "time_limit_from": r.time_limit_from, "run_dir": r.run_dir,
@@ -107,6 +117,10 @@ def run_document(r) -> dict:
 @click.option("--network", is_flag=True,
               help="Let the programs reach the network (off by default; Codabench's worker "
                    "leaves it on unless its operator turns it off).")
+@click.option("--pseudo-private", is_flag=True,
+              help="Also run on the harness's corrupted copy of the phase's test images "
+                   "(the pseudo-private recipe; training images stay clean): a forecast of "
+                   "the score on shifted images, beside the plain one.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="S", help="Seconds per run [default: the phase's execution_time_limit].")
 @click.option("--python", "python", default=None, envvar="HARNESS_BUNDLE_PYTHON",
@@ -117,7 +131,8 @@ def run_document(r) -> dict:
 @db_option("Leaderboard database to store the run in: a SQLAlchemy URL or a SQLite file "
            "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
 @json_option
-def run(bundle_path, submission, phase, network, time_limit, python, db_url, as_json):
+def run(bundle_path, submission, phase, network, pseudo_private, time_limit, python, db_url,
+        as_json):
     """Run SUBMISSION (a zip or folder as uploaded) through BUNDLE's own ingestion and
     scoring programs, as Codabench's compute worker does, sandboxed, without network
     by default. Prints the scores under the leaderboard's titles and stores them; a
@@ -128,7 +143,8 @@ def run(bundle_path, submission, phase, network, time_limit, python, db_url, as_
     status = (lambda msg: None) if as_json else (
         lambda msg: err_console.print(escape(msg), highlight=False, soft_wrap=True))
     result = run_bundle(load_bundle(bundle_path), submission, phase=phase, network=network,
-                        time_limit=time_limit, python=python, status=status)
+                        pseudo_private=pseudo_private, time_limit=time_limit, python=python,
+                        status=status)
     result.row_id = keep_bundle_run(result, db_url)
     emit(result, as_json, _show_run, run_document)
     if result.status != "ok":

@@ -186,6 +186,14 @@ def test_scores_txt_is_read_as_yaml(runner, tmp_path):
     assert json.loads(result.output)["scores"] == {"acc": 0.5}
 
 
+def test_pseudo_private_on_a_bundle_without_images_says_so(runner, tmp_path):
+    bundle = make_bundle(tmp_path / "bundle")
+    result = run(runner, tmp_path, bundle, make_submission(tmp_path / "sub"),
+                 "--pseudo-private")
+    assert result.exit_code == 2
+    assert "no PNG or JPEG test image to corrupt" in " ".join(result.output.split())
+
+
 def test_a_bad_submission_zip_gets_its_line(runner, tmp_path):
     bundle = make_bundle(tmp_path / "bundle")
     bad = tmp_path / "sub.zip"

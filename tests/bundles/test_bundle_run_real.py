@@ -18,11 +18,12 @@ pytestmark = pytest.mark.skipif(_bwrap_status() is not None,
 
 def test_mini_mnist_code_submission_reproduces_the_bundles_own_scores(
         runner, tmp_path, shared_bundles, py312_python):
+    """...and its pseudo-private run (the test images corrupted) forecasts lower."""
     mnist = shared_bundles / "Mini-MNIST"
     result = runner.invoke(main, [
         "bundle", "run", str(mnist / "Mini-MNIST-Bundle"),
         str(mnist / "mini_MNIST_code_submission.zip"), "--python", str(py312_python),
-        "--db", str(tmp_path / "lb.sqlite"), "--json"])
+        "--db", str(tmp_path / "lb.sqlite"), "--pseudo-private", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     shipped = json.loads((mnist / "Mini-MNIST-Bundle" / "scoring_output" / "scores.json")
@@ -30,6 +31,8 @@ def test_mini_mnist_code_submission_reproduces_the_bundles_own_scores(
     assert doc["scores"] == shipped == {"score": 0.72}
     assert doc["competition"] == "Mini-MNIST Digit Classification"
     assert [c["title"] for c in doc["columns"]] == ["Accuracy"]
+    assert doc["pseudo_private_scores"]["score"] < doc["scores"]["score"]
+    assert doc["pseudo_manifests"][0]["corrupted"] == 50   # the test images, not training
 
 
 def test_mini_mnist_result_submission_scores(tmp_path, shared_bundles, py312_python):
