@@ -216,8 +216,7 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
                             f"no sandbox to run the bundle's programs in: {why}; "
                             f"{'; '.join(why_not)}", hint=INSTALL_HINT)
     engines = "; ".join(w for w in why_not if not w.startswith("no "))
-    differs = [f"bubblewrap, not the {image} container"
-               + (f" ({engines})" if engines else "")]
+    differs = [f"not in the {image} container ({engines or 'no docker or podman'})"]
     if python is None:
         differs += image_environment(image).differs
         python = image_python(image, status=status)

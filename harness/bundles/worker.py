@@ -289,6 +289,16 @@ def write_metadata(record: RunRecord) -> None:
     path.write_text(yaml.dump(status, default_flow_style=False))
 
 
+def _last_line(run: ProgramRun) -> str:
+    """`: ` and the last line its log printed (a traceback's exception), and the note
+    when it was a write into a read-only mount."""
+    lines = [line for line in run.log_tail()[1].splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1].strip()[:300]
+    return f" ({last}" + (f": {EROFS_NOTE})" if "Read-only file system" in last else ")")
+
+
 def check_exits(record: RunRecord, plan: RunPlan, earlier: list[ProgramRun]) -> list[str]:
     """Fail the run as the worker does, on the scoring program's exit code alone;
     return a warning for every other program that exited non-zero.
@@ -302,8 +312,8 @@ def check_exits(record: RunRecord, plan: RunPlan, earlier: list[ProgramRun]) -> 
     failed = [r for r in record.programs.values() if r.exit_code not in (None, 0)]
     scoring = record.programs.get("program") if plan.is_scoring else None
     if scoring is None or scoring.exit_code in (None, 0):
-        return [f"{r.run} run: {r.label} exited {r.exit_code}"
-                + ("" if plan.is_scoring else " (the worker goes on to the scoring run)")
+        return [f"{r.run} run: {r.label} exited {r.exit_code}{_last_line(r)}"
+                + ("" if plan.is_scoring else "; the worker goes on to the scoring run")
                 for r in failed]
     causes = [r for r in [*earlier, *failed] if r.exit_code not in (None, 0)]
     first = next((r for r in causes if r is not scoring), scoring)

@@ -29,9 +29,8 @@ def scores_table(r) -> Table:
     for scores in (r.scores, r.pseudo_private_scores or {}):
         columns += [{"key": k, "title": k, "precision": 4} for k in scores
                     if k not in known and not known.add(k)]
-    table = Table(title=f"{escape(r.bundle.title)}: {escape(r.phase.name)}",
-                  title_justify="left")
-    table.add_column("data")
+    table = Table()
+    table.add_column("scored on")
     for c in columns:
         table.add_column(escape(str(c["title"])), justify="right")
     rows = [("the phase's input data", r.scores)]
@@ -46,16 +45,16 @@ def scores_table(r) -> Table:
 
 def _show_run(console, r) -> None:
     console.print(f"[bold]{escape(r.bundle.title)}[/], phase {r.phase.index} "
-                  f"{escape(r.phase.name)!s}: submission {escape(r.experiment)} "
-                  f"(sha256 {r.submission_sha256[:12]})", highlight=False)
+                  f"{escape(r.phase.name)!r}: submission {escape(r.experiment)} "
+                  f"(sha256 {r.submission_sha256[:12]})", highlight=False, soft_wrap=True)
     if r.differs:
-        console.print(f"sandbox: {r.backend}, unlike Codabench's worker in: "
-                      + escape("; ".join(r.differs)), highlight=False)
+        console.print(f"sandbox: {r.backend}; unlike Codabench's worker: "
+                      + escape("; ".join(r.differs)), highlight=False, soft_wrap=True)
     else:
         console.print(f"sandbox: {r.backend}, in the bundle's image with the worker's flags "
-                      "(the faithful path)", highlight=False)
+                      "(the faithful path)", highlight=False, soft_wrap=True)
     console.print(f"{r.network_line}; time limit {r.time_limit_s:g} s per run "
-                  f"({r.time_limit_from})", highlight=False)
+                  f"({r.time_limit_from})", highlight=False, soft_wrap=True)
     for m in r.pseudo_manifests:
         skipped = "; ".join(f"{kind}: {', '.join(f'{f} ({why})' for f, why in found.items())}"
                             for kind, found in m.skipped_families.items() if found)

@@ -155,8 +155,8 @@ def test_a_program_failing_before_the_scoring_is_a_warning_as_on_the_worker(runn
     result = run(runner, tmp_path, bundle, make_submission(tmp_path / "sub"), "--json")
     doc = json.loads(result.output)
     assert doc["status"] == "ok" and doc["scores"]["acc"] == 1.0
-    assert doc["warnings"] == ["prediction run: the ingestion program exited 3 (the worker "
-                               "goes on to the scoring run)"]
+    assert doc["warnings"] == ["prediction run: the ingestion program exited 3; the worker "
+                               "goes on to the scoring run"]
 
 
 def test_no_scores_file_is_the_workers_line_with_the_scoring_log(runner, tmp_path):
