@@ -75,7 +75,8 @@ def _show_run(console, r) -> None:
                       highlight=False, soft_wrap=True)
         if r.log_tail.strip():
             source = f" ({escape(r.log)})" if r.log else ""
-            console.print(f"\n[bold]The end of its log{source}:[/]", highlight=False)
+            console.print(f"\n[bold]The end of its log{source}:[/]", highlight=False,
+                          soft_wrap=True)
             console.print(escape(r.log_tail.rstrip()), highlight=False, soft_wrap=True)
         else:
             console.print("[dim]it printed nothing; every program's output is in the run "
