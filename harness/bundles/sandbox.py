@@ -173,8 +173,11 @@ class Program:
         """Kill it and everything it started: the container under an engine (killing
         the client alone leaves the container running), the process group always."""
         if self.backend in ENGINES:
-            subprocess.run([self.backend, "rm", "-f", self.name], capture_output=True,
-                           stdin=subprocess.DEVNULL, timeout=30)
+            try:
+                subprocess.run([self.backend, "rm", "-f", self.name], capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass  # the engine went away: the process group below is all there is
         if self.proc.returncode is None:
             kill_group(self.proc)
 

@@ -90,6 +90,8 @@ def read_command(program_dir: Path) -> tuple[str | None, str | None]:
             except yaml.YAMLError:
                 return name, None
             command = metadata.get("command") if isinstance(metadata, dict) else None
+            if isinstance(command, list):  # docker-py takes a list as the argv itself
+                command = shlex.join(str(part) for part in command)
             return name, str(command) if command else None
     return None, None
 

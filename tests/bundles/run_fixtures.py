@@ -89,3 +89,65 @@ def make_submission(root: Path, model_py: str = ECHO_MODEL) -> Path:
 
 def scores_of(output: str) -> dict:
     return json.loads(output)["scores"]
+
+
+V1_RUN_YAML = """\
+title: Legacy Echo
+html:
+  overview: overview.html
+  terms: terms.html
+phases:
+  1:
+    phasenumber: 1
+    label: Development
+    start_date: 2021-01-01
+    execution_time_limit: 60
+    scoring_program: scoring.zip
+    reference_data: ref.zip
+    ingestion_program: ingestion.zip
+    input_data: input.zip
+leaderboard:
+  leaderboards:
+    RESULTS: &RESULTS
+      label: Results
+      rank: 1
+  columns:
+    acc:
+      leaderboard: *RESULTS
+      label: Accuracy
+      rank: 1
+"""
+
+
+def make_v1_bundle(root: Path) -> Path:
+    """A CodaLab v1 bundle: programs and data as zips, commands with the old placeholders
+    ($program, $input, $output, $ingestion_program, $submission_program), scores.txt."""
+    import zipfile
+
+    root.mkdir(parents=True)
+    (root / "competition.yaml").write_text(V1_RUN_YAML)
+    (root / "overview.html").write_text("<p>echo</p>")
+    (root / "terms.html").write_text("<p>be nice</p>")
+    members = {
+        "ingestion.zip": {
+            "metadata": "command: python $ingestion_program/ingest.py $input $output "
+                        "$submission_program\n",
+            "ingest.py": "import sys\nsys.path.append(sys.argv[3])\nfrom model import predict\n"
+                         "x = open(sys.argv[1] + '/x.txt').read().split()\n"
+                         "pred = predict(x)\n"
+                         "open(sys.argv[2] + '/pred.txt', 'w').write(' '.join(pred))\n"},
+        "scoring.zip": {
+            "metadata": "command: python $program/score.py $input $output\n",
+            "score.py": "import sys\n"
+                        "pred = open(sys.argv[1] + '/res/pred.txt').read().split()\n"
+                        "ref = open(sys.argv[1] + '/ref/y.txt').read().split()\n"
+                        "acc = sum(p == r for p, r in zip(pred, ref)) / len(ref)\n"
+                        "open(sys.argv[2] + '/scores.txt', 'w').write(f'acc: {acc}\\n')\n"},
+        "input.zip": {"x.txt": "a b c d\n"},
+        "ref.zip": {"y.txt": "a b c x\n"},
+    }
+    for name, files in members.items():
+        with zipfile.ZipFile(root / name, "w") as z:
+            for member, text in files.items():
+                z.writestr(member, text)
+    return root

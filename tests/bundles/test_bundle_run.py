@@ -11,9 +11,10 @@ import socket
 import sys
 import threading
 import time
+import zipfile
 
 import pytest
-from run_fixtures import make_bundle, make_submission
+from run_fixtures import make_bundle, make_submission, make_v1_bundle
 
 from harness.bundles import archive
 from harness.bundles.sandbox import _bwrap_status
@@ -231,6 +232,23 @@ def test_a_result_submission_is_copied_to_the_prediction_output(runner, tmp_path
     (results / "pred.txt").write_text("a b x d\n")
     result = run(runner, tmp_path, bundle, results, "--json")
     assert json.loads(result.output)["scores"]["acc"] == 0.75
+
+
+def test_a_codalab_v1_bundle_runs_with_its_placeholders_and_scores_txt(runner, tmp_path):
+    bundle = make_v1_bundle(tmp_path / "legacy")
+    zipped = tmp_path / "sub.zip"
+    make_submission(tmp_path / "sub")
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.write(tmp_path / "sub" / "model.py", "model.py")
+    result = run(runner, tmp_path, bundle, zipped, "--json")
+    doc = json.loads(result.output)
+    assert doc["status"] == "ok", doc["failure_message"] + doc["log_tail"]
+    assert doc["scores"] == {"acc": 0.75} and doc["phase"] == "Development"
+    commands = {(p["run"], p["kind"]): p["command"] for p in doc["programs"]}
+    assert commands[("prediction", "ingestion")] == (
+        "python /app/program/ingest.py /app/input_data /app/output /app/ingested_program")
+    assert commands[("scoring", "program")] == (
+        "python /app/program/score.py /app/input /app/output")
 
 
 @pytest.mark.parametrize("command, kind, is_scoring, during, expected", [
