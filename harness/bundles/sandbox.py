@@ -79,7 +79,7 @@ def engine_status(engine: str, image: str) -> str | None:
     if shutil.which(engine) is None:
         return f"no {engine}"
     if not _answers([engine, "info"]):
-        return f"{engine} installed but no engine answers ({engine} info failed)"
+        return f"{engine} is installed but no engine answers: {engine} info failed"
     if not _answers([engine, "image", "inspect", image]):
         return f"{engine} runs but {image} is not pulled ({engine} pull {image})"
     return None

@@ -28,8 +28,8 @@ def fake_engine(folder: Path, name: str, answers: bool = True) -> Path:
 def test_a_client_without_an_engine_is_detected(tmp_path, monkeypatch):
     fake_engine(tmp_path / "bin", "docker", answers=False)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    assert engine_status("docker", IMAGE) == ("docker installed but no engine answers "
-                                              "(docker info failed)")
+    assert engine_status("docker", IMAGE) == ("docker is installed but no engine answers: "
+                                              "docker info failed")
 
 
 def test_an_engine_that_answers_and_holds_the_image_is_chosen(tmp_path, monkeypatch):
