@@ -39,8 +39,10 @@ from harness.experiments import get_experiment, read_run
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
-from harness.results import figures, standings
+from harness.results import competitions, figures, standings
+from harness.results.competitions import class_names_of, plural
 from harness.results.leaderboard import Leaderboard
+from harness.results.recording import BY_CONSTRUCTION, fitted_on
 from harness.stamps import now_iso, slug
 
 TEMPLATE = "report.html.j2"
@@ -103,14 +105,18 @@ def calibration_view(entries: list[dict], profile: Profile | str | None = None,
         calibration, note = None, e.message
     else:
         note = None
-    points = {e["row"]["experiment"]: {"experiment": e["label"], "source": "leaderboard",
-                                       "forecast": e["forecast"]["value"],
-                                       "codabench": e["row"]["codabench"]}
+    # Every exact pair (a row's Codabench score is that of its own zip, `standings`).
+    points = {e["label"]: {"experiment": e["label"], "source": "leaderboard",
+                           "forecast": e["forecast"]["value"], "codabench": e["row"]["codabench"]}
               for e in entries
               if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
+    shown = {e["row"]["experiment"] for e in entries if e["label"] in points}
+    fitted = []
     for p in (calibration.points if calibration else ()):
         if p.get("forecast") is not None and p.get("codabench") is not None:
-            points.setdefault(p["experiment"], {**p, "source": "calibration"})
+            fitted.append(str(p["experiment"]))
+            if str(p["experiment"]).split(" (")[0] not in shown:
+                points.setdefault(p["experiment"], {**p, "source": "calibration"})
     points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
     xs = np.array([p["forecast"] for p in points], float)
     line = None
@@ -120,17 +126,23 @@ def calibration_view(entries: list[dict], profile: Profile | str | None = None,
     about = None
     if calibration is not None:
         about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
-                 f"{calibration.sd:.3f}, {calibration.n_points} real point(s), "
+                 f"{calibration.sd:.3f}, {plural(calibration.n_points, 'real point')}, "
                  f"{calibration.recipe} ({calibration.source})")
-    return {"points": points, "line": line, "about": about, "note": note}
+    return {"points": points, "line": line, "about": about, "note": note,
+            "n_points": plural(len(points), "real point"),
+            "fitted": ", ".join(fitted) if fitted else None}
 
 
-def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
-    """(kind, test set, experiment) -> its latest ok score, as the standings key them."""
+def _latest_scores(db: Leaderboard, testset: str | None, competition: str
+                   ) -> dict[tuple, dict]:
+    """(competition, kind, test set, experiment) -> its latest ok score, as the standings
+    key them."""
     latest = {}
     for r in db.scores():
-        if r["status"] == "ok" and standings.matches(r, testset):
-            latest[(standings.kind_of(r), r["testset"], r["experiment"])] = r
+        name = competitions.competition_of(r)
+        if r["status"] == "ok" and standings.matches(r, testset) and \
+                competition in (competitions.ALL, name):
+            latest[(name, standings.kind_of(r), r["testset"], r["experiment"])] = r
     return latest
 
 
@@ -247,7 +259,8 @@ def _explanations(root: Path, testset: str | None,
 def build_report(out: str | os.PathLike | None = None, testset: str | None = None,
                  db_url: str | None = None, profile: Profile | str | None = None,
                  data_dir: str | os.PathLike | None = None,
-                 generated_at: str | None = None, progress: bool = False) -> ReportResult:
+                 generated_at: str | None = None, progress: bool = False,
+                 competition: str | None = None) -> ReportResult:
     """Write the report page and say what it holds.
 
     Raises:
@@ -263,6 +276,9 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
             looked for (default: the data folder, `harness.paths.data_dir`).
         generated_at: the page's timestamp (default: now, UTC).
         progress: a tqdm bar (stderr) over the experiments whose figures are drawn.
+        competition: the competition shown (default: the profile's; "all": each); the
+            page says how many rows of others it leaves out. Each score's figures use
+            its own class names; a bundle run's have none, and no figures.
     """
     import jinja2
 
@@ -274,22 +290,29 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
         raise HarnessError(f"no leaderboard database at {db.where}: nothing to report yet",
                            hint="score something first (harness score TARGET), or name the "
                                 "database with --db")
-    boards = standings.tables(db, testset)
+    competition = competitions.chosen(competition, profile)
+    boards, others = standings.split_tables(db, testset, competition=competition,
+                                            fitted=fitted_on(profile, data_dir))
     if testset and not any(t.testset for t in boards):
-        known = sorted({t.testset for t in standings.tables(db) if t.testset})
+        known = sorted({t.testset for t in standings.tables(db, competition=competition)
+                        if t.testset})
         raise HarnessError(f"no scores on test set {testset!r} in {db.url}",
                            hint=f"scored test sets: {', '.join(known)}" if known else
                            "score something first: harness score TARGET --testset NAME")
-    latest = _latest_scores(db, testset)
+    latest = _latest_scores(db, testset, competition)
     several = sum(t.testset is not None for t in boards) > 1
     groups, entries = [], []
     for table in boards:
-        group = {"title": table.title, "kind": table.kind, "forecast": table.forecast,
-                 "testset": table.testset, "entries": []}
+        title = (f"{table.competition}: {table.title}" if competition == competitions.ALL
+                 else table.title)
+        group = {"title": title, "kind": table.kind, "forecast": table.forecast,
+                 "testset": table.testset, "entries": [],
+                 "bundle": list(table.titles.items()) if table.titles else None}
         for row in table.rows:
             # Every key, so the template reads any row alike (a table shows its own).
             row = {**dict.fromkeys(standings.ROW_COLUMNS), **row}
-            score = latest.get((row["testset_kind"], row["testset"], row["experiment"]), {})
+            score = {} if table.titles else latest.get(
+                (table.competition, row["testset_kind"], row["testset"], row["experiment"]), {})
             metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
             label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"]
                                          else "")
@@ -320,7 +343,8 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                              values, [e["label"] for e in scored], families,
                              "accuracy per corruption family"))})
     if scored:
-        names = list(profile.class_names)
+        # Each score's own class names, in the order first met.
+        names = list(dict.fromkeys(c for e in scored for c in class_names_of(e["metrics"])))
         values = [[np.nan if e["metrics"].get("per_class_recall", {}).get(c) is None
                    else e["metrics"]["per_class_recall"][c] for c in names] for e in scored]
         heatmaps.append({"title": "Accuracy (recall) per experiment and class",
@@ -332,7 +356,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     for e in progress_bar("report figures", disable=not progress, unit="experiment")(scored):
         if e["metrics"].get("confusion"):
             e["confusion_src"] = figures.data_uri(figures.confusion(
-                e["metrics"]["confusion"], list(profile.class_names),
+                e["metrics"]["confusion"], class_names_of(e["metrics"]),
                 f"{e['label']}: accuracy {e['row']['accuracy']:.4f}"))
             images += 1
         run = _latest_run(e["score"])
@@ -357,8 +381,9 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     html = env.get_template(TEMPLATE).render(
         generated_at=generated_at, testset=testset, db_url=db.url, groups=groups,
         entries=entries, calibration=calibration, heatmaps=heatmaps,
-        explanations=explanations, hygiene=hygiene, class_names=list(profile.class_names),
-        profile=profile.name)
+        explanations=explanations, hygiene=hygiene, profile=profile.name,
+        competition=competition, others_line=competitions.others_line(others),
+        by_construction=BY_CONSTRUCTION)
     path = write_text_atomic(out, html)
     sections = {"leaderboard tables": len(groups), "leaderboard rows": len(entries),
                 "calibration points": len(calibration["points"]), "heat maps": len(heatmaps),
