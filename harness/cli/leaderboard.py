@@ -18,7 +18,6 @@ from harness.cli.options import common, competition_option, db_option
 from harness.cli.output import emit
 from harness.errors import HarnessError
 from harness.registry import unknown
-from harness.results.competitions import plural
 from harness.results.push import PushResult, push
 from harness.results.recording import BY_CONSTRUCTION, RecordResult, record_submission
 from harness.results.standings import (
@@ -27,6 +26,7 @@ from harness.results.standings import (
     LeaderboardTable,
     read_leaderboard,
 )
+from harness.words import plural
 
 # Columns a person sees, where a table has them (JSON and CSV carry every column). Only
 # a pseudo-private set's table has a forecast: the others start with their accuracy.
@@ -283,10 +283,12 @@ def leaderboard_cmd(ctx, testset, sort, fmt, wide, columns_text, competition, db
 
 
 def _show_push(console_, r: PushResult) -> None:
-    console_.print(f"pushed {r.scores_copied} score(s) and {r.codabench_copied} Codabench "
-                   f"record(s) from {r.source} to {r.target}; {r.scores_present} score(s) "
-                   f"and {r.codabench_present} record(s) were already there",
-                   highlight=False)
+    of = ", ".join(f"{name} {n}" for name, n in sorted(r.competitions.items()))
+    console_.print(f"pushed {plural(r.scores_copied, 'score')}{f' ({of})' if of else ''} "
+                   f"and {plural(r.codabench_copied, 'Codabench record')} from {r.source} "
+                   f"to {r.target}; {plural(r.scores_present, 'score')} and "
+                   f"{plural(r.codabench_present, 'record')} were already there",
+                   highlight=False, soft_wrap=True)
 
 
 @leaderboard_cmd.command("push")

@@ -24,15 +24,11 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from harness.results.schema import UNKNOWN_COMPETITION
+from harness.words import plural
 
 # `--competition all`: every competition, one section each.
 ALL = "all"
 UNBOUND = "unbound (recorded by name before v4)"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 row', '2 rows'."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def chosen(competition: str | None = None, profile=None) -> str:

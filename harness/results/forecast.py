@@ -4,7 +4,8 @@ The leaderboard holds the real points (each `harness record`, bound to the zip i
 scored: exact pairs only, of the profile's competition), scoring runs each recorded
 submission again, and the test-set stage fits the
 strength (`harness.testset.calibration.calibrate_on`); this module joins the three, so
-the test-set stage never imports the two above it.
+the test-set stage never imports the two above it. `calibration_view` gives the report's
+calibration plot its points: every exact pair and the calibration's own.
 
 Examples:
     >>> result = calibrate(testset="default")
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +30,7 @@ from harness.results.leaderboard import Leaderboard
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
 from harness.testset.calibration import CalibrateResult, calibrate_on
+from harness.words import plural
 
 
 def exact_pairs(db: Leaderboard, competition: str, phase: int | None = None
@@ -122,3 +125,47 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
                           progress=progress)
     result.skipped.update(left_out)
     return result
+
+
+def calibration_view(entries: list[dict], profile: Profile | str | None = None,
+                     data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The points to plot (experiment, forecast, codabench, source) and the fitted line.
+
+    Two sources: the forecast calibration's own real points (`harness calibrate`, else
+    the profile's default), and every leaderboard row with a recorded Codabench score;
+    an experiment in both shows once, with its current forecast.
+    """
+    from harness.testset.calibration import load_calibration
+
+    try:
+        calibration = load_calibration(profile, data_dir)
+    except HarnessError as e:  # a broken file: say so on the page rather than fail it
+        calibration, note = None, e.message
+    else:
+        note = None
+    # Every exact pair (a row's Codabench score is that of its own zip, `standings`).
+    points = {e["label"]: {"experiment": e["label"], "source": "leaderboard",
+                           "forecast": e["forecast"]["value"], "codabench": e["row"]["codabench"]}
+              for e in entries
+              if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
+    shown = {e["row"]["experiment"] for e in entries if e["label"] in points}
+    fitted = []
+    for p in (calibration.points if calibration else ()):
+        if p.get("forecast") is not None and p.get("codabench") is not None:
+            fitted.append(str(p["experiment"]))
+            if str(p["experiment"]).split(" (")[0] not in shown:
+                points.setdefault(p["experiment"], {**p, "source": "calibration"})
+    points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
+    xs = np.array([p["forecast"] for p in points], float)
+    line = None
+    if len(points) >= 2 and np.ptp(xs) > 1e-9:
+        slope, intercept = np.polyfit(xs, [p["codabench"] for p in points], 1)
+        line = (float(slope), float(intercept))
+    about = None
+    if calibration is not None:
+        about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
+                 f"{calibration.sd:.3f}, {plural(calibration.n_points, 'real point')}, "
+                 f"{calibration.recipe} ({calibration.source})")
+    return {"points": points, "line": line, "about": about, "note": note,
+            "n_points": plural(len(points), "real point"),
+            "fitted": ", ".join(fitted) if fitted else None}

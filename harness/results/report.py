@@ -40,7 +40,8 @@ from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
 from harness.results import competitions, figures, standings
-from harness.results.competitions import class_names_of, plural
+from harness.results.competitions import class_names_of
+from harness.results.forecast import calibration_view
 from harness.results.leaderboard import Leaderboard
 from harness.results.recording import BY_CONSTRUCTION, fitted_on
 from harness.stamps import now_iso, slug
@@ -63,6 +64,8 @@ class ReportResult:
     sections: dict[str, int] = field(default_factory=dict)
     images: int = 0
     size_bytes: int = 0
+    competition: str = competitions.ALL
+    others_line: str | None = None
 
 
 def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
@@ -87,50 +90,6 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
             "calibration": first("calibration"),
             "calibration_points": first("calibration_points"),
             "tied": bool(row.get("tied_with_leader"))}
-
-
-def calibration_view(entries: list[dict], profile: Profile | str | None = None,
-                     data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The points to plot (experiment, forecast, codabench, source) and the fitted line.
-
-    Two sources: the forecast calibration's own real points (`harness calibrate`, else
-    the profile's default), and every leaderboard row with a recorded Codabench score;
-    an experiment in both shows once, with its current forecast.
-    """
-    from harness.testset.calibration import load_calibration
-
-    try:
-        calibration = load_calibration(profile, data_dir)
-    except HarnessError as e:  # a broken file: say so on the page rather than fail it
-        calibration, note = None, e.message
-    else:
-        note = None
-    # Every exact pair (a row's Codabench score is that of its own zip, `standings`).
-    points = {e["label"]: {"experiment": e["label"], "source": "leaderboard",
-                           "forecast": e["forecast"]["value"], "codabench": e["row"]["codabench"]}
-              for e in entries
-              if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
-    shown = {e["row"]["experiment"] for e in entries if e["label"] in points}
-    fitted = []
-    for p in (calibration.points if calibration else ()):
-        if p.get("forecast") is not None and p.get("codabench") is not None:
-            fitted.append(str(p["experiment"]))
-            if str(p["experiment"]).split(" (")[0] not in shown:
-                points.setdefault(p["experiment"], {**p, "source": "calibration"})
-    points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
-    xs = np.array([p["forecast"] for p in points], float)
-    line = None
-    if len(points) >= 2 and np.ptp(xs) > 1e-9:
-        slope, intercept = np.polyfit(xs, [p["codabench"] for p in points], 1)
-        line = (float(slope), float(intercept))
-    about = None
-    if calibration is not None:
-        about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
-                 f"{calibration.sd:.3f}, {plural(calibration.n_points, 'real point')}, "
-                 f"{calibration.recipe} ({calibration.source})")
-    return {"points": points, "line": line, "about": about, "note": note,
-            "n_points": plural(len(points), "real point"),
-            "fitted": ", ".join(fitted) if fitted else None}
 
 
 def _latest_scores(db: Leaderboard, testset: str | None, competition: str
@@ -229,15 +188,17 @@ def _hygiene(root: Path) -> list[dict]:
     return reports
 
 
-def _explanations(root: Path, testset: str | None,
+def _explanations(root: Path, testset: str | None, competition: str = competitions.ALL,
                   per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
-    """Each explained submission's galleries: the families with the most mistakes and the
+    """Each explained submission's galleries of `competition` (one explained before
+    galleries named theirs counts as any): the families with the most mistakes and the
     most frequent confused pairs, `per_kind` of each (all of them are in its folder)."""
     from harness.results.explain import read_explanations
 
     out = []
     for summary in read_explanations(root):
-        if testset and summary.get("testset") != testset:
+        if testset and summary.get("testset") != testset or \
+                competition not in (competitions.ALL, summary.get("competition", competition)):
             continue
         shown, left = [], []
         for kind in ("family", "pair"):
@@ -369,7 +330,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
             e["history_src"] = figures.data_uri(figures.history(run.histories[0]))
         images += "history_src" in e
 
-    explanations = _explanations(data_dir / "explain", testset)
+    explanations = _explanations(data_dir / "explain", testset, competition)
     hygiene = _hygiene(data_dir)
     images += sum(len(x["galleries"]) for x in explanations)
     images += sum(len(h["sheets"]) for h in hygiene)
@@ -394,4 +355,5 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                 "hygiene reports": len(hygiene)}
     return ReportResult(path=str(path), testset=testset, db_url=db.url,
                         generated_at=generated_at, experiments=[e["label"] for e in entries],
-                        sections=sections, images=images, size_bytes=path.stat().st_size)
+                        sections=sections, images=images, size_bytes=path.stat().st_size,
+                        competition=competition, others_line=competitions.others_line(others))
