@@ -213,3 +213,79 @@ def test_the_mixed_report_renders_in_a_real_browser(mixed, tmp_path, monkeypatch
         assert any(b.startswith(f"{OLD}: ") for b in boards)
     finally:
         driver.quit()
+
+
+def test_calibrate_pairs_each_real_score_with_its_own_zip_only(tmp_path):
+    from harness.results.forecast import exact_pairs
+
+    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    db = Leaderboard(url)
+    db.add_score(_score(NEW, "cnn", 0.6, target="/x/cnn_v1.zip"))
+    db.add_score(_score(NEW, "cnn", 0.7, target="/x/cnn_v2.zip",
+                        submission_sha256=_sha("retrained")))
+    db.add_score(_score(OLD, "old", 0.9))
+    db.record("cnn", 0.41, content_sha256=_sha(NEW + "cnn"), zip_sha256=_sha("z1"),
+              zip_name="cnn_v1.zip", competition=NEW)
+    db.record("cnn", 0.30)  # by name, before v4
+    db.record("gone", 0.5, content_sha256=_sha("gone"), zip_sha256=_sha("z3"),
+              zip_name="gone.zip", competition=NEW)
+    db.record("old", 0.8, content_sha256=_sha(OLD + "old"), zip_sha256=_sha("z2"),
+              zip_name="old.zip", competition=OLD)
+    pairs, left_out = exact_pairs(db, NEW)
+    assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
+        "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip")}
+    assert "unbound" in left_out["cnn"] and "zip is gone" in left_out["gone (gone.zip)"]
+    assert list(exact_pairs(db, OLD)[0]) == ["old (old.zip)"]
+
+
+def test_a_score_the_calibration_was_fitted_on_says_it_is_no_evidence(tmp_path, runner):
+    from harness.results.recording import Binding, calibrated_on
+
+    profile = get_profile(NEW)
+    anchor = profile.calibration["points"][0]["experiment"]
+    binding = Binding("sub.zip", "a" * 64, "b" * 64, anchor, None, "test")
+    assert "not evidence" in calibrated_on(binding, profile, tmp_path)
+    assert calibrated_on(Binding("sub.zip", "a" * 64, None, "mine", None, "t"), profile,
+                         tmp_path) is None
+    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    db = Leaderboard(url)
+    db.add_score(_score(NEW, anchor, 0.5))
+    db.record(anchor, 0.37, content_sha256=_sha(NEW + anchor), zip_sha256=_sha("a"),
+              zip_name="anchor.zip", competition=NEW)
+    row, = read_leaderboard(db_url=url).rows
+    assert row["fitted_on"] == profile.calibration["id"]
+    out = runner.invoke(main, ["leaderboard", "--db", url])
+    assert "0.3700 *" in out.output
+    assert "its agreement with Codabench is the calibration itself, not evidence" in out.output
+
+
+@pytest.mark.parametrize("width, dropped", [(60, True), (400, False)])
+def test_the_table_fits_the_terminal_and_says_what_it_left_out(mixed, width, dropped):
+    from rich.console import Console
+
+    from harness.cli.leaderboard import render_table
+
+    buffer = io.StringIO()
+    render_table(Console(file=buffer, width=width, no_color=True), read_leaderboard(
+        db_url=mixed.url))
+    text = buffer.getvalue()
+    tables = [line for line in text.splitlines() if line.startswith(("┏", "┃", "│"))]
+    assert ("left out to fit the terminal" in text) is dropped
+    if dropped:
+        assert "--wide shows every one" in text
+        assert max(len(line) for line in tables[:4]) <= 60  # the scores' table fits
+    wide = io.StringIO()
+    render_table(Console(file=wide, width=width, no_color=True),
+                 read_leaderboard(db_url=mixed.url), wide=True)
+    assert "left out" not in wide.getvalue() and "scored (UTC)" in wide.getvalue()
+
+
+def test_columns_picks_them_and_a_wrong_name_gets_did_you_mean(mixed, runner):
+    out = runner.invoke(main, ["leaderboard", "--db", mixed.url, "--columns",
+                               "experiment,accuracy"])
+    assert out.exit_code == 0, out.output
+    assert "┃ experiment ┃ accuracy ┃" in out.output and "codabench ┃" not in out.output
+    bad = runner.invoke(main, ["leaderboard", "--db", mixed.url, "--columns",
+                               "experiment,acuracy"])
+    assert bad.exit_code != 0 and "unknown leaderboard column" in bad.output
+    assert "did you mean 'accuracy'" in bad.output and "Traceback" not in bad.output
