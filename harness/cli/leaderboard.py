@@ -306,8 +306,10 @@ def _show_record(console_, r: RecordResult) -> None:
     phase = f" (phase {c.phase})" if c.phase is not None else ""
     duration = f", ran {c.duration_s:g} s" if c.duration_s is not None else ""
     run = f", run {b.run_stamp}" if b.run_stamp else ""
+    digest = f"sha256 {b.zip_sha256[:12]}" if b.zip_sha256 else \
+        f"content sha256 {(b.content_sha256 or '')[:12]}"
     console_.print(f"recorded Codabench {c.score:.4f}{phase}{duration} for {b.zip_name} "
-                   f"(sha256 {b.zip_sha256[:12]}; {b.experiment}{run}: {b.how})",
+                   f"({digest}; {b.experiment}{run}: {b.how})",
                    highlight=False, soft_wrap=True)
     console_.print(f"it stands beside {plural(r.paired_rows, 'score row')} of that exact "
                    f"model in competition {r.competition}", highlight=False, soft_wrap=True)
@@ -317,7 +319,7 @@ def _show_record(console_, r: RecordResult) -> None:
 
 
 @click.command("record")
-@click.argument("target", metavar="ZIP|EXPERIMENT")
+@click.argument("target", metavar="ZIP|FOLDER|EXPERIMENT")
 @click.option("--codabench", "codabench_score", type=float, required=True,
               help="The accuracy the real leaderboard showed, 0..1.")
 @click.option("--phase", type=int, default=None, help="The competition phase (1, 2, ...).")
@@ -328,9 +330,10 @@ def _show_record(console_, r: RecordResult) -> None:
 def record_cmd(target, codabench_score, phase, duration_s, db_url, profile, as_json):
     """Store what Codabench said for the zip you uploaded, to show beside that model.
 
-    ZIP is the file uploaded (dist/submission_X.zip); EXPERIMENT means its latest
-    packed zip (the output says which). The score pairs only with scores of that exact
-    zip's model, and `harness calibrate` fits to such pairs only.
+    ZIP is the file uploaded (dist/submission_X.zip), or the submission folder you
+    zipped; EXPERIMENT means its latest packed zip (the output says which). The score
+    pairs only with scores of that exact zip's model, and `harness calibrate` fits to
+    such pairs only.
     """
     emit(record_submission(target, codabench_score, phase=phase, duration_s=duration_s,
                            db_url=db_url, profile=profile), as_json, _show_record)

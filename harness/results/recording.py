@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.experiments import get_experiment, list_experiments
+from harness.experiments import get_experiment, is_experiment, list_experiments
 from harness.fsutil import sha256_file
 from harness.profile import Profile, get_profile
 from harness.results import competitions
@@ -41,7 +41,8 @@ class Binding:
     """The zip a Codabench score is for.
 
     Args:
-        zip_name, zip_sha256: the uploaded file, and the sha256 of its bytes.
+        zip_name, zip_sha256: the uploaded file, and the sha256 of its bytes (None for a
+            submission folder you zipped yourself: its content binds it).
         content_sha256: the sha256 of what it holds (`harness.scoring.targets.content_sha256`).
         experiment: the experiment it was packed from (else the zip's stem).
         run_stamp: the run folder its weights came from (None: not packed here).
@@ -49,7 +50,7 @@ class Binding:
     """
 
     zip_name: str
-    zip_sha256: str
+    zip_sha256: str | None
     content_sha256: str | None
     experiment: str
     run_stamp: str | None
@@ -94,8 +95,8 @@ def _from_zip(path: Path) -> Binding:
 
 
 def resolve_submission(target: str | os.PathLike) -> Binding:
-    """The zip `target` means: a .zip file, an experiment (its latest packed zip) or part
-    of a packed zip's name.
+    """The zip `target` means: a .zip file, a submission folder (the files you zipped),
+    an experiment (its latest packed zip) or part of a packed zip's name.
 
     Raises:
         HarnessError: a name that matches no packed zip, or several (one line listing them).
@@ -106,6 +107,11 @@ def resolve_submission(target: str | os.PathLike) -> Binding:
             raise HarnessError(f"{path}: not a zip file",
                                hint="name the zip you uploaded, e.g. dist/submission_X.zip")
         return _from_zip(path)
+    if path.is_dir() and not is_experiment(path):
+        from harness.scoring.targets import content_sha256
+
+        return Binding(f"{path.resolve().name}/", None, content_sha256(path),
+                       path.resolve().name, None, "a submission folder: bound to its content")
     if str(target).endswith(".zip") or len(path.parts) > 1:
         raise HarnessError(f"{path}: no such zip", hint="name the zip you uploaded, e.g. "
                                                         "dist/submission_X.zip")
@@ -168,7 +174,7 @@ def calibrated_on(binding: Binding, profile: Profile,
     """Why a score of this submission cannot test the forecast, or None."""
     names = fitted_on(profile, data_dir)
     for key in (binding.zip_sha256, binding.zip_name, binding.experiment):
-        if key in names:
+        if key is not None and key in names:
             return (f"calibration {names[key]} was fitted on this submission's Codabench "
                     f"score: {BY_CONSTRUCTION}")
     return None

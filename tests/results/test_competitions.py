@@ -289,3 +289,21 @@ def test_columns_picks_them_and_a_wrong_name_gets_did_you_mean(mixed, runner):
                                "experiment,acuracy"])
     assert bad.exit_code != 0 and "unknown leaderboard column" in bad.output
     assert "did you mean 'accuracy'" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_submission_folder_you_zipped_is_bound_by_its_content(tmp_path, runner):
+    from harness.scoring.targets import content_sha256
+
+    folder = tmp_path / "my_submission"
+    folder.mkdir()
+    (folder / "model.py").write_text("class Model: pass\n")
+    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    Leaderboard(url).add_score(_score(NEW, "my_submission", 0.3,
+                                      submission_sha256=content_sha256(folder)))
+    Leaderboard(url).add_score(_score(NEW, "my_submission", 0.5, testset="other",
+                                      submission_sha256=_sha("edited since")))
+    out = runner.invoke(main, ["record", str(folder), "--codabench", "0.19", "--db", url])
+    assert out.exit_code == 0, out.output
+    assert "beside 1 score row of that exact model" in out.output
+    assert {r["testset"]: r["codabench"] for r in read_leaderboard(db_url=url).rows} == {
+        "demo": 0.19, "other": None}
