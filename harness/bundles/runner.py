@@ -247,17 +247,20 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         first = next(iter(corrupted.values()))
         result.recipe = first.recipe
         result.pseudo_manifests = list(corrupted.values())
+    stage = ""
     try:
         unpacked = _unpack(submission, run_dir)
         result.scores = _run_phase(bundle, chosen, unpacked, run_dir, sandbox, limit, result,
                                    lambda task: task.input_data)
         if corrupted:
+            stage = "pseudo-private "
             result.pseudo_private_scores = _run_phase(
                 bundle, chosen, unpacked, run_dir / "pseudo_private", sandbox, limit, result,
                 lambda task: corrupted[task.index].target)
     except BundleFailure as failure:
         if failure.kind == "sandbox_unavailable":
             raise
+        failure.message = stage + failure.message
         result.fail(failure)
     result.total_s = time.monotonic() - started
     return result

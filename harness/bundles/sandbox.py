@@ -30,7 +30,6 @@ Examples:
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import subprocess
 import uuid
@@ -182,7 +181,7 @@ class Program:
             kill_group(self.proc)
 
 
-def _bwrap_status() -> str | None:
+def bwrap_status() -> str | None:
     """None when bubblewrap can make a sandbox here; else why not."""
     if shutil.which("bwrap") is None:
         return "no bwrap"
@@ -213,7 +212,7 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
         if why is None:
             return Sandbox(engine, image, network, differs=[])
         why_not.append(why)
-    why = _bwrap_status()
+    why = bwrap_status()
     if why is not None:
         raise BundleFailure("sandbox_unavailable",
                             f"no sandbox to run the bundle's programs in: {why}; "
@@ -227,7 +226,3 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
         differs.append(f"{python} (given) stands in for the image's Python and packages")
     return Sandbox("bubblewrap", image, network, Path(python), differs)
 
-
-def describe(argv: list[str]) -> str:
-    """A command as one shell-quoted line (for the run's record)."""
-    return shlex.join(argv)

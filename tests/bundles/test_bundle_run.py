@@ -17,12 +17,13 @@ import pytest
 from run_fixtures import make_bundle, make_submission, make_v1_bundle
 
 from harness.bundles import archive
-from harness.bundles.sandbox import _bwrap_status
+from harness.bundles.sandbox import bwrap_status
 from harness.bundles.worker import replace_legacy_metadata_command
 from harness.cli import main
 
-pytestmark = pytest.mark.skipif(_bwrap_status() is not None,
-                                reason=f"no bubblewrap sandbox here: {_bwrap_status()}")
+NO_BWRAP = bwrap_status()
+pytestmark = pytest.mark.skipif(NO_BWRAP is not None,
+                                reason=f"no bubblewrap sandbox here: {NO_BWRAP}")
 
 
 def run(runner, tmp_path, bundle, submission, *extra):

@@ -9,11 +9,12 @@ import json
 import pytest
 
 from harness.bundles import load_bundle, run_bundle
-from harness.bundles.sandbox import _bwrap_status
+from harness.bundles.sandbox import bwrap_status
 from harness.cli import main
 
-pytestmark = pytest.mark.skipif(_bwrap_status() is not None,
-                                reason=f"no bubblewrap sandbox here: {_bwrap_status()}")
+NO_BWRAP = bwrap_status()
+pytestmark = pytest.mark.skipif(NO_BWRAP is not None,
+                                reason=f"no bubblewrap sandbox here: {NO_BWRAP}")
 
 
 def test_mini_mnist_code_submission_reproduces_the_bundles_own_scores(
