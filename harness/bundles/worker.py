@@ -292,8 +292,8 @@ def write_metadata(record: RunRecord) -> None:
 
 
 def _last_line(run: ProgramRun) -> str:
-    """`: ` and the last line its log printed (a traceback's exception), and the note
-    when it was a write into a read-only mount."""
+    """` (the last line its log printed)`: a traceback's exception, with the note when
+    it was a write into a read-only mount; "" when it printed nothing."""
     lines = [line for line in run.log_tail()[1].splitlines() if line.strip()]
     if not lines:
         return ""

@@ -79,8 +79,9 @@ def _show_run(console, r) -> None:
                           soft_wrap=True)
             console.print(escape(r.log_tail.rstrip()), highlight=False, soft_wrap=True)
         else:
-            console.print("[dim]it printed nothing; every program's output is in the run "
-                          "folder[/]")
+            console.print("[dim]no log to show: nothing had run yet, or it printed nothing "
+                          "(the run folder keeps every program's stdout and stderr)[/]",
+                          soft_wrap=True)
         if r.failure_hint:
             console.print(f"[yellow]hint:[/] {escape(r.failure_hint)}", highlight=False,
                           soft_wrap=True)
