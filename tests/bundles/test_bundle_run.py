@@ -216,6 +216,14 @@ def test_an_ingestion_crash_is_an_ingestion_error_with_its_traceback(runner, tmp
     assert "no data here" in doc["log_tail"]
 
 
+def test_an_ingestion_metadata_without_command_is_the_workers_line(runner, tmp_path):
+    bundle = make_bundle(tmp_path / "bundle", ingestion_metadata="title: no command\n")
+    result = run(runner, tmp_path, bundle, make_submission(tmp_path / "sub"), "--json")
+    doc = json.loads(result.output)
+    assert result.exit_code == 1 and doc["failure_kind"] == "ingestion_error"
+    assert doc["failure_message"].endswith("Program directory missing 'command' in metadata")
+
+
 def test_a_program_writing_the_metadata_file_fails_as_on_the_worker(runner, tmp_path):
     bundle = make_bundle(tmp_path / "bundle")
     sub = make_submission(tmp_path / "sub", (
