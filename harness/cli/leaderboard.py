@@ -205,7 +205,7 @@ def render_table(console_: Console, result: LeaderboardResult, wide: bool = Fals
     if left_out:
         console_.print(f"{plural(len(left_out), 'column')} left out to fit the terminal "
                        f"({console_.width} wide): {', '.join(left_out)}; --wide shows every "
-                       f"one, --columns a,b,c picks", highlight=False, soft_wrap=True)
+                       f"one, --columns a,b,c picks", highlight=False)
     if not result.tables:
         console_.print(f"no scores of competition {result.competition} yet: "
                        f"harness score TARGET stores one", highlight=False, soft_wrap=True)
@@ -309,8 +309,8 @@ def _show_record(console_, r: RecordResult) -> None:
     digest = f"sha256 {b.zip_sha256[:12]}" if b.zip_sha256 else \
         f"content sha256 {(b.content_sha256 or '')[:12]}"
     console_.print(f"recorded Codabench {c.score:.4f}{phase}{duration} for {b.zip_name} "
-                   f"({digest}; {b.experiment}{run}: {b.how})",
-                   highlight=False, soft_wrap=True)
+                   f"({digest}; {b.experiment}{run}: {b.how})", highlight=False,
+                   soft_wrap=True)
     console_.print(f"it stands beside {plural(r.paired_rows, 'score row')} of that exact "
                    f"model in competition {r.competition}", highlight=False, soft_wrap=True)
     if r.by_construction:

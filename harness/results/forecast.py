@@ -55,7 +55,9 @@ def exact_pairs(db: Leaderboard, competition: str, phase: int | None = None
         if not competitions.bound(r):
             left_out[r["experiment"]] = competitions.UNBOUND + ": not paired with any model"
             continue
-        latest[f"{r['experiment']} ({r.get('zip_name') or r['zip_sha256'][:12]})"] = r
+        zip_name = r.get("zip_name") or (r.get("zip_sha256") or r["content_sha256"])[:12]
+        same = zip_name in (f"{r['experiment']}/", f"{r['experiment']}.zip")
+        latest[r["experiment"] if same else f"{r['experiment']} ({zip_name})"] = r
     pairs = {}
     for label, r in latest.items():
         mine = [s for s in scores if competitions.pairs(r, s)]

@@ -234,8 +234,8 @@ def test_calibrate_pairs_each_real_score_with_its_own_zip_only(tmp_path):
     pairs, left_out = exact_pairs(db, NEW)
     assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
         "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip")}
-    assert "unbound" in left_out["cnn"] and "zip is gone" in left_out["gone (gone.zip)"]
-    assert list(exact_pairs(db, OLD)[0]) == ["old (old.zip)"]
+    assert "unbound" in left_out["cnn"] and "zip is gone" in left_out["gone"]
+    assert list(exact_pairs(db, OLD)[0]) == ["old"]
 
 
 def test_a_score_the_calibration_was_fitted_on_says_it_is_no_evidence(tmp_path, runner):
@@ -270,9 +270,10 @@ def test_the_table_fits_the_terminal_and_says_what_it_left_out(mixed, width, dro
         db_url=mixed.url))
     text = buffer.getvalue()
     tables = [line for line in text.splitlines() if line.startswith(("┏", "┃", "│"))]
-    assert ("left out to fit the terminal" in text) is dropped
+    words = " ".join(text.split())
+    assert ("left out to fit the terminal" in words) is dropped
     if dropped:
-        assert "--wide shows every one" in text
+        assert "--wide shows every one" in words
         assert max(len(line) for line in tables[:4]) <= 60  # the scores' table fits
     wide = io.StringIO()
     render_table(Console(file=wide, width=width, no_color=True),
