@@ -18,7 +18,9 @@ An experiment is a folder `experiments/NAME/` holding:
   (`harness/submission_template/`) in the zip (its own `model.py`, say).
 - `runs/` (ignored by git): one folder per training run, `runs/YYMMDD_HHMMSS/`, with
   the weights (`weights.keras`, or `fold_1.keras` ... for a K-fold ensemble), the
-  history, plots, the resolved config and the git commit.
+  history, plots, the resolved config and the git commit; and `packs.json`, each zip
+  `harness pack` made of it (its name, sha256, content sha256, time), so a Codabench
+  score recorded for a zip finds the run it came from.
 
 Examples:
     >>> exp = get_experiment("robust_cnn")
@@ -41,7 +43,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.errors import HarnessError
-from harness.fsutil import read_json
+from harness.fsutil import read_json, write_text_atomic
 from harness.paths import project_folder
 from harness.profile import Profile, get_profile
 from harness.registry import Registry, unknown
@@ -132,6 +134,13 @@ class Experiment:
                                f"under {self.runs_dir}",
                                hint=f"train it first: harness train {self.name}")
         return runs[-1]
+
+    def packs(self) -> list[dict]:
+        """Every zip packed from its runs (`record_pack`), oldest first, each with `run`
+        (the run folder's name) added."""
+        found = [{**entry, "run": run.name} for run in self.runs()
+                 for entry in read_packs(run)]
+        return sorted(found, key=lambda e: str(e.get("packed_at")))
 
     def new_run_dir(self) -> Path:
         """A fresh, empty run folder named by the time."""
@@ -239,6 +248,28 @@ def get_experiment(name_or_path: str | os.PathLike,
 HINT = "make one with harness new NAME"
 EXPERIMENTS: Registry[Experiment] = Registry(
     "experiment", find=lambda: {e.name: e for e in list_experiments()}, hint=HINT)
+
+
+PACKS_FILE = "packs.json"
+
+
+def read_packs(run_dir: str | os.PathLike) -> list[dict]:
+    """The zips packed from a run (`PACKS_FILE`); none when absent or damaged, since a
+    pack record only helps find a run and must never stop one being read."""
+    path = Path(run_dir) / PACKS_FILE
+    try:
+        entries = json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.get("sha256")] \
+        if isinstance(entries, list) else []
+
+
+def record_pack(run_dir: str | os.PathLike, entry: dict) -> Path:
+    """Add a packed zip's record (name, sha256, content_sha256, packed_at, ...) to the
+    run's `PACKS_FILE`, written atomically."""
+    path = Path(run_dir) / PACKS_FILE
+    return write_text_atomic(path, json.dumps([*read_packs(run_dir), entry], indent=2))
 
 
 def read_commit(run_dir: str | os.PathLike) -> str:

@@ -5,7 +5,10 @@ Codabench's unpacker makes of it, v2 and older CodaLab bundles alike (`spec`, wi
 dataclasses in `model`, the shared field reading in `reader`, CodaLab v1 in `legacy`,
 zips and hashes in `archive`), checking it as the unpacker and the compute worker would
 (`check`), and the harness's pseudo-private corruption of a phase's input images
-(`pseudo`). Like scoring it keeps nothing: the results stage stores what a run returns.
+(`pseudo`); running a submission through a bundle's own programs as the compute worker
+does (`runner`: the worker's two runs in `worker`, the sandboxes in `sandbox`, the
+Python standing in for an image in `images`, the typed failures in `failures`). Like
+scoring it keeps nothing: the results stage stores what a run returns.
 
 Examples:
     >>> from harness.bundles import check_bundle
@@ -22,4 +25,6 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "model": ["Bundle", "Phase", "Task", "Leaderboard", "Column", "Page", "Problem"],
     "check": ["check_bundle", "BundleCheck"],
     "pseudo": ["corrupt_input_data", "PseudoManifest"],
+    "runner": ["run_bundle", "BundleRunResult"],
+    "failures": ["BundleFailure"],
 })

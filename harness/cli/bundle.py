@@ -7,6 +7,7 @@ import sys
 import click
 from rich.markup import escape
 
+from harness.cli.bundle_run import run, runtime
 from harness.cli.options import json_option
 from harness.cli.output import emit, err_console
 
@@ -94,3 +95,7 @@ def check(bundle_path, as_json):
     emit(result, as_json, _show_check)
     if not result.ok:
         sys.exit(2)
+
+
+bundle.add_command(run)
+bundle.add_command(runtime)

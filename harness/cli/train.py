@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harness.cli.options import common, db_option
 from harness.cli.output import emit
+from harness.words import plural
 
 data_option = click.option(
     "--data", type=click.Path(dir_okay=False, path_type=str), default=None,
@@ -106,7 +107,7 @@ def _show_tune(console, r) -> None:
         table.add_row(str(t["number"]), _fmt(t["value"]), params)
     console.print(table)
     if r.restarts:
-        console.print(f"{r.restarts} worker(s) died and were replaced; their trials were "
+        console.print(f"{plural(r.restarts, 'worker')} died and were replaced; their trials were "
                       f"failed by the heartbeat and retried")
     console.print(f"best {_fmt(r.best_value)} in {r.best_run}; "
                   f"stage it with `harness pack {r.experiment} --run {r.best_run}`")

@@ -75,6 +75,7 @@ class ScoreResult:
         stderr_tail: the end of the ingestion process's stderr, for a crash.
         advice: on a test set with corruption families, the worst of them and the
             augmentations that train against them (`harness.scoring.advice`); else None.
+        run: for an experiment, the run folder whose weights were scored; else None.
     """
 
     ok: bool
@@ -100,6 +101,7 @@ class ScoreResult:
     holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
     advice: Advice | None = None
+    run: str | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -172,7 +174,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
         warnings=warnings, versions=run.versions if run else {},
         calls=run.calls if run else [],
-        stderr_tail=run.stderr_tail if run and failure else "")
+        stderr_tail=run.stderr_tail if run and failure else "",
+        run=str(staged.run) if staged and staged.run else None)
     if leak:
         result.holdout_overlap = leak.overlap
         result.warnings.extend([leak.warning] if leak.warning else [])

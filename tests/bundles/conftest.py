@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from bundle_fixtures import SHARED_BUNDLES
 
+from harness.bundles.images import image_python
+from harness.errors import HarnessError
+from harness.scoring.runtime import cache_root
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _bundle_cache(tmp_path_factory):
@@ -29,3 +33,20 @@ def shared_bundles() -> Path:
     if not SHARED_BUNDLES.is_dir():
         pytest.skip("../shared/codabench_bundles is absent")
     return SHARED_BUNDLES
+
+
+# The user cache, read before `_bundle_cache` points $HARNESS_CACHE elsewhere: the cached
+# environment standing in for a bundle's image is built once per machine there (as
+# .ci/run does before the suite), not once per test session.
+USER_CACHE = cache_root()
+
+
+@pytest.fixture(scope="session")
+def py312_python() -> Path:
+    """The cached environment standing in for codalab/codalab-legacy:py312, built on
+    first use; the test is skipped when it cannot be built (no package index)."""
+    try:
+        return image_python("codalab/codalab-legacy:py312", root=USER_CACHE)
+    except HarnessError as e:
+        pytest.skip(f"no environment for codalab/codalab-legacy:py312, and none could be "
+                    f"built (offline?): {e.message[:200]}")
