@@ -233,7 +233,12 @@ def test_calibrate_pairs_each_real_score_with_its_own_zip_only(tmp_path):
               zip_name="old.zip", competition=OLD)
     pairs, left_out = exact_pairs(db, NEW)
     assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
-        "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip")}
+        "cnn": (0.41, "/x/cnn_v1.zip")}
+    db.record("cnn", 0.52, content_sha256=_sha("retrained"), zip_sha256=_sha("z4"),
+              zip_name="cnn_v2.zip", competition=NEW)
+    pairs, left_out = exact_pairs(db, NEW)
+    assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
+        "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip"), "cnn (cnn_v2.zip)": (0.52, "/x/cnn_v2.zip")}
     assert "unbound" in left_out["cnn"] and "zip is gone" in left_out["gone"]
     assert list(exact_pairs(db, OLD)[0]) == ["old"]
 

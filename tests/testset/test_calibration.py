@@ -81,7 +81,7 @@ class Model:
 
 def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
         tmp_path, monkeypatch, make_submission, runner, tty_runner):
-    from harness.results.leaderboard import Leaderboard
+    from harness.results.recording import record_submission
     from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
@@ -99,7 +99,7 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     nothing = runner.invoke(main, ["calibrate", "--testset", "t"])
     assert nothing.exit_code == 2 and "no recorded Codabench result" in nothing.output
 
-    Leaderboard().record("pixel", 0.55)
+    record_submission(sub, 0.55)  # the folder that was zipped and uploaded
     # A damaged calibration.json is no reason to fail: calibrate is what rewrites it.
     (tmp_path / "data/calibration.json").write_text("{not json")
     out = tty_runner.invoke(main, ["calibrate", "--testset", "t", "--json"])
