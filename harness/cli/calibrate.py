@@ -51,10 +51,10 @@ def _show(console, r: CalibrateResult) -> None:
 def calibrate_cmd(testset, phase, db_url, profile, as_json):
     """Fit the pseudo-private recipe's strength to your recorded Codabench scores.
 
-    Every experiment with a `harness record` is run again on the test set's holdout at
-    every chain length; the strength whose accuracies land nearest the recorded scores
-    (least squares) is written to data/calibration.json, which `testset build` and
-    `score` use from then on.
+    Every Codabench result recorded for an exact zip (`harness record ZIP`) is run
+    again on the test set's holdout at every chain length; the strength whose accuracies
+    land nearest the recorded scores (least squares) is written to data/calibration.json,
+    which `testset build` and `score` use from then on.
     """
     emit(calibrate(testset=testset, db_url=db_url, profile=profile, phase=phase,
                    progress=not as_json), as_json, _show)

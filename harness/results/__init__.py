@@ -14,8 +14,8 @@ submission with their Grad-CAM maps (`gradcam`). This stage is the top of the pi
 it may import every stage below it (docs/architecture.md).
 
 Examples:
-    >>> from harness.results import read_leaderboard, record
-    >>> record("baseline_cnn", 0.61, phase=1)
+    >>> from harness.results import read_leaderboard, record_submission
+    >>> record_submission("dist/submission_250101_120000.zip", 0.61, phase=1)
     >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
     >>> build_report("data/report.html", testset="default").sections
 

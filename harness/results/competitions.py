@@ -109,11 +109,21 @@ def others_line(others: dict[str, int]) -> str | None:
             f"{listed}; --competition NAME shows one, --competition all every one")
 
 
+def square(matrix: Any) -> bool:
+    """Whether a stored confusion matrix is one to draw: k rows of k numbers, k >= 1."""
+    return (isinstance(matrix, list) and len(matrix) > 0 and all(
+        isinstance(row, list) and len(row) == len(matrix) and
+        all(isinstance(v, (int, float)) for v in row) for row in matrix))
+
+
 def class_names_of(metrics: dict[str, Any]) -> list[str]:
     """A score's own class names, index = label: as stored, else the order of its
     per-class recalls, else numbers; always as many as its confusion matrix has rows."""
-    n = len(metrics.get("confusion") or ()) or len(metrics.get("per_class_recall") or {})
-    for names in (metrics.get("class_names"), list(metrics.get("per_class_recall") or {})):
+    recall = metrics.get("per_class_recall")
+    recall = recall if isinstance(recall, dict) else {}
+    n = len(metrics["confusion"]) if square(metrics.get("confusion")) else len(recall)
+    names_ = metrics.get("class_names")
+    for names in (names_ if isinstance(names_, list) else None, list(recall)):
         if names and (not n or len(names) == n):
             return [str(x) for x in names]
     return [str(i) for i in range(n)]

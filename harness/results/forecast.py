@@ -45,7 +45,7 @@ def exact_pairs(db: Leaderboard, competition: str, phase: int | None = None
     The latest result per zip (of `phase` only, if given) counts.
     """
     scores = [s for s in db.scores() if s["status"] == "ok" and s.get("target")]
-    latest: dict[str, dict] = {}
+    by_zip: dict[str, dict] = {}
     left_out: dict[str, str] = {}
     for r in db.codabench_records():
         if phase is not None and r.get("phase") != phase:
@@ -55,9 +55,13 @@ def exact_pairs(db: Leaderboard, competition: str, phase: int | None = None
         if not competitions.bound(r):
             left_out[r["experiment"]] = competitions.UNBOUND + ": not paired with any model"
             continue
-        zip_name = r.get("zip_name") or (r.get("zip_sha256") or r["content_sha256"])[:12]
-        same = zip_name in (f"{r['experiment']}/", f"{r['experiment']}.zip")
-        latest[r["experiment"] if same else f"{r['experiment']} ({zip_name})"] = r
+        by_zip[r.get("zip_sha256") or r["content_sha256"]] = r
+    # A point is named by its experiment, and by its zip too where one experiment has
+    # several zips recorded.
+    names = [r["experiment"] for r in by_zip.values()]
+    latest = {r["experiment"] if names.count(r["experiment"]) == 1 else
+              f"{r['experiment']} ({r.get('zip_name') or key[:12]})": r
+              for key, r in by_zip.items()}
     pairs = {}
     for label, r in latest.items():
         mine = [s for s in scores if competitions.pairs(r, s)]
@@ -118,8 +122,9 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
 
     if not pairs:
         why = "; ".join(f"{k}: {v}" for k, v in left_out.items())
-        raise HarnessError(f"no Codabench result of competition {profile.name} is bound to a "
-                           f"zip whose model can run here" + (f" ({why})" if why else ""),
+        raise HarnessError(f"no recorded Codabench result of competition {profile.name} is "
+                           f"bound to a zip whose model can run here"
+                           + (f" ({why})" if why else ""),
                            hint="record the zip you uploaded: harness record "
                                 "dist/submission_X.zip --codabench S")
     result = calibrate_on({k: float(v["record"]["score"]) for k, v in pairs.items()},

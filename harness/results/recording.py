@@ -197,6 +197,9 @@ def record_submission(target: str | os.PathLike, codabench_score: float,
              "run_stamp": binding.run_stamp, "experiment": binding.experiment}
     mine = [s for s in scores if competitions.pairs(probe, s)]
     competition = competitions.competition_of(mine[-1]) if mine else profile.name
+    # The name it goes by on the leaderboard: its scores', else its own.
+    if mine and binding.run_stamp is None:
+        binding.experiment = mine[-1]["experiment"]
     stored = db.record(binding.experiment, codabench_score, phase, duration_s,
                        zip_sha256=binding.zip_sha256, zip_name=binding.zip_name,
                        content_sha256=binding.content_sha256, run_stamp=binding.run_stamp,

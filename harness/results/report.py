@@ -257,7 +257,8 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     if testset and not any(t.testset for t in boards):
         known = sorted({t.testset for t in standings.tables(db, competition=competition)
                         if t.testset})
-        raise HarnessError(f"no scores on test set {testset!r} in {db.url}",
+        raise HarnessError(f"no scores on test set {testset!r} of competition {competition} "
+                           f"in {db.url}",
                            hint=f"scored test sets: {', '.join(known)}" if known else
                            "score something first: harness score TARGET --testset NAME")
     latest = _latest_scores(db, testset, competition)
@@ -274,7 +275,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
             row = {**dict.fromkeys(standings.ROW_COLUMNS), **row}
             score = {} if table.titles else latest.get(
                 (table.competition, row["testset_kind"], row["testset"], row["experiment"]), {})
-            metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
+            metrics = standings.stored_metrics(score)
             label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"]
                                          else "")
             entry = {"label": label, "anchor": f"exp-{len(entries) + 1}", "row": row,
@@ -303,11 +304,12 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                          "src": figures.data_uri(figures.heatmap(
                              values, [e["label"] for e in scored], families,
                              "accuracy per corruption family"))})
-    if scored:
-        # Each score's own class names, in the order first met.
-        names = list(dict.fromkeys(c for e in scored for c in class_names_of(e["metrics"])))
-        values = [[np.nan if e["metrics"].get("per_class_recall", {}).get(c) is None
-                   else e["metrics"]["per_class_recall"][c] for c in names] for e in scored]
+    # Each score's own class names, in the order first met.
+    names = list(dict.fromkeys(c for e in scored for c in class_names_of(e["metrics"])))
+    if names:
+        recalls = [e["metrics"].get("per_class_recall") for e in scored]
+        values = [[r.get(c) if isinstance(r, dict) and isinstance(r.get(c), (int, float))
+                   else np.nan for c in names] for r in recalls]
         heatmaps.append({"title": "Accuracy (recall) per experiment and class",
                          "src": figures.data_uri(figures.heatmap(
                              values, [e["label"] for e in scored], names,
@@ -315,10 +317,10 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     images += len(heatmaps)
 
     for e in progress_bar("report figures", disable=not progress, unit="experiment")(scored):
-        if e["metrics"].get("confusion"):
+        if competitions.square(e["metrics"].get("confusion")):
             e["confusion_src"] = figures.data_uri(figures.confusion(
                 e["metrics"]["confusion"], class_names_of(e["metrics"]),
-                f"{e['label']}: accuracy {e['row']['accuracy']:.4f}"))
+                f"{e['label']}: accuracy {e['row']['accuracy'] or 0:.4f}"))
             images += 1
         run = _latest_run(e["score"])
         if run is None:

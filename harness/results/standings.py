@@ -210,12 +210,13 @@ def _competition_tables(competition, scores, records, testset, sort, fitted):
     return out
 
 
-def _stored(score: dict) -> dict:
+def stored_metrics(score: dict) -> dict:
     """A score's metrics_json (older scores lack later keys; a damaged one reads empty)."""
     try:
-        return json.loads(score.get("metrics_json") or "{}")
+        stored = json.loads(score.get("metrics_json") or "{}")
     except (TypeError, ValueError):
         return {}
+    return stored if isinstance(stored, dict) else {}
 
 
 def _mark_ties(rows: list[dict]) -> None:
@@ -233,7 +234,7 @@ def _mark_ties(rows: list[dict]) -> None:
 
 def _row(experiment, testset, kind, score, record, runs, failures,
          last_failure, fitted) -> dict[str, Any]:
-    stored = _stored(score)
+    stored = stored_metrics(score)
     # The headline's interval and calibration (scores before them have none).
     headline = stored.get("pseudo_private") or {}
     forecast = score.get("pseudo_private") if testkinds.forecasts(kind) else None

@@ -76,6 +76,8 @@ class ScoreResult:
         advice: on a test set with corruption families, the worst of them and the
             augmentations that train against them (`harness.scoring.advice`); else None.
         run: for an experiment, the run folder whose weights were scored; else None.
+        fitted_on: the id of the test set's calibration when it was fitted on this
+            submission's Codabench score (then their agreement is no evidence); else None.
     """
 
     ok: bool
@@ -102,6 +104,7 @@ class ScoreResult:
     calls: list[dict] = field(default_factory=list)
     advice: Advice | None = None
     run: str | None = None
+    fitted_on: str | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -190,6 +193,11 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                 ts.labels, run.predictions, ts.extras["groups"], ts.extras.get("severity"),
                 ts.recipe, source_index=ts.extras.get("source_index"),
                 calibration=calibration and ForecastCalibration.from_dict(calibration))
+            # A submission the calibration was fitted on: its forecast matches by design.
+            fitted = {str(p.get("experiment", "")).split(" (")[0]
+                      for p in (calibration or {}).get("points", ())}
+            if result.experiment in fitted:
+                result.fitted_on = calibration.get("id")
     checkpoint("score:ran")
     return result
 

@@ -233,7 +233,12 @@ def test_calibrate_pairs_each_real_score_with_its_own_zip_only(tmp_path):
               zip_name="old.zip", competition=OLD)
     pairs, left_out = exact_pairs(db, NEW)
     assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
-        "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip")}
+        "cnn": (0.41, "/x/cnn_v1.zip")}
+    db.record("cnn", 0.52, content_sha256=_sha("retrained"), zip_sha256=_sha("z4"),
+              zip_name="cnn_v2.zip", competition=NEW)
+    pairs, left_out = exact_pairs(db, NEW)
+    assert {k: (v["record"]["score"], v["target"]) for k, v in pairs.items()} == {
+        "cnn (cnn_v1.zip)": (0.41, "/x/cnn_v1.zip"), "cnn (cnn_v2.zip)": (0.52, "/x/cnn_v2.zip")}
     assert "unbound" in left_out["cnn"] and "zip is gone" in left_out["gone"]
     assert list(exact_pairs(db, OLD)[0]) == ["old"]
 
@@ -308,3 +313,32 @@ def test_a_submission_folder_you_zipped_is_bound_by_its_content(tmp_path, runner
     assert "beside 1 score row of that exact model" in out.output
     assert {r["testset"]: r["codabench"] for r in read_leaderboard(db_url=url).rows} == {
         "demo": 0.19, "other": None}
+
+
+def test_damaged_and_foreign_rows_are_shown_not_crashed_on(tmp_path, runner):
+    """Rows no one here wrote: a newer harness's kind, damaged JSON, a bundle's text
+    scores, a ragged confusion matrix, a competition with only a Codabench result."""
+    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    db = Leaderboard(url)
+    ok = dict(status="ok", created_at="2026-01-01")
+    db.add_score(dict(ok, experiment="b1", target_kind="bundle", testset_kind="bundle",
+                      competition="Weird", scores_json="not json", columns_json='[{"key": 5}]'))
+    db.add_score(dict(ok, experiment="b2", target_kind="bundle", testset_kind="bundle",
+                      competition="Weird", phase="P", scores_json='{"a": "text"}',
+                      columns_json='[{"key": "a", "title": "A", "sorting": "asc"}]'))
+    db.add_score(dict(ok, experiment="x", testset=None, testset_kind="newer", accuracy=0.3))
+    for name, metrics in (("y", "{broken"), ("z", json.dumps([1, 2])), ("w", json.dumps(
+            {"confusion": [[1, 0], [0]], "per_class_recall": [1], "class_names": "ab"}))):
+        db.add_score(dict(ok, experiment=name, testset="t", testset_kind="pseudo_private",
+                          accuracy=0.3, competition=NEW, metrics_json=metrics))
+    db.record("ghost", 0.5, competition="Nobody", zip_sha256="f" * 64)
+    for competition in (NEW, "all", "Weird", "Nobody", "unknown"):
+        for args in ([], ["--format", "csv"], ["--json"], ["--format", "markdown"]):
+            out = runner.invoke(main, ["leaderboard", "--db", url, "--competition",
+                                       competition, *args])
+            assert out.exit_code == 0, (competition, args, out.output)
+        out = runner.invoke(main, ["report", "--db", url, "--competition", competition,
+                                   "--out", str(tmp_path / "r.html")])
+        assert out.exit_code == 0, (competition, out.output)
+    assert "│ b2         │ text │" in runner.invoke(main, ["leaderboard", "--db", url,
+                                                         "--competition", "Weird"]).output
