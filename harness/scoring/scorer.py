@@ -75,6 +75,9 @@ class ScoreResult:
         stderr_tail: the end of the ingestion process's stderr, for a crash.
         advice: on a test set with corruption families, the worst of them and the
             augmentations that train against them (`harness.scoring.advice`); else None.
+        run: for an experiment, the run folder whose weights were scored; else None.
+        fitted_on: the id of the test set's calibration when it was fitted on this
+            submission's Codabench score (then their agreement is no evidence); else None.
     """
 
     ok: bool
@@ -100,6 +103,8 @@ class ScoreResult:
     holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
     advice: Advice | None = None
+    run: str | None = None
+    fitted_on: str | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -172,7 +177,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         peak_rss_mb=run.peak_rss_mb if run else None, time_limit_s=limit, failure=failure,
         warnings=warnings, versions=run.versions if run else {},
         calls=run.calls if run else [],
-        stderr_tail=run.stderr_tail if run and failure else "")
+        stderr_tail=run.stderr_tail if run and failure else "",
+        run=str(staged.run) if staged and staged.run else None)
     if leak:
         result.holdout_overlap = leak.overlap
         result.warnings.extend([leak.warning] if leak.warning else [])
@@ -188,6 +194,11 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                 ts.recipe, source_index=ts.extras.get("source_index"),
                 calibration=calibration and ForecastCalibration.from_dict(calibration),
                 trained_on=staged.run and trained_families(staged.run))
+            # A submission the calibration was fitted on: its forecast matches by design.
+            fitted = {str(p.get("experiment", "")).split(" (")[0]
+                      for p in (calibration or {}).get("points", ())}
+            if result.experiment in fitted:
+                result.fitted_on = calibration.get("id")
     checkpoint("score:ran")
     return result
 
