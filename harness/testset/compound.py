@@ -149,9 +149,10 @@ def chain_views(images: np.ndarray, spec: dict, strength: float,
     stream), so the same families and severities as the recipe, on other draws.
 
     Examples:
-        >>> spec = get_recipe("pp").compound      # harness.testset.recipes
-        >>> chain_views(batch, spec, 4.0, np.random.default_rng(0)).shape
-        (32, 96, 96, 3)
+        >>> spec = {"families": {"gaussian_noise": 1, "overlay": 1}, "severities": [1, 2],
+        ...         "max_links": 2}
+        >>> chain_views(images[:4], spec, 1.5, np.random.default_rng(0)).shape
+        (4, 96, 96, 3)
     """
     plan = sample_plan(len(images), spec, seed=int(rng.integers(2**31)))
     return at_strength(images, plan, strength)

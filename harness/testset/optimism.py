@@ -16,6 +16,7 @@ zoo's other models (bench/RESULTS.md, "Training on the recipe's chains";
 `bench/chains_optimism.py` prints them).
 
 Examples:
+    >>> from harness.testset.recipes import get_recipe
     >>> o = overlap(["overlay", "occlusion"], get_recipe("pp"))
     >>> o.kind, o.share, o.optimism
     ('some', 0.125, 0.01)
