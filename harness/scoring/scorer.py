@@ -33,7 +33,7 @@ from harness.profile import Profile, get_profile
 from harness.scoring.advice import Advice, recommend
 from harness.scoring.contract import Failure, SubmissionError, check_source
 from harness.scoring.ingestion import start_submission
-from harness.scoring.leakage import check_run
+from harness.scoring.leakage import check_run, trained_families
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.targets import resolve_target
 from harness.scoring.testsets import TestSet, load_testset
@@ -192,7 +192,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             result.pseudo_private = pseudo_private(
                 ts.labels, run.predictions, ts.extras["groups"], ts.extras.get("severity"),
                 ts.recipe, source_index=ts.extras.get("source_index"),
-                calibration=calibration and ForecastCalibration.from_dict(calibration))
+                calibration=calibration and ForecastCalibration.from_dict(calibration),
+                trained_on=staged.run and trained_families(staged.run))
             # A submission the calibration was fitted on: its forecast matches by design.
             fitted = {str(p.get("experiment", "")).split(" (")[0]
                       for p in (calibration or {}).get("points", ())}
