@@ -3,6 +3,7 @@ can share; worker processes, a killed worker's trial retried through the heartbe
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -85,14 +86,18 @@ def storage_url(request, tmp_path):
     return f"sqlite:///{tmp_path / 'study.sqlite'}"
 
 
-def _running_trial(storage, timeout=60):
+def _running_trial(storage, timeout=60, young_s=1.5):
+    """A trial mid-way: sampled, and started under `young_s` ago, so that its worker
+    is still inside it when the test stops that worker, however late a loaded machine
+    lets this poll run (a worker past its last trial cannot be caught mid-trial)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         study = optuna.load_study(study_name="s", storage=storage)
         for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
-            if "worker" in t.user_attrs and t.params:  # mid-trial: sampled, not finished
+            age = (datetime.datetime.now() - t.datetime_start).total_seconds()
+            if "worker" in t.user_attrs and t.params and age < young_s:
                 return t
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise AssertionError("no worker started a trial")
 
 
@@ -128,7 +133,9 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     victim = _running_trial(storage)
     os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
     thread.join(timeout=180)
-    assert not thread.is_alive() and result["restarts"] == 1
+    trials = [(t.number, t.state.name, t.user_attrs, t.system_attrs)
+              for t in optuna.load_study(study_name="s", storage=storage).trials]
+    assert not thread.is_alive() and result.get("restarts") == 1, (result, victim.number, trials)
     failed, done = _failed_and_done(storage)
     assert [t.number for t in failed] == [victim.number] and len(done) == 4
     retry = [t for t in done if t.system_attrs.get("failed_trial") == victim.number]
@@ -137,6 +144,33 @@ def test_a_killed_worker_s_trial_is_retried_and_the_study_completes(storage_url)
     rows = Leaderboard(storage_url).scores()
     assert sorted(r["experiment"] for r in rows) == sorted(
         f"fake@trial_{t.number:03d}" for t in done)
+
+
+def test_two_workers_asking_at_once_on_sqlite_never_take_the_same_queued_trial(tmp_path):
+    """A killed worker's trial comes back queued, and the next two asks can come at once.
+    SQLite ignores the FOR UPDATE Optuna hands a queued trial out with: without the
+    storage's own lock both would run it (what made the killed-worker test fail as
+    "Cannot tell a COMPLETE trial" on a busy machine). Without that lock, the 24 asks
+    here took fewer than 24 distinct trials in each of three runs."""
+    from harness.training.tune_workers import open_storage
+
+    url = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    study = optuna.create_study(study_name="s", storage=open_storage(url))
+    for x in range(24):
+        study.enqueue_trial({"x": float(x)})
+    asked, start = [], threading.Barrier(2)
+
+    def worker():
+        mine = optuna.load_study(study_name="s", storage=open_storage(url))
+        start.wait()
+        asked.extend(mine.ask().number for _ in range(12))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(asked) == 24 and len(set(asked)) == 24
 
 
 def test_unreachable_storage_is_one_line_without_the_password(tmp_experiments, runner):
@@ -162,7 +196,7 @@ def test_a_stalled_worker_s_trial_is_retried_and_the_worker_carries_on(pg_url):
         normalize_url(pg_url), "s", SleepyObjective(pg_url, 2.0), trials=3, workers=2,
         heartbeat_s=1, grace_s=4)))
     thread.start()
-    victim = _running_trial(storage)
+    victim = _running_trial(storage, young_s=1.0)
     pid = int(victim.user_attrs["worker"].rsplit(":", 1)[1])
     os.kill(pid, signal.SIGSTOP)  # alive but silent: a suspended laptop
     try:
