@@ -35,6 +35,8 @@ from harness.errors import HarnessError
 HEARTBEAT_S = 10
 GRACE_S = 60
 MAX_RETRIES = 3
+# How long a worker whose trial was failed under it waits for the retry to be queued.
+REQUEUE_WAIT_S = 30
 WORKER_ATTR = "worker"
 
 
@@ -167,18 +169,35 @@ def _run_one(study, objective: Callable) -> bool:
     try:
         with tagged.hold:
             study.optimize(tagged, n_trials=1, catch=())
-    except Exception:
+    except Exception as e:
         # Optuna refuses to tell a trial that is no longer running (ValueError, or
         # UpdateFinishedTrialError from the objective's own writes); that is a stall only
         # if the heartbeat's retry callback re-queued this trial, else a real error.
-        if tagged.number is None or not any(
-                tagged.number in t.system_attrs.get("retry_history", ())
-                for t in study.get_trials(deepcopy=False)):
+        import optuna
+
+        no_longer_ours = isinstance(e, optuna.exceptions.UpdateFinishedTrialError) or (
+            isinstance(e, ValueError) and str(e).startswith("Cannot tell a"))
+        if tagged.number is None or not _requeued(study, tagged.number,
+                                                  wait_s=REQUEUE_WAIT_S if no_longer_ours else 0):
             raise
         return False
     finally:
         optuna_log.removeFilter(tagged)
     return True
+
+
+def _requeued(study, number: int, wait_s: float) -> bool:
+    """Whether the heartbeat's retry callback has re-queued trial `number`, waiting up to
+    `wait_s`: Optuna fails a stale trial and enqueues its retry in two transactions, and
+    a worker that wakes to find its trial failed may look in between."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if any(number in t.system_attrs.get("retry_history", ())
+               for t in study.get_trials(deepcopy=False)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _worker(url, heartbeat_s, grace_s, study_name, objective, slots, holding, index, errors):
