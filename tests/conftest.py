@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -17,9 +18,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from harness.bundles.images import image_python
 from harness.data.datasets import save_dataset
+from harness.errors import HarnessError
 from harness.paths import REPO_ROOT
 from harness.profile import get_profile
+from harness.scoring.runtime import cache_root
 
 _STATUS = pytest.StashKey["str | None"]()
 
@@ -56,6 +60,48 @@ def _scratch_data_folder(tmp_path_factory):
     os.chdir(cwd)
     if saved is not None:
         os.environ["HARNESS_DATA"] = saved
+
+
+# The real Codabench bundles beside the checkout (../shared/codabench_bundles): the bundle
+# tests read them there and skip where they are absent.
+SHARED_BUNDLES = REPO_ROOT.parent / "shared" / "codabench_bundles"
+# The user cache, read before `bundle_cache` points $HARNESS_CACHE elsewhere: the cached
+# environment standing in for a bundle's image is built once per machine there (as
+# .ci/run does before the suite), not once per test session.
+USER_CACHE = cache_root()
+
+
+@pytest.fixture(scope="session")
+def _bundle_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bundle-cache")
+
+
+@pytest.fixture
+def bundle_cache(_bundle_cache_dir, monkeypatch):
+    """$HARNESS_CACHE for one bundle test: zips are extracted into a cache shared by the
+    session's bundle tests, never the user's. Per test, so the tests after it still find
+    the user cache's runtimes."""
+    monkeypatch.setenv("HARNESS_CACHE", str(_bundle_cache_dir))
+    return _bundle_cache_dir
+
+
+@pytest.fixture(scope="session")
+def shared_bundles() -> Path:
+    """../shared/codabench_bundles, or the test is skipped."""
+    if not SHARED_BUNDLES.is_dir():
+        pytest.skip("../shared/codabench_bundles is absent")
+    return SHARED_BUNDLES
+
+
+@pytest.fixture(scope="session")
+def py312_python() -> Path:
+    """The cached environment standing in for codalab/codalab-legacy:py312, built on
+    first use; the test is skipped when it cannot be built (no package index)."""
+    try:
+        return image_python("codalab/codalab-legacy:py312", root=USER_CACHE)
+    except HarnessError as e:
+        pytest.skip(f"no environment for codalab/codalab-legacy:py312, and none could be "
+                    f"built (offline?): {e.message[:200]}")
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import harness
-
-SHARED_BUNDLES = Path(harness.__file__).resolve().parents[2] / "shared" / "codabench_bundles"
+from conftest import SHARED_BUNDLES  # noqa: F401  (re-exported for the bundle tests)
 
 
 def writable_copy(src: Path, dst: Path) -> Path:

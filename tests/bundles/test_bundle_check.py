@@ -12,6 +12,8 @@ from bundle_fixtures import V2_YAML, make_v1_bundle, make_v2_bundle, writable_co
 from harness.bundles import check_bundle
 from harness.cli import main
 
+pytestmark = pytest.mark.usefixtures("bundle_cache")
+
 REAL = ["Mini-MNIST/Mini-MNIST-Bundle", "wheat_seeds/code_submission_bundle",
         "wheat_seeds/ingestion_during_scoring_bundle", "wheat_seeds/results_submission_bundle",
         "wheat_seeds/code_submission_bundle.zip",

@@ -13,6 +13,8 @@ from harness.bundles import corrupt_input_data
 from harness.errors import HarnessError
 from harness.jsonable import to_jsonable
 
+pytestmark = pytest.mark.usefixtures("bundle_cache")
+
 
 def _png(path, array, mode):
     path.parent.mkdir(parents=True, exist_ok=True)

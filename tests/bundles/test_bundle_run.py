@@ -22,8 +22,9 @@ from harness.bundles.worker import replace_legacy_metadata_command
 from harness.cli import main
 
 NO_BWRAP = bwrap_status()
-pytestmark = pytest.mark.skipif(NO_BWRAP is not None,
-                                reason=f"no bubblewrap sandbox here: {NO_BWRAP}")
+pytestmark = [pytest.mark.skipif(NO_BWRAP is not None,
+                                 reason=f"no bubblewrap sandbox here: {NO_BWRAP}"),
+              pytest.mark.usefixtures("bundle_cache")]
 
 
 def run(runner, tmp_path, bundle, submission, *extra):

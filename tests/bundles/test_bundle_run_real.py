@@ -13,8 +13,9 @@ from harness.bundles.sandbox import bwrap_status
 from harness.cli import main
 
 NO_BWRAP = bwrap_status()
-pytestmark = pytest.mark.skipif(NO_BWRAP is not None,
-                                reason=f"no bubblewrap sandbox here: {NO_BWRAP}")
+pytestmark = [pytest.mark.skipif(NO_BWRAP is not None,
+                                 reason=f"no bubblewrap sandbox here: {NO_BWRAP}"),
+              pytest.mark.usefixtures("bundle_cache")]
 
 
 def test_mini_mnist_code_submission_reproduces_the_bundles_own_scores(

@@ -13,6 +13,8 @@ import pytest
 from harness.bundles.failures import BundleFailure
 from harness.bundles.sandbox import CAP_DROP, Mount, choose_sandbox, engine_status
 
+pytestmark = pytest.mark.usefixtures("bundle_cache")
+
 IMAGE = "codalab/codalab-legacy:py312"
 
 

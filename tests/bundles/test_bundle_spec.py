@@ -12,6 +12,8 @@ from bundle_fixtures import V1_YAML, V2_YAML, make_v1_bundle, make_v2_bundle
 from harness.bundles import load_bundle, read_bundle
 from harness.errors import HarnessError
 
+pytestmark = pytest.mark.usefixtures("bundle_cache")
+
 UTC = dt.timezone.utc
 
 
