@@ -35,7 +35,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 
@@ -109,8 +109,9 @@ def _child_env(threads: int | None) -> dict[str, str]:
     return env
 
 
-def _wait(proc: subprocess.Popen, deadline: float | None):
-    """Wait for the child; return (status, rusage), or None when the deadline passed."""
+def _wait(proc: subprocess.Popen, deadline: float | None, tick=lambda: None):
+    """Wait for the child, calling `tick` meanwhile; return (status, rusage), or None
+    when the deadline passed."""
     delay = 0.002
     while True:
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
@@ -119,6 +120,7 @@ def _wait(proc: subprocess.Popen, deadline: float | None):
             return status, rusage
         if deadline is not None and time.monotonic() >= deadline:
             return None
+        tick()
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -284,16 +286,24 @@ class IngestionRun:
             _kill_group(self.proc)
         self._tmp.cleanup()
 
-    def wait(self) -> IngestionResult:
-        """Wait for the process (killing its group at the time limit) and read its result."""
+    def wait(self, on_progress: Callable[[int], None] | None = None) -> IngestionResult:
+        """Wait for the process (killing its group at the time limit) and read its result;
+        `on_progress` hears the images predicted so far after each `predict` call."""
         if self._result is None:
-            self._result = self._collect()
+            self._result = self._collect(on_progress)
         return self._result
 
-    def _collect(self) -> IngestionResult:
-        proc = self.proc
+    def _collect(self, on_progress) -> IngestionResult:
+        proc, said = self.proc, [0]
+
+        def tick():
+            mark = self.private / "progress"  # replaced whole by the child: never torn
+            done = int(mark.read_text() or 0) if on_progress and mark.exists() else 0
+            if done > said[0]:
+                said[0] = done
+                on_progress(done)
         try:
-            waited = _wait(proc, self.start + self.limit if self.limit else None)
+            waited = _wait(proc, self.start + self.limit if self.limit else None, tick)
         except BaseException:
             _kill_group(proc)
             raise
