@@ -123,7 +123,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
           time_limit_s: float | None = None, profile: Profile | str | None = None,
           experiment_name: str | None = None,
           status: Callable[[str], None] | None = None, prepare: Prepare | None = None,
-          quick: bool = False, on_headline: Callable[[PseudoPrivate], None] | None = None,
+          quick: bool = False,
+          on_headline: Callable[[PseudoPrivate, int], None] | None = None,
           progress: bool = False) -> ScoreResult:
     """Run TARGET on a test set as the server would and score it.
 
@@ -144,7 +145,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             `harness.shipping.optimize.packed_rewrite`); None scores the stock model.
         quick: predict only the images the headline rests on (its interval is the
             whole run's); the other metrics are then of those images alone.
-        on_headline: called with the headline as soon as its images are predicted.
+        on_headline: called with the headline and the number of images it rests on as
+            soon as they are predicted.
         progress: a tqdm bar (stderr) over the images predicted after the headline's.
 
     Returns:
@@ -181,7 +183,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
             def first(labels):
                 if forecasts and on_headline is not None:
-                    on_headline(_headline(ts, labels, head))
+                    on_headline(_headline(ts, labels, head), len(head))
             rest = np.setdiff1d(np.arange(len(ts)), head)
             done = predict_in_phases(staged, ts, testset_info["sha256"], profile, limit,
                                      [head] if quick else [head, rest], after_first=first,
