@@ -114,11 +114,12 @@ def show_score(console, r: ScoreResult) -> None:
     m, ts = r.metrics, r.testset
     recipe = f", recipe {ts['recipe_version']}" if ts["recipe_version"] else ""
     pp = r.pseudo_private
+    scope = f"its {r.n_scored} images" if r.quick else "all images"
     if pp is not None:
         clean = "" if pp.clean is None else f"  clean holdout {pp.clean:.4f}"
         console.print(f"[bold green]pseudo-private {pp.accuracy:.4f}[/] "
                       f"[green](95% {_fmt(pp.low, '.3f')}-{_fmt(pp.high, '.3f')})[/] "
-                      f"({pp.method}, {escape(pp.recipe)}){clean}  all images {m.accuracy:.4f}  "
+                      f"({pp.method}, {escape(pp.recipe)}){clean}  {scope} {m.accuracy:.4f}  "
                       f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
