@@ -108,3 +108,18 @@ def test_cli_quick_prints_the_forecast_first_and_keeps_no_row(project, make_subm
     assert "from the 8 images it rests on" in out.stderr
     assert "the forecast and its interval are the whole run's" in " ".join(out.stdout.split())
     assert not (project / "data" / "leaderboard.sqlite").exists()
+
+
+def test_cli_hands_score_the_rewrite_pack_applies_unless_no_optimize(monkeypatch, runner):
+    from harness.cli import score as score_cli
+    from harness.shipping.optimize import packed_rewrite
+
+    handed = []
+
+    def keep(target, **options):
+        handed.append(options["prepare"])
+        raise SystemExit(0)
+    monkeypatch.setattr(score_cli, "score_and_keep", keep)
+    runner.invoke(main, ["score", "some_experiment", "--json"])
+    runner.invoke(main, ["score", "some_experiment", "--json", "--no-optimize"])
+    assert handed == [packed_rewrite, None]
