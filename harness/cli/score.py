@@ -167,8 +167,10 @@ def show_score(console, r: ScoreResult) -> None:
                    f"{r.time_limit_s:g} s", f"{r.peak_rss_mb:.0f} MiB")
     console.print(timing)
     if len(r.calls) > 1:
+        split = ("; the headline's images first, in a run of their own"
+                 if r.pseudo_private is not None else "")
         console.print(f"predict was called {len(r.calls)} times, at most the hidden set's size "
-                      "each: " + ", ".join(f"{c['images']} images {c['seconds']:.1f} s "
+                      f"each{split}: " + ", ".join(f"{c['images']} images {c['seconds']:.1f} s "
                                            f"(peak {c['peak_rss_mb']:.0f} MiB)" for c in r.calls),
                       highlight=False)
     versions = ", ".join(f"{k} {v}" for k, v in r.versions.items())
