@@ -80,6 +80,12 @@ def _record(run: IngestionResult) -> dict:
                 versions=run.versions)
 
 
+def _over(limit: float) -> Failure:
+    return Failure("time_limit", f"Execution Time Limit exceeded. Limit was {limit:g} seconds",
+                   "make predict faster (fewer TTA passes, a smaller model) or check the "
+                   "estimate with `harness timecheck`")
+
+
 def _images(ts: TestSet) -> np.ndarray:
     try:
         with np.load(ts.path, allow_pickle=False) as archive:
@@ -120,6 +126,9 @@ def predict_in_phases(staged: Staged, ts: TestSet, testset_sha256: str, profile:
             elif images is None:
                 images = _images(ts)
             left = None if limit is None else limit - sum(r["total_s"] for r in used)
+            if left is not None and left <= 0:
+                done.failure = _over(limit)
+                return done
             say(f"running model.py on {len(todo)} images in its own process"
                 + ("" if left is None else f" (limit {left:g} s)"))
             bar = progress_bar(f"scoring {staged.name}", disable=not progress or k == 0,
@@ -130,7 +139,9 @@ def predict_in_phases(staged: Staged, ts: TestSet, testset_sha256: str, profile:
                     meanwhile()
                 run = running.wait(lambda n, bar=bar: bar.update(n - bar.n))
             if run.failure is not None:
-                done.failure, done.failed = run.failure, run
+                # The server's words name the whole run's limit, not what this run had left.
+                done.failure = _over(limit) if run.failure.kind == "time_limit" else run.failure
+                done.failed = run
                 return done
             used.append(_record(run))
             kept.add(todo, run.predictions, used[-1])

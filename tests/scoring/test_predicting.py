@@ -123,3 +123,23 @@ def test_cli_hands_score_the_rewrite_pack_applies_unless_no_optimize(monkeypatch
     runner.invoke(main, ["score", "some_experiment", "--json"])
     runner.invoke(main, ["score", "some_experiment", "--json", "--no-optimize"])
     assert handed == [packed_rewrite, None]
+
+
+SLOW_AFTER_THE_HEADLINE = """
+import time
+
+import numpy as np
+
+
+class Model:
+    def predict(self, X):
+        if len(X) > 8:
+            time.sleep(60)
+        return np.zeros(len(X), int)
+"""
+
+
+def test_the_time_limit_holds_over_both_runs_in_the_servers_words(project, make_submission):
+    result = score(make_submission(SLOW_AFTER_THE_HEADLINE), testset="mini", time_limit_s=12)
+    assert result.failure.kind == "time_limit"
+    assert result.failure.message == "Execution Time Limit exceeded. Limit was 12 seconds"
