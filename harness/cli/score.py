@@ -97,7 +97,10 @@ def _show_provenance(console, r: ScoreResult) -> None:
         console.print(f"predictions: reused the kept labels of {r.reused} images (same model, "
                       f"same test set){f', predicted {now} now' if now else ''}; the timings "
                       f"are those of the runs that made them", highlight=False)
-    if r.quick:
+    if r.quick and r.pseudo_private is None:
+        console.print("[yellow]--quick:[/] this set makes no forecast, so every image was "
+                      "scored; not kept on the leaderboard", highlight=False)
+    elif r.quick:
         console.print(f"[yellow]--quick:[/] only the {r.n_scored} images the headline rests "
                       f"on were scored: the forecast and its interval are the whole run's, "
                       f"every other figure is of those images; not kept on the leaderboard "
