@@ -60,7 +60,9 @@ class StoredPredictions:
         self.runs.append(run)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, labels=self.labels, runs=np.array(json.dumps(self.runs)))
+            # int16: a tuning study keeps one file per trial; no profile has 32k classes.
+            np.savez(f, labels=self.labels.astype(np.int16),
+                     runs=np.array(json.dumps(self.runs)))
 
 
 def stored_predictions(model_sha256: str, testset_sha256: str, n: int) -> StoredPredictions:
