@@ -35,7 +35,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 
@@ -249,16 +249,24 @@ class IngestionRun:
             kill_group(self.proc)
         self._tmp.cleanup()
 
-    def wait(self) -> IngestionResult:
-        """Wait for the process (killing its group at the time limit) and read its result."""
+    def wait(self, on_progress: Callable[[int], None] | None = None) -> IngestionResult:
+        """Wait for the process (killing its group at the time limit) and read its result;
+        `on_progress` hears the images predicted so far after each `predict` call."""
         if self._result is None:
-            self._result = self._collect()
+            self._result = self._collect(on_progress)
         return self._result
 
-    def _collect(self) -> IngestionResult:
-        proc = self.proc
+    def _collect(self, on_progress) -> IngestionResult:
+        proc, said = self.proc, [0]
+
+        def tick():
+            mark = self.private / "progress"  # replaced whole by the child: never torn
+            done = int(mark.read_text() or 0) if on_progress and mark.exists() else 0
+            if done > said[0]:
+                said[0] = done
+                on_progress(done)
         try:
-            waited = wait_for(proc, self.start + self.limit if self.limit else None)
+            waited = wait_for(proc, self.start + self.limit if self.limit else None, tick)
         except BaseException:
             kill_group(proc)
             raise
