@@ -32,13 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Union
 
 import numpy as np
 
+from harness.data.datasets import images_header
 from harness.procs import end_group, kill_group, tail, time_limit_message, wait_for
 from harness.profile import Profile
 from harness.scoring.contract import Failure, SubmissionError, check_predictions, missing_required
@@ -150,28 +150,6 @@ def _elsewhere(failure: Failure, profile: Profile) -> Failure:
         f"this server runs model.py from another folder than the submission's: open "
         f"every file with os.path.join(path, NAME), path being what {profile.contract.call} "
         f"receives"))
-
-
-def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
-    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
-
-    Raises:
-        ValueError: the file holds no such array.
-    """
-    path = Path(path)
-    if path.suffix == ".npy":
-        with open(path, "rb") as f:
-            return _read_header(f)
-    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
-        return _read_header(f)
-
-
-def _read_header(f) -> tuple[tuple, np.dtype]:
-    version = np.lib.format.read_magic(f)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    shape, _, dtype = read(f)
-    return shape, dtype
 
 
 class IngestionRun:

@@ -27,11 +27,10 @@ from typing import Any
 import numpy as np
 
 from harness import testkinds
-from harness.data.datasets import UNREADABLE, load_dataset, validate_arrays
+from harness.data.datasets import UNREADABLE, images_header, load_dataset, validate_arrays
 from harness.errors import HarnessError
 from harness.fsutil import read_json
 from harness.profile import Profile
-from harness.scoring.ingestion import images_header
 from harness.testset.recipes import Recipe, recipe_for_manifest
 from harness.testset.store import testset_path, testsets_dir
 
