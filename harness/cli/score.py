@@ -9,13 +9,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness import testkinds
 from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
 from harness.results.recording import BY_CONSTRUCTION
 from harness.results.scores import score_and_keep
 from harness.scoring.scorer import ScoreResult, score
 from harness.shipping.optimize import packed_rewrite
+from harness.testset import kinds
 
 
 def _fmt(value, spec: str = ".4f") -> str:
@@ -135,7 +135,7 @@ def show_score(console, r: ScoreResult) -> None:
     else:
         # Not a pseudo-private set: its figure is named for what it is, never a forecast.
         headline = "macro F1" if m.metric == "macro_f1" else "accuracy"
-        on = testkinds.subject(ts["kind"], ts["name"], ts["path"])
+        on = kinds.subject(ts["kind"], ts["name"], ts["path"])
         console.print(f"[bold green]{headline} {m.value:.4f}[/] on {escape(on)}: not a "
                       f"forecast of the hidden score  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",

@@ -242,8 +242,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     from harness.results.gradcam import find_conv_layer, grad_cam, overlay
     from harness.scoring.predictions import stored_predictions
     from harness.scoring.targets import resolve_target
-    from harness.scoring.testsets import load_testset
     from harness.shipping.optimize import packed_rewrite
+    from harness.testset.store import load_testset
 
     if n < 1 or per_family < 1 or pairs < 0:
         raise HarnessError(f"--n and --per-family are >= 1, pairs >= 0. Received: n={n}, "

@@ -30,7 +30,7 @@ from harness.scoring.contract import Failure
 from harness.scoring.ingestion import IngestionResult, start_submission
 from harness.scoring.predictions import stored_predictions
 from harness.scoring.targets import Staged
-from harness.scoring.testsets import TestSet
+from harness.testset.store import TestSet
 
 REBUILD = "rebuild it: harness testset build --force, or restore it"
 

@@ -8,7 +8,7 @@ leaderboard row and the confusion picture) is the results stage's job:
 The test set is any npz in the competition's format, or a NAME meaning
 `data/testsets/NAME/testset.npz` with its `manifest.json` (`testsets`); only on a
 pseudo-private set is the headline a forecast, and every row keeps the kind of set it
-was scored on (`harness.testkinds`).
+was scored on (`harness.testset.kinds`).
 
 Examples:
     >>> result = score("baseline_cnn", testset="default")
@@ -26,7 +26,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness import testkinds
 from harness.errors import HarnessError
 from harness.fsutil import sha256_file
 from harness.interrupt import checkpoint
@@ -37,9 +36,10 @@ from harness.scoring.leakage import check_run
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.predicting import Phased, predict_in_phases
 from harness.scoring.targets import AS_GIVEN, Prepare, resolve_target
-from harness.scoring.testsets import TestSet, load_testset
+from harness.testset import kinds
 from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, headline_rows, pseudo_private
+from harness.testset.store import TestSet, load_testset
 
 __all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
            "load_testset", "score"]
@@ -56,7 +56,7 @@ class ScoreResult:
         experiment: the leaderboard's name for it.
         target_kind, target, submission_sha256: what was scored.
         testset: name, path, data hash, recipe version, seed and size of the test set,
-            its `kind` (`harness.testkinds`) and `title`, what its accuracy is in words.
+            its `kind` (`harness.testset.kinds`) and `title`, what its accuracy is in words.
         metrics: `Metrics`, or None on failure.
         load_s, predict_s, total_s, peak_rss_mb: from the ingestion process.
         calls: each `predict` call (images, seconds, peak memory so far); a test set larger
@@ -168,7 +168,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     if limit is not None and limit <= 0:
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
     ts = load_testset(testset, profile)
-    forecasts = testkinds.forecasts(ts.kind)
+    forecasts = kinds.forecasts(ts.kind)
     head = (np.flatnonzero(headline_rows(ts.extras["groups"], ts.recipe)) if forecasts
             else np.arange(len(ts)))
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
@@ -245,6 +245,6 @@ def _identify(ts: TestSet) -> dict[str, Any]:
     info = dict(name=ts.name, kind=ts.kind, path=str(ts.path.resolve()),
                 sha256=sha256_file(ts.path), recipe_version=ts.recipe_version,
                 seed=ts.manifest.get("seed"), n=len(ts),
-                title=testkinds.title(ts.kind, ts.name, str(ts.path),
+                title=kinds.title(ts.kind, ts.name, str(ts.path),
                                       ts.recipe.id if ts.recipe else None))
     return info

@@ -13,8 +13,8 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.results.leaderboard import Leaderboard
-from harness.scoring.testsets import load_testset
 from harness.testset.builder import build
+from harness.testset.store import load_testset
 
 
 @pytest.fixture(scope="module")
