@@ -13,7 +13,7 @@ from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
 from harness.results.recording import BY_CONSTRUCTION
 from harness.results.scores import score_and_keep
-from harness.scoring.scorer import ScoreResult, score
+from harness.scoring.scorer import ScoreResult
 from harness.shipping.optimize import packed_rewrite
 from harness.testset import kinds
 
@@ -214,9 +214,9 @@ def score_cmd(target, testset, time_limit, name, quick, no_optimize, db_url, pro
     status 1.
     """
     # --quick lacks the per-family figures a leaderboard row holds: it is not kept.
-    call = score if quick else functools.partial(score_and_keep, db_url=db_url)
-    run = functools.partial(call, target, testset=testset, time_limit_s=time_limit,
-                            profile=profile, experiment_name=name, quick=quick,
+    run = functools.partial(score_and_keep, target, testset=testset, db_url=db_url,
+                            time_limit_s=time_limit, profile=profile, experiment_name=name,
+                            quick=quick,
                             prepare=None if no_optimize else packed_rewrite,
                             progress=not as_json)
     if as_json:

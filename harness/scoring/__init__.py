@@ -10,7 +10,9 @@ receives (`harness.testset.store.TestSet`, loaded in the test-set stage) (`score
 
 Examples:
     >>> from harness.scoring import score
-    >>> score("baseline_cnn", testset="default").pseudo_private.accuracy
+    >>> from harness.testset import load_testset
+    >>> profile = get_profile()
+    >>> score("baseline_cnn", load_testset("default", profile), profile).pseudo_private.accuracy
 
 Every name below is imported on first use, so `import harness.scoring` stays cheap.
 """

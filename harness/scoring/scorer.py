@@ -5,13 +5,14 @@
 -> metrics (`metrics`) -> a `ScoreResult`, a failure included. Keeping it (the
 leaderboard row and the confusion picture) is the results stage's job:
 `harness.results.keep_score`, and `harness.results.score_and_keep` for `harness score`.
-The test set is any npz in the competition's format, or a NAME meaning
-`data/testsets/NAME/testset.npz` with its `manifest.json` (`testsets`); only on a
+The test set arrives loaded (`harness.testset.store.TestSet`: any npz in the
+competition's format, or a built `data/testsets/NAME/` with its manifest); only on a
 pseudo-private set is the headline a forecast, and every row keeps the kind of set it
 was scored on (`harness.testset.kinds`).
 
 Examples:
-    >>> result = score("baseline_cnn", testset="default")
+    >>> profile = get_profile()
+    >>> result = score("baseline_cnn", load_testset("default", profile), profile)
     >>> result.ok, round(result.metrics.accuracy, 3)
     (True, 0.612)
 """
@@ -29,7 +30,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.fsutil import sha256_file
 from harness.interrupt import checkpoint
-from harness.profile import Profile, get_profile
+from harness.profile import Profile
 from harness.scoring.advice import Advice, recommend
 from harness.scoring.contract import Failure, SubmissionError, check_source
 from harness.scoring.leakage import check_run
@@ -39,10 +40,9 @@ from harness.scoring.targets import AS_GIVEN, Prepare, resolve_target
 from harness.testset import kinds
 from harness.testset.calibration import ForecastCalibration
 from harness.testset.recipes import PseudoPrivate, headline_rows, pseudo_private
-from harness.testset.store import TestSet, load_testset
+from harness.testset.store import TestSet
 
-__all__ = ["ScoreResult", "TestSet", "Metrics", "compute_metrics", "confusion_png",
-           "load_testset", "score"]
+__all__ = ["ScoreResult", "Metrics", "compute_metrics", "confusion_png", "score"]
 
 
 
@@ -124,9 +124,8 @@ class ScoreResult:
 
 
 
-def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
-          time_limit_s: float | None = None, profile: Profile | str | None = None,
-          experiment_name: str | None = None,
+def score(target: str | os.PathLike, testset: TestSet, profile: Profile,
+          time_limit_s: float | None = None, experiment_name: str | None = None,
           status: Callable[[str], None] | None = None, prepare: Prepare | None = None,
           quick: bool = False,
           on_headline: Callable[[PseudoPrivate, int], None] | None = None,
@@ -139,10 +138,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
     Args:
         target: a zip, a submission folder, or an experiment name or folder.
-        testset: NAME (data/testsets/NAME/testset.npz) or a path to an npz; default
-            data/testsets/default/testset.npz.
+        testset: the test set, loaded (`harness.testset.store.load_testset`).
+        profile: the competition profile.
         time_limit_s: limit over the whole run; default the profile's.
-        profile: the competition profile (name or object).
         experiment_name: the leaderboard's name for it (default: derived from TARGET).
         status: called with a line saying what is happening (e.g. a spinner's update),
             since one predict call on the whole test set can run for an hour.
@@ -160,14 +158,14 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         failure into an exception.
 
     Raises:
-        HarnessError: a problem with the request itself (no such target or test set).
+        HarnessError: a problem with the request itself (no such target, a damaged
+            test set file).
     """
-    profile = get_profile(profile)
+    ts = testset
     say = status or (lambda _line: None)
     limit = profile.time_limit_s if time_limit_s is None else time_limit_s
     if limit is not None and limit <= 0:
         raise HarnessError(f"the time limit is seconds > 0. Received: {limit}")
-    ts = load_testset(testset, profile)
     forecasts = kinds.forecasts(ts.kind)
     head = (np.flatnonzero(headline_rows(ts.extras["groups"], ts.recipe)) if forecasts
             else np.arange(len(ts)))

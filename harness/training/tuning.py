@@ -160,6 +160,7 @@ class TrialObjective:
         """Train and score one trial; `hold` as `tune_workers._Tagged` says."""
         from harness.scoring.scorer import score
         from harness.scoring.targets import stage_for_runtime
+        from harness.testset.store import load_testset
 
         exp = self.exp
         params = suggest(trial, self.space)
@@ -182,8 +183,9 @@ class TrialObjective:
         if self.scored_on:
             with tempfile.TemporaryDirectory() as tmp:
                 staged = stage_for_runtime(exp, Path(tmp) / "submission", result.run_dir,
-                                           get_profile(self.profile))
-                scored = score(staged, testset=self.scored_on, profile=self.profile,
+                                           self.profile)
+                testset = load_testset(self.scored_on, self.profile)
+                scored = score(staged, testset, self.profile,
                                experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
             if self.keep is not None:
                 self.keep(scored, self.profile, hold=hold)

@@ -12,8 +12,9 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.scoring import predicting
 from harness.scoring.ingestion import run_submission
-from harness.scoring.scorer import compute_metrics, load_testset, score
+from harness.scoring.scorer import compute_metrics, score
 from harness.testset.recipes import pseudo_private
+from harness.testset.store import load_testset
 
 GROUPS = np.array(["compound", "clean", "gaussian_noise"] * 8)
 
@@ -50,7 +51,7 @@ def test_a_whole_run_gives_the_numbers_of_one_run_over_every_image(project, make
                                                                      profile, runs):
     sub = make_submission()
     events = []
-    result = score(sub, testset="mini",
+    result = score(sub, load_testset("mini", profile), profile,
                    on_headline=lambda pp, n: events.append((pp.accuracy, n, list(runs))))
     # The headline's 8 images went first, in a run of their own, announced before the rest.
     assert runs == [8, 16] and events[0][1:] == (8, [8])
@@ -68,12 +69,12 @@ def test_a_whole_run_gives_the_numbers_of_one_run_over_every_image(project, make
 
 
 def test_quick_stops_at_the_headline_and_a_whole_run_then_predicts_the_rest(
-        project, make_submission, runs):
+        project, make_submission, runs, profile):
     sub = make_submission()
-    quick = score(sub, testset="mini", quick=True)
+    quick = score(sub, load_testset("mini", profile), profile, quick=True)
     assert runs == [8] and quick.quick and quick.n_scored == 8
     assert quick.metrics.group_counts == {"compound": 8} and quick.advice is None
-    whole = score(sub, testset="mini")
+    whole = score(sub, load_testset("mini", profile), profile)
     assert runs == [8, 16] and whole.reused == 8
     # The quick headline and its interval are the whole run's.
     q, w = quick.pseudo_private, whole.pseudo_private
@@ -81,7 +82,7 @@ def test_quick_stops_at_the_headline_and_a_whole_run_then_predicts_the_rest(
 
 
 def test_a_second_score_reuses_the_kept_labels_and_says_so(project, make_submission, runner,
-                                                           runs):
+                                                           runs, profile):
     sub = make_submission()
     first = runner.invoke(main, ["score", str(sub), "--testset", "mini"])
     assert first.exit_code == 0, first.output
@@ -96,7 +97,7 @@ def test_a_second_score_reuses_the_kept_labels_and_says_so(project, make_submiss
     assert "reused the kept labels of 24 images" in shown.output and len(runs) == 2
     # Another model (one byte of model.py) meets the images afresh.
     (sub / "model.py").write_text((sub / "model.py").read_text() + "\n")
-    assert score(sub, testset="mini").reused == 0 and len(runs) == 4
+    assert score(sub, load_testset("mini", profile), profile).reused == 0 and len(runs) == 4
 
 
 def test_cli_quick_prints_the_forecast_first_and_keeps_no_row(project, make_submission,
@@ -139,7 +140,9 @@ class Model:
 """
 
 
-def test_the_time_limit_holds_over_both_runs_in_the_servers_words(project, make_submission):
-    result = score(make_submission(SLOW_AFTER_THE_HEADLINE), testset="mini", time_limit_s=12)
+def test_the_time_limit_holds_over_both_runs_in_the_servers_words(project, make_submission,
+                                                                   profile):
+    result = score(make_submission(SLOW_AFTER_THE_HEADLINE), load_testset("mini", profile),
+                   profile, time_limit_s=12)
     assert result.failure.kind == "time_limit"
     assert result.failure.message == "Execution Time Limit exceeded. Limit was 12 seconds"

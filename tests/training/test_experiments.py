@@ -61,6 +61,7 @@ def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile
     from harness.paths import REPO_ROOT
     from harness.scoring.scorer import score
     from harness.shipping.packing import pack
+    from harness.testset.store import load_testset
     from harness.training.fit import train
 
     rng = np.random.default_rng(3)
@@ -71,7 +72,7 @@ def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile
     run = train(exp, data=data, epochs=1, overrides={"validation_split": 0.0, "batch_size": 8},
                 run_dir=tmp_path / "run", progress=False)
     packed = pack(exp.path, profile, out=tmp_path / "dist", run=run.run_dir, data=data, n_smoke=4)
-    scored = score(packed.zip, testset=data, profile=profile,
+    scored = score(packed.zip, load_testset(data, profile), profile,
                    experiment_name=name).raise_for_failure()
     assert scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 

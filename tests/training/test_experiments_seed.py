@@ -14,6 +14,7 @@ from harness.data.datasets import save_dataset
 from harness.experiments import get_experiment
 from harness.scoring.scorer import score
 from harness.shipping.packing import pack
+from harness.testset.store import load_testset
 from harness.training.fit import train
 
 SEED_EXPERIMENTS = ["convnext_base", "efficientnetv2b0_5fold", "vgg16", "convnext_tiny"]
@@ -46,7 +47,7 @@ def test_seed_experiment_trains_packs_and_scores(name, tmp_path, sixteen_images,
     assert len(weights) == len(result.weights)
     if len(weights) > 1:
         assert packed.settings["ensemble"] == "vote"
-    scored = score(packed.zip, testset=data, profile=profile,
+    scored = score(packed.zip, load_testset(data, profile), profile,
                    experiment_name=name).raise_for_failure()
     assert scored.ok and scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 
