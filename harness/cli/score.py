@@ -11,8 +11,8 @@ from rich.table import Table
 
 from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
+from harness.results.keeping import score_and_keep
 from harness.results.recording import BY_CONSTRUCTION
-from harness.results.scores import score_and_keep
 from harness.scoring.scorer import ScoreResult
 from harness.shipping.optimize import packed_rewrite
 from harness.testset import kinds

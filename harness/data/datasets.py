@@ -76,13 +76,12 @@ def _expected(profile: Profile) -> str:
             f"or (N,) integers 0..{profile.num_classes - 1}")
 
 
-def validate_arrays(images, labels, profile: Profile | str | None = None,
+def validate_arrays(images, labels, profile: Profile,
                     source: str = "data") -> tuple[np.ndarray, np.ndarray | None]:
     """Check images and labels against the profile; return them normalised.
 
     Labels come back as (N,) int64. Raises `HarnessError` naming `source` on any problem.
     """
-    profile = get_profile(profile)
     expected = _expected(profile)
 
     def fail(problem: str) -> HarnessError:

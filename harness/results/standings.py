@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.profile import Profile, get_profile
 from harness.registry import unknown
 from harness.results import competitions
 from harness.results.bundletables import BUNDLE, bundle_tables
@@ -329,7 +330,7 @@ class LeaderboardResult:
 
 def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
                      db_url: str | None = None, competition: str | None = None,
-                     profile=None) -> LeaderboardResult:
+                     profile: Profile | str | None = None) -> LeaderboardResult:
     """The latest local score per experiment and test set joined with the Codabench
     result of its exact zip, one table per test set, of one competition (`competition`,
     else `profile`'s, else today's profile's; "all": each); a missing database reads
@@ -339,12 +340,11 @@ def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
         >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
         'baseline_cnn'
     """
-    competition = competitions.chosen(competition, profile)
-    db = Leaderboard(db_url, create=False)
-    from harness.profile import get_profile
     from harness.results.recording import fitted_on
 
-    found, others = split_tables(db, testset, sort, competition,
-                                 fitted_on(get_profile(profile)))
+    profile = get_profile(profile)
+    competition = competitions.chosen(competition, profile)
+    db = Leaderboard(db_url, create=False)
+    found, others = split_tables(db, testset, sort, competition, fitted_on(profile))
     return LeaderboardResult(found, testset, sort, db.url, db.where, missing=db.missing,
                              competition=competition, others=others)

@@ -14,8 +14,8 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.experiments import TEMPLATE_DIR
+from harness.results.keeping import score_and_keep
 from harness.results.leaderboard import Leaderboard
-from harness.results.scores import score_and_keep
 from harness.scoring.scorer import compute_metrics, confusion_png, score
 from harness.testset.store import load_testset
 
