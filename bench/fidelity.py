@@ -22,8 +22,8 @@ there, and the mean absolute error of a one-point calibration (each model in tur
 the one recorded submission, the strength is fitted on it alone, the others are
 forecast; and the same with the real public zip as that submission).
 
-From a clone with the real data (`python ../shared/data/make_training_set.py
-data/training_set.npz`), one command cleans it and builds the default test set when they
+From a clone with the real data (`harness data real`, which writes
+data/training_set.npz), one command cleans it and builds the default test set when they
 are missing, predicts, analyses and prints the tables; predictions are kept under the
 data folder's fidelity/ (keyed by each model's content hash) and reused:
 
@@ -109,7 +109,7 @@ def ensure_testset(name: str, profile) -> Path:
     raw, cleaned = data_dir() / "training_set.npz", data_dir() / "clean.npz"
     if not cleaned.is_file():
         if not raw.is_file():
-            raise SystemExit(f"no {raw}: python ../shared/data/make_training_set.py {raw}")
+            raise SystemExit(f"no {raw}: harness data real {raw}")
         print(f"cleaning {raw} -> {cleaned}", flush=True)
         clean(raw, cleaned, profile)
     print(f"building the {name} test set from {cleaned}", flush=True)

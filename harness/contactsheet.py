@@ -6,11 +6,13 @@ as tiles, a short caption under each, a title line on top. Pillow only, so it wo
 any environment the harness runs in.
 
 Examples:
+    >>> import tempfile
     >>> import numpy as np
     >>> imgs = np.zeros((3, 96, 96, 3), np.uint8)
-    >>> contact_sheet(imgs, "sheet.png", captions=["#0 y=1", "#1 y=4", "#2 y=7"],
-    ...               title="three black squares")
-    PosixPath('sheet.png')
+    >>> folder = Path(tempfile.mkdtemp())  # examples write nowhere else
+    >>> contact_sheet(imgs, folder / "sheet.png", captions=["#0 y=1", "#1 y=4", "#2 y=7"],
+    ...               title="three black squares").name
+    'sheet.png'
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.words import plural
 
 DEMO_EXPERIMENT = "baseline_cnn"
 # About a minute of baseline_cnn training on this kind of machine: epochs shrink as the
@@ -156,7 +157,7 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
 
     result.leaderboard = step("leaderboard", "harness leaderboard --testset demo",
                               lambda: read_leaderboard(testset="demo", db_url=db_url),
-                              lambda r: f"{len(r.rows)} experiment(s) on test set demo")
+                              lambda r: f"{plural(len(r.rows), 'experiment')} on test set demo")
 
     step("explain", f"harness explain {DEMO_EXPERIMENT} --testset demo",
          lambda: explain(DEMO_EXPERIMENT, testset="demo", profile=profile),

@@ -14,11 +14,13 @@ An experiment is a folder `experiments/NAME/` holding:
 - `build.py`: `build_model(config, profile) -> keras.Model`. The model takes float32
   pixels 0-255 of the profile's input shape (it carries its own preprocessing) and
   returns class probabilities. It may also define `build_augmentation(config)`.
-- `submission/` (optional): files that replace or join the template's in the zip
-  (its own `model.py`, say).
+- `submission/` (optional): files that replace or join the template's
+  (`harness/submission_template/`) in the zip (its own `model.py`, say).
 - `runs/` (ignored by git): one folder per training run, `runs/YYMMDD_HHMMSS/`, with
   the weights (`weights.keras`, or `fold_1.keras` ... for a K-fold ensemble), the
-  history, plots, the resolved config and the git commit.
+  history, plots, the resolved config and the git commit; and `packs.json`, each zip
+  `harness pack` made of it (its name, sha256, content sha256, time), so a Codabench
+  score recorded for a zip finds the run it came from.
 
 Examples:
     >>> exp = get_experiment("robust_cnn")
@@ -41,13 +43,15 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.errors import HarnessError
-from harness.fsutil import read_json
-from harness.paths import REPO_ROOT, project_folder
+from harness.fsutil import read_json, write_text_atomic
+from harness.paths import project_folder
 from harness.profile import Profile, get_profile
 from harness.registry import Registry, unknown
 from harness.stamps import local_stamp
 
-TEMPLATE_DIR = REPO_ROOT / "submission"
+# The template every zip starts from ships inside the package (package data), so an
+# install without the checkout (a wheel on a GPU notebook) stages and packs too.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "submission_template"
 WEIGHT_SUFFIX = ".keras"
 
 
@@ -131,6 +135,13 @@ class Experiment:
                                hint=f"train it first: harness train {self.name}")
         return runs[-1]
 
+    def packs(self) -> list[dict]:
+        """Every zip packed from its runs (`record_pack`), oldest first, each with `run`
+        (the run folder's name) added."""
+        found = [{**entry, "run": run.name} for run in self.runs()
+                 for entry in read_packs(run)]
+        return sorted(found, key=lambda e: str(e.get("packed_at")))
+
     def new_run_dir(self) -> Path:
         """A fresh, empty run folder named by the time."""
         stamp = local_stamp()
@@ -162,10 +173,6 @@ class Experiment:
         dest.mkdir(parents=True, exist_ok=True)
         if any(dest.iterdir()):
             raise HarnessError(f"{dest}: staging folder is not empty")
-        if not (TEMPLATE_DIR / "model.py").is_file():
-            raise HarnessError(f"no submission template at {TEMPLATE_DIR}: this harness was "
-                               "installed without its checkout",
-                               hint="install it from a clone: pip install -e .")
         for src in (TEMPLATE_DIR, self.path / "submission"):
             if src.is_dir():
                 for f in src.iterdir():
@@ -241,6 +248,28 @@ def get_experiment(name_or_path: str | os.PathLike,
 HINT = "make one with harness new NAME"
 EXPERIMENTS: Registry[Experiment] = Registry(
     "experiment", find=lambda: {e.name: e for e in list_experiments()}, hint=HINT)
+
+
+PACKS_FILE = "packs.json"
+
+
+def read_packs(run_dir: str | os.PathLike) -> list[dict]:
+    """The zips packed from a run (`PACKS_FILE`); none when absent or damaged, since a
+    pack record only helps find a run and must never stop one being read."""
+    path = Path(run_dir) / PACKS_FILE
+    try:
+        entries = json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and e.get("sha256")] \
+        if isinstance(entries, list) else []
+
+
+def record_pack(run_dir: str | os.PathLike, entry: dict) -> Path:
+    """Add a packed zip's record (name, sha256, content_sha256, packed_at, ...) to the
+    run's `PACKS_FILE`, written atomically."""
+    path = Path(run_dir) / PACKS_FILE
+    return write_text_atomic(path, json.dumps([*read_packs(run_dir), entry], indent=2))
 
 
 def read_commit(run_dir: str | os.PathLike) -> str:

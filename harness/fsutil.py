@@ -125,8 +125,11 @@ def atomic_path(target: str | os.PathLike, suffix: str = "",
     untouched. Inside `transaction()` the rename waits for the transaction's end.
 
     Examples:
-        >>> with atomic_path("out.json") as tmp:
-        ...     tmp.write_text("{}")
+        >>> folder = Path(tempfile.mkdtemp())  # examples write nowhere else
+        >>> with atomic_path(folder / "out.json") as tmp:
+        ...     _ = tmp.write_text("{}")
+        >>> (folder / "out.json").read_text()
+        '{}'
     """
     target = Path(target)
     tmp = temp_beside(target, directory=directory, suffix=suffix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import numpy as np
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, numpy values, paths and sets into plain JSON types (NaN -> null)."""
+    """Dataclasses, numpy values, paths, sets and dates (ISO 8601) into plain JSON types
+    (NaN -> null)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
                 if not f.name.startswith("_")}
@@ -27,4 +29,6 @@ def to_jsonable(obj: Any) -> Any:
         return None
     if isinstance(obj, Path):
         return str(obj)
+    if isinstance(obj, (dt.date, dt.time)):
+        return obj.isoformat()
     return obj

@@ -23,7 +23,10 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -145,6 +148,15 @@ class Profile:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def content_sha256(self) -> str:
+        """A stable hash of what the profile says once resolved (`extends` merged), not
+        of where its file lies: two copies of one competition's profile agree."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "source"}
+        text = json.dumps(fields, sort_keys=True, default=lambda v: sorted(v)
+                          if isinstance(v, (set, frozenset)) else str(v))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def ref(self) -> str:

@@ -1,6 +1,7 @@
 """Shared fixtures: small generated data, a CLI runner (and one whose stderr is a
 terminal, for progress bars), a quiet TensorFlow, and a scratch working directory for
-the whole session, so that the data folder is never the checkout's own data/."""
+the whole session, so that the data folder is never the checkout's own data/; and the
+session fails when it leaves the checkout's `git status` otherwise than it found it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,36 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import checkout  # tests/checkout.py: tests/ is on sys.path (rootdir conftest)
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from harness.data.datasets import save_dataset
+from harness.paths import REPO_ROOT
 from harness.profile import get_profile
+
+_STATUS = pytest.StashKey["str | None"]()
+
+
+def pytest_sessionstart(session):
+    # The controlling process only: xdist's workers start and end at other times.
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[_STATUS] = checkout.status(REPO_ROOT)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_STATUS, None)
+    after = checkout.status(REPO_ROOT) if before is not None else None
+    changed = checkout.changes(before, after) if after is not None else []
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = ("the suite changed the checkout's git status (a test or an example wrote "
+                   "into it; write into tmp_path instead):\n  " + "\n  ".join(changed))
+        if reporter is not None:
+            reporter.write("\n")  # after the progress dots
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,7 +23,8 @@ PURE = [
     "harness.scoring.signature", "harness.scoring.metrics", "harness.testset.compound",
     "harness.testset.split", "harness.testset.corruptions", "harness.testset.drawing",
     "harness.testset.augment_chains", "harness.training.config", "harness.training.optim",
-    "harness.shipping.crossversion",
+    "harness.shipping.crossversion", "harness.fsutil", "harness.contactsheet",
+    "harness.scoring.weightfiles", "harness.training.stopping",
 ]
 NAME = re.compile(r"(?<![\w./-])harness(?:\.[A-Za-z_]\w*)+")
 # Files named like modules: the project's profile file.

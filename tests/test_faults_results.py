@@ -29,6 +29,8 @@ from faults import (
 
 
 def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):
+    (tmp_path / "sub").mkdir()  # the submission folder that was zipped and uploaded
+    (tmp_path / "sub" / "model.py").write_text(NUMPY_MODEL)
     args = ["record", "sub", "--codabench", "0.41", "--duration", "900"]
     for sig in ("INT", "TERM"):
         rc, err = harness_run(args, tmp_path, "record:inserted", sig)
@@ -51,7 +53,7 @@ def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):
 def _scored(tmp_path_factory):
     """A pp-small test set `t`, submission `sub` scored on it, and its Codabench record."""
     from harness.data.synth import write_synthetic
-    from harness.results.leaderboard import record
+    from harness.results.recording import record_submission
     from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
@@ -62,7 +64,7 @@ def _scored(tmp_path_factory):
     with contextlib.chdir(root):  # scores, their pictures and the database go under ./data
         build("d.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
         assert score_and_keep("sub", testset="t").ok
-        record("sub", 0.3, duration_s=900)
+        record_submission("sub", 0.3, duration_s=900)
     return root
 
 

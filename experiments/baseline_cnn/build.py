@@ -1,7 +1,7 @@
 """baseline_cnn: conv blocks (conv, batch norm, ReLU, max-pool), global pooling, dense.
 
 Batch-norm momentum is 0.9, not Keras' 0.99: a run of a few hundred steps (the demo's
-minute, the zoo's 3 epochs) otherwise leaves the moving variances up to 10x the real
+few epochs, the zoo's 3) otherwise leaves the moving variances up to 10x the real
 ones, and the model that scored 0.89 in training predicts one class in inference mode.
 """
 

@@ -98,6 +98,7 @@ def main():
 
 def _register() -> None:
     from harness.cli import (  # noqa: F401 (adds `data inspect`, `data clean`)
+        bundle,
         calibrate,
         catalog,
         data,
@@ -131,6 +132,7 @@ def _register() -> None:
     main.add_command(timecheck.timecheck_cmd)
     main.add_command(report.report_cmd)
     main.add_command(report.explain_cmd)
+    main.add_command(bundle.bundle)
 
 
 _register()

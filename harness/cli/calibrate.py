@@ -9,7 +9,9 @@ from rich.table import Table
 from harness.cli.options import common, db_option
 from harness.cli.output import emit
 from harness.results.forecast import calibrate
+from harness.results.recording import BY_CONSTRUCTION
 from harness.testset.calibration import CalibrateResult
+from harness.words import plural
 
 
 def _show(console, r: CalibrateResult) -> None:
@@ -19,7 +21,8 @@ def _show(console, r: CalibrateResult) -> None:
                   f"corruptions per image in {escape(c.recipe)} test sets; calibration "
                   f"{escape(c.id)}, forecast error sd {c.sd:.3f}", highlight=False)
     # A heading, not the table's title: a title wraps to the narrow table's width.
-    console.print(f"The {c.n_points} real result(s) it rests on (test set {c.testset}):",
+    console.print(f"The {plural(c.n_points, 'real result')} it rests on (test set "
+                  f"{c.testset}; each the Codabench score of the exact zip run here):",
                   highlight=False)
     table = Table()
     for col in ("experiment", "codabench", "forecast", "gap"):
@@ -28,6 +31,8 @@ def _show(console, r: CalibrateResult) -> None:
         table.add_row(escape(p["experiment"]), f"{p['codabench']:.4f}", f"{p['forecast']:.4f}",
                       f"{p['forecast'] - p['codabench']:+.4f}")
     console.print(table)
+    console.print(f"Their forecasts agree with Codabench because the strength was fitted on "
+                  f"them: for these submissions {BY_CONSTRUCTION}.", highlight=False)
     for experiment, why in r.skipped.items():
         console.print(f"[yellow]skipped[/] {escape(experiment)}: {escape(why)}", highlight=False)
     if r.replaced_damaged:
@@ -46,10 +51,10 @@ def _show(console, r: CalibrateResult) -> None:
 def calibrate_cmd(testset, phase, db_url, profile, as_json):
     """Fit the pseudo-private recipe's strength to your recorded Codabench scores.
 
-    Every experiment with a `harness record` is run again on the test set's holdout at
-    every chain length; the strength whose accuracies land nearest the recorded scores
-    (least squares) is written to data/calibration.json, which `testset build` and
-    `score` use from then on.
+    Every Codabench result recorded for an exact zip (`harness record ZIP`) is run
+    again on the test set's holdout at every chain length; the strength whose accuracies
+    land nearest the recorded scores (least squares) is written to data/calibration.json,
+    which `testset build` and `score` use from then on.
     """
     emit(calibrate(testset=testset, db_url=db_url, profile=profile, phase=phase,
                    progress=not as_json), as_json, _show)

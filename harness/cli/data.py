@@ -8,13 +8,14 @@ from rich.table import Table
 from harness.cli.options import common
 from harness.cli.output import emit
 from harness.data import datasets, importing
+from harness.data import real as real_lib
 from harness.data import synth as synth_lib
 from harness.progress import progress_bar
 
 
 @click.group()
 def data():
-    """Import, synthesise, inspect and clean datasets."""
+    """Import, decode the real data, synthesise, inspect and clean datasets."""
 
 
 def _show_import(console, r: datasets.ImportResult) -> None:
@@ -52,6 +53,33 @@ def import_(source, out, images_key, labels_key, allow_pickle, profile, as_json)
                                    images_key=images_key, labels_key=labels_key,
                                    allow_pickle=allow_pickle)
     emit(result, as_json, _show_import)
+
+
+def _show_real(console, r: real_lib.RealDataResult) -> None:
+    table = Table(title=f"Wrote {r.n_images:,} real images to {r.out}")
+    table.add_column("class")
+    table.add_column("images", justify="right")
+    for name, count in r.per_class.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(f"Decoded by {r.script} under {r.python} in {r.seconds:.0f} s. Next: "
+                  f"harness data inspect {r.out}", highlight=False)
+
+
+@data.command("real")
+@click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--script", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="The real data's make_training_set.py [default: "
+                   "../shared/data/make_training_set.py beside the checkout].")
+@common
+def real(out, script, profile, as_json):
+    """Write the real blood-cell data beside the checkout to OUT as the competition's npz
+    [default: data/training_set.npz].
+
+    Runs its make_training_set.py with the harness's own Python, which has the numpy
+    and Pillow it needs (a system python may not: No module named 'PIL').
+    """
+    emit(real_lib.make_real_data(out, script, profile), as_json, _show_real)
 
 
 def _show_synth(console, r: synth_lib.SynthResult) -> None:

@@ -38,6 +38,12 @@ def db_option(help: str = DB_HELP):
                         metavar="URL", help=help)
 
 
+competition_option = click.option(
+    "--competition", default=None, metavar="NAME|all",
+    help="Only rows of this competition (a profile's name or a bundle's title; 'all': "
+         "each in its own section) [default: the --profile's].")
+
+
 def common(f):
     """Add --profile and --json to a command."""
     return profile_option(json_option(f))

@@ -8,14 +8,19 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.options import common, db_option, no_optimize_option
+from harness.cli.options import common, competition_option, db_option, no_optimize_option
 from harness.cli.output import emit
+from harness.words import plural
 
 
 def _show_report(console, r) -> None:
     console.print(f"[bold green]report[/] {escape(r.path)} ({r.size_bytes / 1e6:.1f} MB, "
-                  f"{r.images} images inline, {len(r.experiments)} experiment(s)"
-                  f"{' on ' + escape(r.testset) if r.testset else ''})", highlight=False)
+                  f"{plural(r.images, 'image')} inline, "
+                  f"{plural(len(r.experiments), 'experiment')}"
+                  f"{' on ' + escape(r.testset) if r.testset else ''}, competition "
+                  f"{escape(r.competition)})", highlight=False)
+    if r.others_line:
+        console.print(escape(r.others_line), highlight=False, soft_wrap=True)
     console.print(", ".join(f"{k} {v}" for k, v in r.sections.items()), highlight=False)
     console.print(f"open it in a browser: {Path(r.path).resolve().as_uri()}", highlight=False,
                   soft_wrap=True)
@@ -26,14 +31,15 @@ def _show_report(console, r) -> None:
               help="The HTML file to write [default: DATA/report.html, where DATA is "
                    "$HARNESS_DATA, else ./data].")
 @click.option("--testset", default=None, help="Only scores on this test set [default: all].")
+@competition_option
 @db_option()
 @common
-def report_cmd(out, testset, db_url, profile, as_json):
+def report_cmd(out, testset, competition, db_url, profile, as_json):
     """Write every result to one self-contained HTML page (no network needed to open it)."""
     from harness.results.report import build_report
 
     emit(build_report(out, testset=testset, db_url=db_url, profile=profile,
-                      progress=not as_json), as_json, _show_report)
+                      progress=not as_json, competition=competition), as_json, _show_report)
 
 
 def _show_explain(console, r) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from harness import testkinds
 from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
+from harness.results.recording import BY_CONSTRUCTION
 from harness.results.scores import score_and_keep
 from harness.scoring.scorer import ScoreResult, score
 from harness.shipping.optimize import packed_rewrite
@@ -126,6 +127,10 @@ def show_score(console, r: ScoreResult) -> None:
                       f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
+        if r.fitted_on:
+            console.print(f"[yellow]note[/] calibration {escape(r.fitted_on)} was fitted on "
+                          f"{escape(r.experiment)}'s Codabench score: for it, {BY_CONSTRUCTION}",
+                          highlight=False)
         _show_provenance(console, r)
     else:
         # Not a pseudo-private set: its figure is named for what it is, never a forecast.

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harness.cli.options import common, db_option
 from harness.cli.output import emit
+from harness.words import plural
 
 data_option = click.option(
     "--data", type=click.Path(dir_okay=False, path_type=str), default=None,
@@ -42,6 +43,8 @@ def _show_train(console, r) -> None:
     console.print(f"val accuracy {_fmt(r.val_accuracy)}  val loss {_fmt(r.val_loss)}  "
                   f"train {r.n_train} / val {r.n_val} images from {r.data}  "
                   f"{r.images_per_s:.0f} images/s  trained {r.train_seconds:.0f} s{segments}")
+    for note in (n for e in r.endings for n in e.notes()):
+        console.print(escape(note), highlight=False)
     for warning in r.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
@@ -104,7 +107,7 @@ def _show_tune(console, r) -> None:
         table.add_row(str(t["number"]), _fmt(t["value"]), params)
     console.print(table)
     if r.restarts:
-        console.print(f"{r.restarts} worker(s) died and were replaced; their trials were "
+        console.print(f"{plural(r.restarts, 'worker')} died and were replaced; their trials were "
                       f"failed by the heartbeat and retried")
     console.print(f"best {_fmt(r.best_value)} in {r.best_run}; "
                   f"stage it with `harness pack {r.experiment} --run {r.best_run}`")

@@ -1,10 +1,11 @@
 """The data stage: load, import, draw and clean labelled image sets.
 
 Owns the competition's npz format (`datasets`), importing image folders and course npz
-files (`importing`), synthetic images (`synth`: blood smears drawn by `smear`, plant
-leaves by `leaves`, both on a `canvas`), and data hygiene: copy groups
-(`duplicates`), planted-picture search (`planted`), verdicts and reports (`findings`,
-`hygiene`) and their contact sheets (`hygiene_sheets`). Nothing here imports TensorFlow.
+files (`importing`), the real data beside the checkout (`real`), synthetic images
+(`synth`: blood smears drawn by `smear`, plant leaves by `leaves`, both on a `canvas`),
+and data hygiene: copy groups (`duplicates`), planted-picture search (`planted`), verdicts
+and reports (`findings`, `hygiene`) and their contact sheets (`hygiene_sheets`). Nothing
+here imports TensorFlow.
 
 Examples:
     >>> from harness.data import load_dataset, inspect, clean

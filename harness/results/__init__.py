@@ -1,9 +1,12 @@
 """The results stage: every score and every real Codabench result, side by side.
 
-Owns keeping a score (`scores`: its row and its confusion picture), the fit of the
+Owns keeping a score (`scores`: its row and its confusion picture) and a bundle run's
+(`bundleruns`), the fit of the
 forecast to real results (`forecast`), the leaderboard database (SQLite by default, any
 SQLAlchemy URL for a team) and the records of what Codabench really said
-(`leaderboard`), its versioned schema (`schema`), the standings read from it, one table
+(`leaderboard`), bound to the zip uploaded (`recording`), which competition each row
+belongs to (`competitions`; a bundle's under its own columns: `bundletables`), its
+versioned schema (`schema`), the standings read from it, one table
 per test set (`standings`), and copying one person's rows into a team's database
 (`push`); the one-page HTML report of all of it (`report`, drawing with `figures`,
 template under `templates/`); and `explain`, the most confident mistakes of a Keras
@@ -11,8 +14,8 @@ submission with their Grad-CAM maps (`gradcam`). This stage is the top of the pi
 it may import every stage below it (docs/architecture.md).
 
 Examples:
-    >>> from harness.results import read_leaderboard, record
-    >>> record("baseline_cnn", 0.61, phase=1)
+    >>> from harness.results import read_leaderboard, record_submission
+    >>> record_submission("dist/submission_250101_120000.zip", 0.61, phase=1)
     >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
     >>> build_report("data/report.html", testset="default").sections
 
@@ -23,7 +26,9 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "leaderboard": ["Leaderboard", "record", "CodabenchRecord"],
+    "recording": ["record_submission", "RecordResult", "resolve_submission"],
     "scores": ["keep_score", "score_and_keep", "reports_dir"],
+    "bundleruns": ["keep_bundle_run"],
     "forecast": ["calibrate"],
     "standings": ["read_leaderboard", "LeaderboardResult", "LeaderboardTable"],
     "push": ["push", "PushResult"],

@@ -91,6 +91,8 @@ class ExplainResult:
     summary_json: str
     seconds: float
     galleries: list[Gallery] = field(default_factory=list)
+    # The competition its test set and captions' class names are of (the profile's).
+    competition: str | None = None
     model: str = ""
     predictions: str = ""
 
@@ -342,7 +344,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         n_images=len(chosen), n_mistakes=int(wrong.sum()),
         accuracy=float(1 - wrong.mean()) if len(wrong) else 0.0, out_dir=str(out_dir),
         summary_json=str(out_dir / "explain.json"), seconds=time.perf_counter() - start,
-        galleries=galleries, model=staged.model, predictions=predictions)
+        galleries=galleries, competition=profile.name, model=staged.model,
+        predictions=predictions)
     summary = {k: v for k, v in asdict(result).items() if k != "seconds"}
     write_text_atomic(out_dir / "explain.json", json.dumps(summary, indent=2, sort_keys=True))
     return result

@@ -135,7 +135,7 @@ def calibration(points: list[dict], line: tuple[float, float] | None, title: str
         ax.annotate(str(p["experiment"])[:24], (p["forecast"], p["codabench"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=7)
     if not points:
-        ax.text(0.5, 0.5, "no Codabench scores recorded yet\n(harness record EXP --codabench S)",
+        ax.text(0.5, 0.5, "no Codabench scores recorded yet\n(harness record ZIP --codabench S)",
                 ha="center", va="center", fontsize=9, color="grey")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

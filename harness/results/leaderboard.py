@@ -8,7 +8,8 @@ SQLAlchemy Core over SQLite at `data/leaderboard.sqlite` by default; any SQLAlch
   metrics (main figures as columns, per-class and per-group as JSON), timings, peak memory,
   runtime versions, git commit and time. A failed run is a row with status "failed",
   its failure kind and reason, and no metrics: failures are never scores.
-- `codabench`: what the real leaderboard said (`harness record`).
+- `codabench`: what the real leaderboard said (`harness record`), bound to the zip it
+  scored (`harness.results.recording`).
 
 SQLite runs in WAL mode with a busy timeout, so two scores written at the same moment
 both land; PostgreSQL (the psycopg driver; `postgresql://` URLs get it) is what a team
@@ -84,6 +85,11 @@ class CodabenchRecord:
     phase: int | None
     duration_s: float | None
     created_at: str
+    zip_sha256: str | None = None
+    zip_name: str | None = None
+    content_sha256: str | None = None
+    run_stamp: str | None = None
+    competition: str | None = None
 
 
 class Leaderboard:
@@ -174,8 +180,12 @@ class Leaderboard:
             return conn.execute(scores.insert().values(**values)).inserted_primary_key[0]
 
     def record(self, experiment: str, codabench_score: float, phase: int | None = None,
-               duration_s: float | None = None) -> CodabenchRecord:
-        """Store what the real leaderboard said for an experiment.
+               duration_s: float | None = None, **binding: str | None) -> CodabenchRecord:
+        """Store what the real leaderboard said for a submission.
+
+        `binding` names the zip it scored (`zip_sha256`, `zip_name`, `content_sha256`,
+        `run_stamp`) and its `competition` (`harness.results.recording` finds them);
+        without it the record is unbound: kept, never paired with a score.
 
         Raises:
             HarnessError: the score is not an accuracy in 0..1, or the duration is negative.
@@ -188,7 +198,8 @@ class Leaderboard:
         if duration_s is not None and duration_s < 0:
             raise HarnessError(f"a duration is seconds >= 0. Received: {duration_s}")
         values = dict(created_at=now_iso(), experiment=experiment,
-                      score=float(codabench_score), phase=phase, duration_s=duration_s)
+                      score=float(codabench_score), phase=phase, duration_s=duration_s,
+                      **{k: v for k, v in binding.items() if k in tables()[2].c})
         with self.engine.begin() as conn:
             new_id = conn.execute(tables()[2].insert().values(uid=new_uid(), **values)
                                   ).inserted_primary_key[0]
@@ -223,9 +234,12 @@ class Leaderboard:
 
 
 def record(experiment: str, codabench_score: float, phase: int | None = None,
-           duration_s: float | None = None, db_url: str | None = None) -> CodabenchRecord:
-    """Store what the real leaderboard said (see `Leaderboard.record`)."""
-    return Leaderboard(db_url).record(experiment, codabench_score, phase, duration_s)
+           duration_s: float | None = None, db_url: str | None = None,
+           **binding: str | None) -> CodabenchRecord:
+    """Store what the real leaderboard said (see `Leaderboard.record`; `harness record`
+    binds it to a zip through `harness.results.recording.record_submission`)."""
+    return Leaderboard(db_url).record(experiment, codabench_score, phase, duration_s,
+                                      **binding)
 
 
 def codabench_records(db_url: str | None = None) -> list[dict[str, Any]]:

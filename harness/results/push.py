@@ -13,9 +13,10 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.errors import HarnessError
+from harness.results.competitions import competition_of
 from harness.results.leaderboard import Leaderboard, default_db
 from harness.results.schema import tables
 
@@ -28,6 +29,8 @@ class PushResult:
         source, target: the two databases (URLs masked).
         scores_copied, scores_present: score rows copied, and those the target had.
         codabench_copied, codabench_present: the same for Codabench records.
+        competitions: {competition: score rows copied}: each keeps its own, so the team's
+            database shows them apart (`harness.results.competitions`).
     """
 
     source: str
@@ -36,6 +39,7 @@ class PushResult:
     scores_present: int
     codabench_copied: int
     codabench_present: int
+    competitions: dict[str, int] = field(default_factory=dict)
 
 
 def push(target_url: str, source_url: str | None = None) -> PushResult:
@@ -62,7 +66,7 @@ def push(target_url: str, source_url: str | None = None) -> PushResult:
                                 "with --from")
     import sqlalchemy as sa
 
-    counts = []
+    counts, by_competition = [], {}
     with source.engine.connect() as read, target.engine.begin() as write:
         for table in tables()[1:3]:
             present = set(write.execute(sa.select(table.c.uid)).scalars())
@@ -72,8 +76,12 @@ def push(target_url: str, source_url: str | None = None) -> PushResult:
                    if r["uid"] not in present]
             if new:
                 write.execute(_insert_ignoring_present(table, write.dialect.name), new)
+            if table.name == "scores":
+                for r in new:
+                    name = competition_of(r)
+                    by_competition[name] = by_competition.get(name, 0) + 1
             counts += [len(new), len(rows) - len(new)]
-    return PushResult(source.url, target.url, *counts)
+    return PushResult(source.url, target.url, *counts, competitions=by_competition)
 
 
 def _insert_ignoring_present(table, dialect: str):

@@ -39,8 +39,11 @@ from harness.experiments import get_experiment, read_run
 from harness.fsutil import write_text_atomic
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
-from harness.results import figures, standings
+from harness.results import competitions, figures, standings
+from harness.results.competitions import class_names_of
+from harness.results.forecast import calibration_view
 from harness.results.leaderboard import Leaderboard
+from harness.results.recording import BY_CONSTRUCTION, fitted_on
 from harness.stamps import now_iso, slug
 
 TEMPLATE = "report.html.j2"
@@ -61,6 +64,8 @@ class ReportResult:
     sections: dict[str, int] = field(default_factory=dict)
     images: int = 0
     size_bytes: int = 0
+    competition: str = competitions.ALL
+    others_line: str | None = None
 
 
 def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
@@ -87,50 +92,16 @@ def forecast_fields(row: dict, metrics: dict) -> dict[str, Any]:
             "tied": bool(row.get("tied_with_leader"))}
 
 
-def calibration_view(entries: list[dict], profile: Profile | str | None = None,
-                     data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The points to plot (experiment, forecast, codabench, source) and the fitted line.
-
-    Two sources: the forecast calibration's own real points (`harness calibrate`, else
-    the profile's default), and every leaderboard row with a recorded Codabench score;
-    an experiment in both shows once, with its current forecast.
-    """
-    from harness.testset.calibration import load_calibration
-
-    try:
-        calibration = load_calibration(profile, data_dir)
-    except HarnessError as e:  # a broken file: say so on the page rather than fail it
-        calibration, note = None, e.message
-    else:
-        note = None
-    points = {e["row"]["experiment"]: {"experiment": e["label"], "source": "leaderboard",
-                                       "forecast": e["forecast"]["value"],
-                                       "codabench": e["row"]["codabench"]}
-              for e in entries
-              if e["row"]["codabench"] is not None and e["forecast"]["value"] is not None}
-    for p in (calibration.points if calibration else ()):
-        if p.get("forecast") is not None and p.get("codabench") is not None:
-            points.setdefault(p["experiment"], {**p, "source": "calibration"})
-    points = sorted(points.values(), key=lambda p: (str(p["experiment"]), p["forecast"]))
-    xs = np.array([p["forecast"] for p in points], float)
-    line = None
-    if len(points) >= 2 and np.ptp(xs) > 1e-9:
-        slope, intercept = np.polyfit(xs, [p["codabench"] for p in points], 1)
-        line = (float(slope), float(intercept))
-    about = None
-    if calibration is not None:
-        about = (f"{calibration.id}: strength {calibration.strength:g}, forecast error "
-                 f"{calibration.sd:.3f}, {calibration.n_points} real point(s), "
-                 f"{calibration.recipe} ({calibration.source})")
-    return {"points": points, "line": line, "about": about, "note": note}
-
-
-def _latest_scores(db: Leaderboard, testset: str | None) -> dict[tuple, dict]:
-    """(kind, test set, experiment) -> its latest ok score, as the standings key them."""
+def _latest_scores(db: Leaderboard, testset: str | None, competition: str
+                   ) -> dict[tuple, dict]:
+    """(competition, kind, test set, experiment) -> its latest ok score, as the standings
+    key them."""
     latest = {}
     for r in db.scores():
-        if r["status"] == "ok" and standings.matches(r, testset):
-            latest[(standings.kind_of(r), r["testset"], r["experiment"])] = r
+        name = competitions.competition_of(r)
+        if r["status"] == "ok" and standings.matches(r, testset) and \
+                competition in (competitions.ALL, name):
+            latest[(name, standings.kind_of(r), r["testset"], r["experiment"])] = r
     return latest
 
 
@@ -217,15 +188,17 @@ def _hygiene(root: Path) -> list[dict]:
     return reports
 
 
-def _explanations(root: Path, testset: str | None,
+def _explanations(root: Path, testset: str | None, competition: str = competitions.ALL,
                   per_kind: int = GALLERIES_PER_KIND) -> list[dict]:
-    """Each explained submission's galleries: the families with the most mistakes and the
+    """Each explained submission's galleries of `competition` (one explained before
+    galleries named theirs counts as any): the families with the most mistakes and the
     most frequent confused pairs, `per_kind` of each (all of them are in its folder)."""
     from harness.results.explain import read_explanations
 
     out = []
     for summary in read_explanations(root):
-        if testset and summary.get("testset") != testset:
+        if testset and summary.get("testset") != testset or \
+                competition not in (competitions.ALL, summary.get("competition", competition)):
             continue
         shown, left = [], []
         for kind in ("family", "pair"):
@@ -247,7 +220,8 @@ def _explanations(root: Path, testset: str | None,
 def build_report(out: str | os.PathLike | None = None, testset: str | None = None,
                  db_url: str | None = None, profile: Profile | str | None = None,
                  data_dir: str | os.PathLike | None = None,
-                 generated_at: str | None = None, progress: bool = False) -> ReportResult:
+                 generated_at: str | None = None, progress: bool = False,
+                 competition: str | None = None) -> ReportResult:
     """Write the report page and say what it holds.
 
     Raises:
@@ -263,6 +237,9 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
             looked for (default: the data folder, `harness.paths.data_dir`).
         generated_at: the page's timestamp (default: now, UTC).
         progress: a tqdm bar (stderr) over the experiments whose figures are drawn.
+        competition: the competition shown (default: the profile's; "all": each); the
+            page says how many rows of others it leaves out. Each score's figures use
+            its own class names; a bundle run's have none, and no figures.
     """
     import jinja2
 
@@ -274,23 +251,31 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
         raise HarnessError(f"no leaderboard database at {db.where}: nothing to report yet",
                            hint="score something first (harness score TARGET), or name the "
                                 "database with --db")
-    boards = standings.tables(db, testset)
+    competition = competitions.chosen(competition, profile)
+    boards, others = standings.split_tables(db, testset, competition=competition,
+                                            fitted=fitted_on(profile, data_dir))
     if testset and not any(t.testset for t in boards):
-        known = sorted({t.testset for t in standings.tables(db) if t.testset})
-        raise HarnessError(f"no scores on test set {testset!r} in {db.url}",
+        known = sorted({t.testset for t in standings.tables(db, competition=competition)
+                        if t.testset})
+        raise HarnessError(f"no scores on test set {testset!r} of competition {competition} "
+                           f"in {db.url}",
                            hint=f"scored test sets: {', '.join(known)}" if known else
                            "score something first: harness score TARGET --testset NAME")
-    latest = _latest_scores(db, testset)
+    latest = _latest_scores(db, testset, competition)
     several = sum(t.testset is not None for t in boards) > 1
     groups, entries = [], []
     for table in boards:
-        group = {"title": table.title, "kind": table.kind, "forecast": table.forecast,
-                 "testset": table.testset, "entries": []}
+        title = (f"{table.competition}: {table.title}" if competition == competitions.ALL
+                 else table.title)
+        group = {"title": title, "kind": table.kind, "forecast": table.forecast,
+                 "testset": table.testset, "entries": [],
+                 "bundle": list(table.titles.items()) if table.titles else None}
         for row in table.rows:
             # Every key, so the template reads any row alike (a table shows its own).
             row = {**dict.fromkeys(standings.ROW_COLUMNS), **row}
-            score = latest.get((row["testset_kind"], row["testset"], row["experiment"]), {})
-            metrics = json.loads(score["metrics_json"]) if score.get("metrics_json") else {}
+            score = {} if table.titles else latest.get(
+                (table.competition, row["testset_kind"], row["testset"], row["experiment"]), {})
+            metrics = standings.stored_metrics(score)
             label = row["experiment"] + (f" @ {row['testset']}" if several and row["testset"]
                                          else "")
             entry = {"label": label, "anchor": f"exp-{len(entries) + 1}", "row": row,
@@ -319,10 +304,12 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                          "src": figures.data_uri(figures.heatmap(
                              values, [e["label"] for e in scored], families,
                              "accuracy per corruption family"))})
-    if scored:
-        names = list(profile.class_names)
-        values = [[np.nan if e["metrics"].get("per_class_recall", {}).get(c) is None
-                   else e["metrics"]["per_class_recall"][c] for c in names] for e in scored]
+    # Each score's own class names, in the order first met.
+    names = list(dict.fromkeys(c for e in scored for c in class_names_of(e["metrics"])))
+    if names:
+        recalls = [e["metrics"].get("per_class_recall") for e in scored]
+        values = [[r.get(c) if isinstance(r, dict) and isinstance(r.get(c), (int, float))
+                   else np.nan for c in names] for r in recalls]
         heatmaps.append({"title": "Accuracy (recall) per experiment and class",
                          "src": figures.data_uri(figures.heatmap(
                              values, [e["label"] for e in scored], names,
@@ -330,10 +317,10 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     images += len(heatmaps)
 
     for e in progress_bar("report figures", disable=not progress, unit="experiment")(scored):
-        if e["metrics"].get("confusion"):
+        if competitions.square(e["metrics"].get("confusion")):
             e["confusion_src"] = figures.data_uri(figures.confusion(
-                e["metrics"]["confusion"], list(profile.class_names),
-                f"{e['label']}: accuracy {e['row']['accuracy']:.4f}"))
+                e["metrics"]["confusion"], class_names_of(e["metrics"]),
+                f"{e['label']}: accuracy {e['row']['accuracy'] or 0:.4f}"))
             images += 1
         run = _latest_run(e["score"])
         if run is None:
@@ -345,7 +332,7 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
             e["history_src"] = figures.data_uri(figures.history(run.histories[0]))
         images += "history_src" in e
 
-    explanations = _explanations(data_dir / "explain", testset)
+    explanations = _explanations(data_dir / "explain", testset, competition)
     hygiene = _hygiene(data_dir)
     images += sum(len(x["galleries"]) for x in explanations)
     images += sum(len(h["sheets"]) for h in hygiene)
@@ -357,8 +344,9 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
     html = env.get_template(TEMPLATE).render(
         generated_at=generated_at, testset=testset, db_url=db.url, groups=groups,
         entries=entries, calibration=calibration, heatmaps=heatmaps,
-        explanations=explanations, hygiene=hygiene, class_names=list(profile.class_names),
-        profile=profile.name)
+        explanations=explanations, hygiene=hygiene, profile=profile.name,
+        competition=competition, others_line=competitions.others_line(others),
+        by_construction=BY_CONSTRUCTION)
     path = write_text_atomic(out, html)
     sections = {"leaderboard tables": len(groups), "leaderboard rows": len(entries),
                 "calibration points": len(calibration["points"]), "heat maps": len(heatmaps),
@@ -369,4 +357,5 @@ def build_report(out: str | os.PathLike | None = None, testset: str | None = Non
                 "hygiene reports": len(hygiene)}
     return ReportResult(path=str(path), testset=testset, db_url=db.url,
                         generated_at=generated_at, experiments=[e["label"] for e in entries],
-                        sections=sections, images=images, size_bytes=path.stat().st_size)
+                        sections=sections, images=images, size_bytes=path.stat().st_size,
+                        competition=competition, others_line=competitions.others_line(others))

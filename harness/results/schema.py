@@ -9,6 +9,11 @@ row) and every open checks it:
 - version 2 stored scores without the kind of test set they came from: each gets one
   inferred from what it kept (`harness.testkinds.infer`), so an old database's clean
   accuracies never stand beside forecasts;
+- version 3 stored scores without the competition they were scored under, and
+  Codabench results bound to an experiment's name only: each score becomes the profile
+  it names (its `profile` column), else "unknown"; a Codabench row keeps its name and no
+  zip, and is shown as unbound, never paired with a score (version 4 binds a Codabench
+  result to the sha256 of the zip that was uploaded);
 - the current version: only columns added since (nullable, additive) are added;
 - a newer version than this harness knows is refused with one line saying to update
   the harness, because writing rows an older harness does not understand would lose data.
@@ -30,7 +35,9 @@ import uuid
 
 from harness import testkinds
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# What a score row of an older database was scored under when it cannot be told.
+UNKNOWN_COMPETITION = "unknown"
 # pg_advisory_xact_lock key: any constant unlikely to clash with another application's.
 _LOCK_KEY = 0x4A524E455353  # "HARNESS"-ish
 _UID_NAMESPACE = uuid.UUID("5b0e7e1c-8a35-4b8e-9d0e-2f3c5a1d6e42")
@@ -68,6 +75,15 @@ def tables():
         sa.Column("target", sa.Text),
         sa.Column("submission_sha256", sa.String(64)),
         sa.Column("profile", sa.String(64)),
+        # The competition: a profile's name and content hash, or a bundle's title, hash
+        # and phase; a bundle's own scores and leaderboard columns, as JSON.
+        sa.Column("competition", sa.String(200), index=True),
+        sa.Column("competition_sha256", sa.String(64)),
+        sa.Column("phase", sa.String(200)),
+        sa.Column("scores_json", sa.Text),
+        sa.Column("columns_json", sa.Text),
+        # The experiment's run folder name (its stamp) whose weights were scored.
+        sa.Column("run_stamp", sa.String(64)),
         sa.Column("testset", sa.String(200), index=True),
         # What the score is (harness.testkinds): only a pseudo-private one is a forecast.
         sa.Column("testset_kind", sa.String(16)),
@@ -107,6 +123,14 @@ def tables():
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("phase", sa.Integer),
         sa.Column("duration_s", sa.Float),
+        # The uploaded zip (file sha256, name), the sha256 of its content as a score row's
+        # `submission_sha256` has it, and the run it was packed from: NULL on rows
+        # recorded by name before version 4 (unbound).
+        sa.Column("zip_sha256", sa.String(64)),
+        sa.Column("zip_name", sa.String(260)),
+        sa.Column("content_sha256", sa.String(64)),
+        sa.Column("run_stamp", sa.String(64)),
+        sa.Column("competition", sa.String(200)),
     )
 
     version = sa.Table(
@@ -173,6 +197,8 @@ def ensure_schema(conn) -> None:
             _backfill_uids(conn, table)
     if found is not None and found < 3:
         _backfill_kinds(conn, scores)
+    if found is not None and found < 4:
+        _backfill_competitions(conn, scores)
     for table in (scores, codabench):
         conn.execute(sa.text(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{table.name}_uid "
                              f"ON {table.name} (uid)"))
@@ -209,6 +235,18 @@ def _backfill_kinds(conn, scores) -> None:
     for row in rows:
         conn.execute(sa.update(scores).where(scores.c.id == row["id"])
                      .values(testset_kind=testkinds.infer(row)))
+
+
+def _backfill_competitions(conn, scores) -> None:
+    """A score without a competition was scored under the profile it names, if any."""
+    import sqlalchemy as sa
+
+    missing = scores.c.competition.is_(None)
+    conn.execute(sa.update(scores).where(missing & scores.c.profile.isnot(None)
+                                         & (scores.c.profile != ""))
+                 .values(competition=scores.c.profile))
+    conn.execute(sa.update(scores).where(scores.c.competition.is_(None))
+                 .values(competition=UNKNOWN_COMPETITION))
 
 
 def _backfill_uids(conn, table) -> None:

@@ -45,6 +45,8 @@ def score_row(result: ScoreResult, profile: Profile, commit: str | None) -> dict
         failure_message=result.failure.message if result.failure else None,
         target_kind=result.target_kind, target=result.target,
         submission_sha256=result.submission_sha256, profile=profile.name,
+        competition=profile.name, competition_sha256=profile.content_sha256,
+        run_stamp=Path(result.run).name if getattr(result, "run", None) else None,
         testset=ts["name"], testset_kind=ts["kind"], testset_path=ts["path"],
         testset_sha256=ts["sha256"],
         recipe_version=ts["recipe_version"], testset_seed=ts["seed"], n_images=ts["n"],
@@ -61,7 +63,7 @@ def score_row(result: ScoreResult, profile: Profile, commit: str | None) -> dict
                    recall_macro=m.recall_macro, f1_macro=m.f1_macro,
                    worst_group=m.worst_group, worst_group_accuracy=m.worst_group_accuracy,
                    metrics_json={k: v for k, v in vars(m).items()
-                                 if k not in ("accuracy", "class_names")})
+                                 if k != "accuracy"})
         if result.pseudo_private is not None:
             row.update(pseudo_private=result.pseudo_private.accuracy,
                        clean_accuracy=result.pseudo_private.clean)

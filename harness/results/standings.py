@@ -19,12 +19,14 @@ Examples:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import testkinds
 from harness.registry import unknown
+from harness.results import competitions
+from harness.results.bundletables import BUNDLE, bundle_tables
 from harness.results.leaderboard import Leaderboard
 
 # The columns of a leaderboard row, in display order.
@@ -32,7 +34,8 @@ ROW_COLUMNS = (
     "experiment", "pseudo_private", "pp_low", "pp_high", "tied_with_leader", "holdout_overlap",
     "calibration_points", "accuracy", "clean_accuracy", "f1_macro", "worst_group",
     "worst_group_accuracy",
-    "codabench", "codabench_phase", "gap", "testset", "testset_kind", "recipe_version",
+    "codabench", "codabench_phase", "codabench_zip", "fitted_on", "gap", "testset",
+    "testset_kind", "recipe_version",
     "predict_s", "total_s", "peak_rss_mb", "runs", "failures", "last_failure",
     "submission_sha256", "scored_at",
 )
@@ -40,7 +43,8 @@ ROW_COLUMNS = (
 FORECAST_COLUMNS = ("pseudo_private", "pp_low", "pp_high", "tied_with_leader",
                     "calibration_points", "clean_accuracy", "gap")
 # Experiments only recorded on Codabench; every row, in any table, names its set and kind.
-CODABENCH_COLUMNS = ("experiment", "codabench", "codabench_phase", "testset", "testset_kind")
+CODABENCH_COLUMNS = ("experiment", "codabench", "codabench_phase", "codabench_zip", "testset",
+                     "testset_kind")
 
 
 def kind_of(score: dict) -> str:
@@ -90,6 +94,9 @@ class LeaderboardTable:
         rows: one per experiment, sorted.
         sort: the column they are sorted by: the one asked for, or accuracy where the
             table has no such column (a forecast, off a pseudo-private set).
+        competition: the competition its rows were scored under.
+        titles: headers of columns that are not the harness's own (a bundle's
+            leaderboard columns: key -> title).
     """
 
     testset: str | None
@@ -99,18 +106,55 @@ class LeaderboardTable:
     columns: list[str]
     rows: list[dict[str, Any]]
     sort: str
+    competition: str | None = None
+    titles: dict[str, str] = field(default_factory=dict)
 
 
-def tables(db: Leaderboard, testset: str | None = None,
-           sort: str = "pseudo_private") -> list[LeaderboardTable]:
-    """The standings as one table per test set (see `rows`): pseudo-private sets first,
-    then holdouts, shift sets and the user's own files, each by name; experiments only
-    recorded on Codabench last."""
+def _kind_rank(kind: str | None) -> int:
+    # A kind this harness does not know (a newer harness's row) sorts last, not crashes.
+    return testkinds.KINDS.index(kind) if kind in testkinds.KINDS else len(testkinds.KINDS)
+
+
+def tables(db: Leaderboard, testset: str | None = None, sort: str = "pseudo_private",
+           competition: str = competitions.ALL, fitted: dict[str, str] | None = None
+           ) -> list[LeaderboardTable]:
+    """The standings of one competition (`competitions.ALL`: each in turn) as one table
+    per test set (see `rows`): pseudo-private sets first, then holdouts, shift sets and
+    the user's own files, each by name; then a bundle's runs under its own columns;
+    Codabench results not scored here, and those recorded by name before v4, last.
+    `fitted` ({experiment, zip name or sha256: calibration id},
+    `harness.results.recording.fitted_on`) fills `fitted_on` where a calibration was
+    fitted on a row's Codabench score."""
+    return split_tables(db, testset, sort, competition, fitted)[0]
+
+
+def split_tables(db: Leaderboard, testset: str | None = None, sort: str = "pseudo_private",
+                 competition: str = competitions.ALL, fitted: dict[str, str] | None = None
+                 ) -> tuple[list[LeaderboardTable], dict[str, int]]:
+    """`tables`, and {other competition: rows left out}."""
     check_sort(sort)
+    scores, records, others = competitions.split(db.scores(), db.codabench_records(),
+                                                 competition)
+    names = sorted({competitions.competition_of(s) for s in scores}
+                   | {competitions.record_competition(r, scores) for r in records}
+                   ) if competition == competitions.ALL else [competition]
+    out = []
+    for name in names:
+        mine = [s for s in scores if competitions.competition_of(s) == name]
+        theirs = [r for r in records if competitions.record_competition(r, scores) == name]
+        out += _competition_tables(name, mine, theirs, testset, sort, fitted or {})
+    return out, others
+
+
+def _competition_tables(competition, scores, records, testset, sort, fitted):
     latest: dict[tuple, dict] = {}
     counts: dict[tuple, list] = {}
-    for r in db.scores():
+    bundle = []
+    for r in scores:
         if not matches(r, testset):
+            continue
+        if r.get("target_kind") == BUNDLE:
+            bundle.append(r)
             continue
         key = (kind_of(r), r["testset"], r["experiment"])
         tally = counts.setdefault(key, [0, 0, None, r])
@@ -122,16 +166,18 @@ def tables(db: Leaderboard, testset: str | None = None,
         else:
             tally[1] += 1
             tally[2] = r["failure_kind"]
-    codabench = {rec["experiment"]: rec for rec in db.codabench_records()}
+    records = [r for r in records if competitions.bound(r)] + \
+        [r for r in records if not competitions.bound(r)]
     groups: dict[tuple, list] = {}
     for key, (n_runs, n_failed, last_failure, last) in counts.items():
         kind, name, experiment = key
+        score = latest.get(key, {})
         groups.setdefault((kind, name), []).append(
-            (_row(experiment, name, kind, latest.get(key, {}), codabench.get(experiment),
-                  n_runs, n_failed, last_failure), latest.get(key, last)))
+            (_row(experiment, name, kind, score, competitions.paired(records, score),
+                  n_runs, n_failed, last_failure, fitted), latest.get(key, last)))
     out = []
     for (kind, name), members in sorted(groups.items(), key=lambda g: (
-            testkinds.KINDS.index(g[0][0]), str(g[0][1]))):
+            _kind_rank(g[0][0]), str(g[0][1]))):
         forecast = testkinds.forecasts(kind)
         newest = max((score for _, score in members), key=lambda s: s["id"])
         columns = [c for c in ROW_COLUMNS if forecast or c not in FORECAST_COLUMNS]
@@ -143,24 +189,34 @@ def tables(db: Leaderboard, testset: str | None = None,
         out.append(LeaderboardTable(
             name, kind, testkinds.title(kind, name, newest.get("testset_path"),
                                         newest.get("recipe_version")),
-            forecast, columns, _sorted(group, by), by))
-    scored = {key[2] for key in counts}
-    only = [{"experiment": e, "codabench": rec["score"], "codabench_phase": rec["phase"],
+            forecast, columns, _sorted(group, by), by, competition))
+    out += bundle_tables(competition, bundle)
+    used = {id(rec) for rec in records if any(competitions.pairs(rec, s) for s in scores)}
+    only = [{"experiment": rec["experiment"], "codabench": rec["score"],
+             "codabench_phase": rec["phase"], "codabench_zip": rec.get("zip_name"),
              "testset": None, "testset_kind": None}
-            for e, rec in codabench.items() if e not in scored]
-    if only:
-        by = sort if sort in CODABENCH_COLUMNS else "experiment"
-        out.append(LeaderboardTable(None, None, testkinds.title(None, None), False,
-                                    list(CODABENCH_COLUMNS), _sorted(only, by), by))
+            for rec in records if competitions.bound(rec) and id(rec) not in used]
+    unbound = [{"experiment": rec["experiment"], "codabench": rec["score"],
+                "codabench_phase": rec["phase"], "codabench_zip": None, "testset": None,
+                "testset_kind": None}
+               for rec in records if not competitions.bound(rec)]
+    for title, group in ((testkinds.title(None, None), only),
+                         (f"Codabench results {competitions.UNBOUND}: paired with no "
+                          f"score", unbound)):
+        if group:
+            by = sort if sort in CODABENCH_COLUMNS else "experiment"
+            out.append(LeaderboardTable(None, None, title, False, list(CODABENCH_COLUMNS),
+                                        _sorted(group, by), by, competition))
     return out
 
 
-def _stored(score: dict) -> dict:
+def stored_metrics(score: dict) -> dict:
     """A score's metrics_json (older scores lack later keys; a damaged one reads empty)."""
     try:
-        return json.loads(score.get("metrics_json") or "{}")
+        stored = json.loads(score.get("metrics_json") or "{}")
     except (TypeError, ValueError):
         return {}
+    return stored if isinstance(stored, dict) else {}
 
 
 def _mark_ties(rows: list[dict]) -> None:
@@ -177,8 +233,8 @@ def _mark_ties(rows: list[dict]) -> None:
 
 
 def _row(experiment, testset, kind, score, record, runs, failures,
-         last_failure) -> dict[str, Any]:
-    stored = _stored(score)
+         last_failure, fitted) -> dict[str, Any]:
+    stored = stored_metrics(score)
     # The headline's interval and calibration (scores before them have none).
     headline = stored.get("pseudo_private") or {}
     forecast = score.get("pseudo_private") if testkinds.forecasts(kind) else None
@@ -199,6 +255,11 @@ def _row(experiment, testset, kind, score, record, runs, failures,
         "worst_group_accuracy": score.get("worst_group_accuracy"),
         "codabench": cb,
         "codabench_phase": record["phase"] if record else None,
+        "codabench_zip": record.get("zip_name") if record else None,
+        # A calibration fitted on this very score: their agreement is no evidence.
+        "fitted_on": next((fitted[k] for k in (record.get("zip_sha256"),
+                                               record.get("zip_name"), experiment)
+                           if k in fitted), None) if record else None,
         # The gap measures the local forecast of the hidden score: on any other set
         # there is no forecast to measure.
         "gap": None if forecast is None or cb is None else forecast - cb,
@@ -223,7 +284,9 @@ def _sorted(rows: list[dict], column: str) -> list[dict]:
     present = [r for r in rows if r.get(column) is not None]
     missing = [r for r in rows if r.get(column) is None]
     numeric = all(isinstance(r[column], (int, float)) for r in present)
-    present.sort(key=lambda r: (-r[column] if numeric else r[column], r["experiment"]))
+    # A bundle's scoring program may write text where numbers are expected: sort as text.
+    present.sort(key=lambda r: (-r[column] if numeric else str(r[column]),
+                                str(r["experiment"])))
     # Experiments with no forecast yet (only failures, or scored before headlines):
     # they follow, by accuracy.
     fallback = "accuracy" if column == "pseudo_private" else "experiment"
@@ -241,6 +304,8 @@ class LeaderboardResult:
         sort: the column sorted by.
         db_url: the database (its password masked); `where`: the SQLite file, else that.
         missing: there is no leaderboard database there yet (and none was created).
+        competition: the competition shown (`competitions.ALL`: every one).
+        others: {other competition: its rows left out}; `others_line` says it.
     """
 
     tables: list[LeaderboardTable]
@@ -249,6 +314,12 @@ class LeaderboardResult:
     db_url: str
     where: str
     missing: bool = False
+    competition: str = competitions.ALL
+    others: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def others_line(self) -> str | None:
+        return competitions.others_line(self.others)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -257,14 +328,23 @@ class LeaderboardResult:
 
 
 def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
-                     db_url: str | None = None) -> LeaderboardResult:
-    """The latest local score per experiment and test set joined with its Codabench
-    record, one table per test set; a missing database reads as empty, and stays missing.
+                     db_url: str | None = None, competition: str | None = None,
+                     profile=None) -> LeaderboardResult:
+    """The latest local score per experiment and test set joined with the Codabench
+    result of its exact zip, one table per test set, of one competition (`competition`,
+    else `profile`'s, else today's profile's; "all": each); a missing database reads
+    as empty, and stays missing.
 
     Examples:
         >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
         'baseline_cnn'
     """
+    competition = competitions.chosen(competition, profile)
     db = Leaderboard(db_url, create=False)
-    return LeaderboardResult(tables(db, testset, sort), testset, sort, db.url, db.where,
-                             missing=db.missing)
+    from harness.profile import get_profile
+    from harness.results.recording import fitted_on
+
+    found, others = split_tables(db, testset, sort, competition,
+                                 fitted_on(get_profile(profile)))
+    return LeaderboardResult(found, testset, sort, db.url, db.where, missing=db.missing,
+                             competition=competition, others=others)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from harness.errors import HarnessError
 from harness.profile import Profile
 from harness.scoring.kerasfiles import format_warnings, version_warnings
 from harness.scoring.signature import Problem, check_class
+from harness.scoring.weightfiles import missing
 
 # The slugs a failed run is filed under, with what each means.
 FAILURE_KINDS = {
@@ -53,8 +53,6 @@ FAILURE_KINDS = {
     "bad_settings": "submission.json is not a JSON object the template can read",
 }
 
-# Names a model.py can give its weight files; used to warn about a missing one.
-_WEIGHT_LITERAL = re.compile(r"^[\w./-]+\.(keras|h5|npy|npz|pkl|pt|onnx)$")
 _IMPORT_GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
@@ -274,18 +272,6 @@ def missing_required(root: str | os.PathLike, profile: Profile) -> SubmissionErr
                            hint=problems[0].hint) if problems else None
 
 
-def _missing_files(tree: ast.Module, root: Path) -> list[str]:
-    """Warnings for weight files model.py names that the submission does not hold."""
-    warnings = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            name = node.value
-            if _WEIGHT_LITERAL.match(name) and not (root / name).exists():
-                warnings.append(f"model.py line {node.lineno} refers to {name!r}, which is "
-                                f"not in the submission (the server will not find it either)")
-    return warnings
-
-
 def find_model_py(root: str | os.PathLike) -> Path | None:
     """A model.py below `root` (not at it), nearest first: where a misplaced one sits."""
     candidates = sorted(Path(root).rglob("model.py"), key=lambda p: (len(p.parts), str(p)))
@@ -325,12 +311,12 @@ def check_source(submission_dir: str | os.PathLike, profile: Profile) -> list[st
                      f"submission, or zip its contents: cd {nested.parent} && zip -r ../sub.zip .")
         raise SubmissionError(f"no model.py in {root}", "no_model_py",
                               hint="a submission is a folder (or zip) with model.py at its "
-                                   "root; start from the template in submission/")
+                                   "root; start from the template in harness/submission_template/")
     tree = _parse(model_py, root)
     _check_contract(root, tree, profile)
     _check_imports(root, profile)
     _check_settings(root)
-    return _missing_files(tree, root) + version_warnings(root, profile) + \
+    return [m.warning() for m in missing(root)] + version_warnings(root, profile) + \
         format_warnings(root, profile)
 
 

@@ -39,10 +39,12 @@ from typing import Callable, Union
 
 import numpy as np
 
+from harness.procs import end_group, kill_group, tail, time_limit_message, wait_for
 from harness.profile import Profile
 from harness.scoring.contract import Failure, SubmissionError, check_predictions, missing_required
 from harness.scoring.kerasfiles import explain_failure
 from harness.scoring.runtime import runtime_python
+from harness.scoring.weightfiles import explain_missing
 
 CHILD_SCRIPT = Path(__file__).with_name("ingestion_child.py")
 STDERR_TAIL_CHARS = 3000
@@ -93,10 +95,6 @@ class IngestionResult:
         return self
 
 
-def _format_limit(limit: float) -> str:
-    return str(int(limit)) if float(limit).is_integer() else f"{limit:g}"
-
-
 def _child_env(threads: int | None) -> dict[str, str]:
     env = dict(os.environ)
     # The server has no harness on its path: the submission must not find it here either.
@@ -107,41 +105,6 @@ def _child_env(threads: int | None) -> dict[str, str]:
     if threads:
         env.update({var: str(threads) for var in THREAD_VARS})
     return env
-
-
-def _wait(proc: subprocess.Popen, deadline: float | None, tick=lambda: None):
-    """Wait for the child, calling `tick` meanwhile; return (status, rusage), or None
-    when the deadline passed."""
-    delay = 0.002
-    while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return status, rusage
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
-        tick()
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-def _kill_group(proc: subprocess.Popen):
-    """SIGKILL the child's whole process group and reap the child."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _, status, rusage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return status, rusage
-
-
-def _tail(path: Path) -> str:
-    if not path.exists():
-        return ""
-    with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - STDERR_TAIL_CHARS))
-        return f.read().decode("utf-8", "replace")
 
 
 def _crash_failure(exit_code: int, stderr: str) -> Failure:
@@ -283,7 +246,7 @@ class IngestionRun:
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.returncode is None:
-            _kill_group(self.proc)
+            kill_group(self.proc)
         self._tmp.cleanup()
 
     def wait(self, on_progress: Callable[[int], None] | None = None) -> IngestionResult:
@@ -303,24 +266,21 @@ class IngestionRun:
                 said[0] = done
                 on_progress(done)
         try:
-            waited = _wait(proc, self.start + self.limit if self.limit else None, tick)
+            waited = wait_for(proc, self.start + self.limit if self.limit else None, tick)
         except BaseException:
-            _kill_group(proc)
+            kill_group(proc)
             raise
         timed_out = waited is None
         if timed_out:
-            waited = _kill_group(proc)
+            waited = kill_group(proc)
         else:
             # Whatever the submission left running in its group goes with it.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            end_group(proc)
         total_s = time.monotonic() - self.start
         _, rusage = waited
         common = dict(total_s=total_s, peak_rss_mb=rusage.ru_maxrss / 1024,
                       n_images=self.n_images, exit_code=proc.returncode,
-                      stderr_tail=_tail(self._stderr))
+                      stderr_tail=tail(self._stderr, STDERR_TAIL_CHARS))
 
         def failed(failure: Failure, record: dict | None = None) -> IngestionResult:
             record = record or {}
@@ -329,8 +289,7 @@ class IngestionRun:
                                    calls=record.get("calls", []), **common)
 
         if timed_out:
-            return failed(Failure("time_limit", "Execution Time Limit exceeded. Limit was "
-                                  f"{_format_limit(self.limit)} seconds",
+            return failed(Failure("time_limit", time_limit_message(self.limit),
                                   "make predict faster (fewer TTA passes, a smaller model) "
                                   "or check the estimate with `harness timecheck`"))
         result_path = self.private / "result.json"
@@ -341,7 +300,10 @@ class IngestionRun:
             failure = explain_failure(_child_failure(record["failure"],
                                                      self.profile.contract.call),
                                       self.work, record["versions"].get("keras"))
-            return failed(_elsewhere(failure, self.profile), record)
+            # A weight file that is not there: name the one that is (after _elsewhere,
+            # whose hint is for a file that is there but opened from another folder).
+            failure = explain_missing(_elsewhere(failure, self.profile), self.work)
+            return failed(failure, record)
         if record["returned"] == "None":
             pred = None
         else:

@@ -81,6 +81,9 @@ class ScoreResult:
         quick: only the images the headline rests on were scored (`n_scored` of them).
         reused: images whose labels were kept from an earlier run, not predicted now
             (`harness.scoring.predictions`).
+        run: for an experiment, the run folder whose weights were scored; else None.
+        fitted_on: the id of the test set's calibration when it was fitted on this
+            submission's Codabench score (then their agreement is no evidence); else None.
     """
 
     ok: bool
@@ -110,6 +113,8 @@ class ScoreResult:
     quick: bool = False
     reused: int = 0
     n_scored: int | None = None
+    run: str | None = None
+    fitted_on: str | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -199,7 +204,8 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         metrics=None, time_limit_s=limit, failure=failure, warnings=warnings,
         stderr_tail=done.failed.stderr_tail if done and done.failed else "",
         model=staged.model if staged else AS_GIVEN, quick=quick,
-        reused=done.reused if done else 0, **timing)
+        reused=done.reused if done else 0,
+        run=str(staged.run) if staged and staged.run else None, **timing)
     if leak:
         result.holdout_overlap = leak.overlap
         result.warnings.extend([leak.warning] if leak.warning else [])
@@ -213,6 +219,12 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         result.advice = None if quick else recommend(result.metrics.group_accuracy)
         if forecasts:
             result.pseudo_private = _headline(ts, done.labels, rows)
+            # A submission the calibration was fitted on: its forecast matches by design.
+            calibration = ts.manifest.get("calibration")
+            fitted = {str(p.get("experiment", "")).split(" (")[0]
+                      for p in (calibration or {}).get("points", ())}
+            if result.experiment in fitted:
+                result.fitted_on = calibration.get("id")
     checkpoint("score:ran")
     return result
 

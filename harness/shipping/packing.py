@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
-from harness.experiments import WEIGHT_SUFFIX, get_experiment
+from harness.experiments import WEIGHT_SUFFIX, get_experiment, record_pack
 from harness.fsutil import atomic_path, sha256_file
 from harness.interrupt import checkpoint
 from harness.profile import Profile
@@ -48,7 +48,7 @@ from harness.shipping.crossversion import choose_format
 from harness.shipping.optimize import ZIP_EPOCH, optimize_file
 from harness.shipping.samples import sample_images
 from harness.shipping.tflite import convert_file
-from harness.stamps import local_stamp
+from harness.stamps import local_stamp, now_iso
 
 # How a model can ship (an experiment's config `runtime`): as Keras saved it, or as a
 # TensorFlow Lite twin kept only when it agrees with Keras on the sample.
@@ -66,7 +66,8 @@ class PackResult:
 
     Args:
         zip: the zip written.
-        sha256: its sha256.
+        sha256: its sha256 (recorded in the run's packs.json, `harness.experiments.record_pack`).
+        content_sha256: the sha256 of what it holds, as a score of it stores it.
         size_bytes: its size.
         files: every entry: {"name", "size", "sha256"}.
         experiment: the experiment's name.
@@ -97,6 +98,7 @@ class PackResult:
     format_why: str = ""
     runtime: str = "keras"
     converted: list[dict] = field(default_factory=list)
+    content_sha256: str | None = None
 
 
 def submission_files(folder: Path) -> list[Path]:
@@ -310,8 +312,15 @@ def pack(experiment: str | os.PathLike, profile: Profile, out: str | os.PathLike
         checkpoint("pack:smoke-ran")
         with atomic_path(dest) as part:
             shutil.copyfile(built, part)
+    sha256 = sha256_file(dest)
+    # What `harness record ZIP` finds the run by: the zip's bytes and its content's hash
+    # (a score of that zip, extracted, has it as its submission_sha256).
+    record_pack(folder.run, {"zip": dest.name, "path": str(dest.resolve()), "sha256": sha256,
+                             "content_sha256": extracted.sha256, "packed_at": now_iso(),
+                             "profile": profile.name})
     return PackResult(
-        zip=dest, sha256=sha256_file(dest), size_bytes=dest.stat().st_size, files=files,
+        zip=dest, sha256=sha256, content_sha256=extracted.sha256,
+        size_bytes=dest.stat().st_size, files=files,
         experiment=folder.experiment, run=str(folder.run), settings=folder.settings,
         optimized=folder.optimized, warnings=folder.warnings,
         smoke={"n_images": smoke.n_images, "load_s": smoke.load_s,

@@ -152,7 +152,7 @@ def _settings(folder: Path) -> dict:
         return {"passes": 1, "chunk_size": None}
     settings = read_json(path, "submission settings",
                          hint='fix or delete it; it holds a JSON object such as {"tta": 2}')
-    # The template's defaults (submission/harness_runtime.py DEFAULTS) for what is not set.
+    # The template's defaults (submission_template/harness_runtime.py DEFAULTS) for what is not set.
     runtime = settings.get("runtime", "keras")
     return {"passes": int(settings.get("tta", 1)),
             "chunk_size": int(settings.get("chunk_size", 256)), "runtime": runtime,

@@ -2,12 +2,14 @@
 
 `train` resolves the configuration once (the experiment's CONFIG < `overrides` < the
 explicit arguments), writes it to the run folder, then trains with Keras on a tf.data
-pipeline (cache, shuffle, batch, batched augmentation from `augmentation`, prefetch). The
+pipeline (`pipeline`: cache, shuffle, batch, batched augmentation, prefetch). The
 run folder's bookkeeping is `runs`; every run leaves in `experiments/NAME/runs/<stamp>/`:
 
 - `weights.keras`, or `fold_1.keras` ... `fold_K.keras` for `folds=K` (stratified);
 - `history.json` and `history.png` (loss and accuracy per epoch, per model; the
-  training seconds, in all and per call when the run was resumed);
+  training seconds, in all and per call when the run was resumed; each model's ending,
+  `stopping.Ending`: an early stop, the epoch whose weights were kept, an unstable
+  validation curve, which `train` also warns about);
 - `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
 - `submission.json` (the ensemble rule for folds, which the submission template reads).
 
@@ -32,7 +34,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -41,12 +42,14 @@ from harness.data.datasets import Dataset
 from harness.errors import HarnessError
 from harness.experiments import WEIGHT_SUFFIX, Experiment, get_experiment
 from harness.fsutil import atomic_path, commit, write_text_atomic
+from harness.jsonable import to_jsonable
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
 from harness.testset.store import seen_holdouts
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.optim import make_optimizer
+from harness.training.pipeline import class_weights, make_dataset
 from harness.training.runs import (
     EpochLog,
     Segments,
@@ -60,6 +63,7 @@ from harness.training.runs import (
     saved_config,
     weight_names,
 )
+from harness.training.stopping import Ending, ending, stop_callbacks
 
 
 @dataclass
@@ -84,7 +88,10 @@ class TrainResult:
         data: the data file (or "<arrays>").
         resumed: whether this call continued an unfinished run.
         config: the resolved configuration.
-        warnings: what did not stop the run, e.g. data holding a test set's holdout.
+        endings: how each model's training ended (`stopping.Ending`: an early stop, the
+            epoch whose weights were kept, an unstable validation curve).
+        warnings: what did not stop the run, e.g. data holding a test set's holdout, or a
+            validation curve too unstable to trust.
     """
 
     experiment: str
@@ -104,6 +111,7 @@ class TrainResult:
     data: str
     resumed: bool
     config: dict = field(repr=False)
+    endings: list[Ending] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -130,40 +138,6 @@ def _splits(labels: np.ndarray, config: dict, folds: int) -> list[tuple[np.ndarr
     train_idx, val_idx = train_test_split(index, test_size=split, random_state=config["seed"],
                                           stratify=stratify)
     return [(np.sort(train_idx), np.sort(val_idx))]
-
-
-def make_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch_size: int,
-                 augment: Callable | None = None, shuffle: bool = True,
-                 seed: int | None = None):
-    """The tf.data pipeline: cache, shuffle, batch, augment (batched), prefetch.
-
-    Images stay uint8 until batched (a quarter of the memory of float32 in the cache),
-    then become float32 0-255, which every harness model expects. Labels are one-hot,
-    so MixUp and CutMix can mix them.
-    """
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32))).cache()
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, num_classes)),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    if augment is not None:
-        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def class_weights(config: dict, labels: np.ndarray, num_classes: int) -> dict | None:
-    """Keras class_weight: inverse frequency (mean 1 over images) when True, a given dict,
-    or None."""
-    setting = config["class_weights"]
-    if not setting:
-        return None
-    if isinstance(setting, dict):
-        return {int(k): float(v) for k, v in setting.items()}
-    counts = np.bincount(labels, minlength=num_classes).astype(float)
-    return {k: (len(labels) / (num_classes * c) if c else 1.0) for k, c in enumerate(counts)}
 
 
 def _strategy(devices: list[str] | None = None, policy: str | None = None):
@@ -246,7 +220,8 @@ def _plain_copy(exp: Experiment, config: dict, profile: Profile, model):
 
 def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx, key,
              backup: Path, log: EpochLog, progress: bool, callbacks, seed: int):
-    """Train one model; returns (model, val (loss, acc) or None, images seen, fit seconds)."""
+    """Train one model; returns (model, (val (loss, acc) or None, its `Ending` as a dict),
+    images seen, fit seconds)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -263,18 +238,9 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
                       loss=keras.losses.CategoricalCrossentropy(
                           label_smoothing=float(config["label_smoothing"])),
                       metrics=["accuracy"])
-    monitor = "val_" if val_ds is not None else ""
-    cbs = [backup_callback(str(backup / key))]
-    if config["early_stopping"]:
-        cbs.append(keras.callbacks.EarlyStopping(
-            monitor=monitor + "accuracy", patience=int(config["early_stopping"]),
-            restore_best_weights=True))
-    if config["reduce_lr"]:
-        cbs.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor + "loss", patience=int(config["reduce_lr"]), factor=0.3,
-            min_lr=float(config["learning_rate"]) / 100))
-    cbs += [log.callback(key), progress_callback(int(config["epochs"]), steps, key, progress),
-            *(callbacks or [])]
+    stops, early = stop_callbacks(config, "val_" if val_ds is not None else "")
+    cbs = [backup_callback(str(backup / key)), *stops, log.callback(key),
+           progress_callback(int(config["epochs"]), steps, key, progress), *(callbacks or [])]
     done_before = len(log.logs.get(key, []))
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=int(config["epochs"]),
@@ -283,7 +249,9 @@ def _fit_one(exp, config, profile, strategy, images, labels, train_idx, val_idx,
     seconds = time.perf_counter() - start
     ran = len(history.epoch) if history.epoch else max(0, len(log.logs.get(key, [])) - done_before)
     val = tuple(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
-    return model, val, ran * len(train_idx), seconds
+    end = ending(key, log.history(key), int(config["epochs"]),
+                 *((early.stopped_epoch, early.best_epoch) if early else ()))
+    return model, (val, to_jsonable(end)), ran * len(train_idx), seconds
 
 
 def train(experiment: str | Experiment, data=None, epochs: int | None = None,
@@ -365,7 +333,11 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
             key = Path(name).stem
             done = backup / name
             if done.exists():  # this fold finished before an interruption
-                vals.append(tuple(json.loads((backup / f"{key}.val.json").read_text())))
+                saved = json.loads((backup / f"{key}.val.json").read_text())
+                # Saved before endings were kept: [loss, acc] alone; its ending from history.
+                val, end = saved if saved and isinstance(saved[-1], dict) else (saved, None)
+                vals.append((tuple(val) if val else None, end or to_jsonable(
+                    ending(key, log.history(key), int(config["epochs"])))))
                 continue
             model, val, n, secs = _fit_one(exp, config, profile, strategy, images, labels,
                                            train_idx, val_idx, key, backup, log, progress,
@@ -377,9 +349,11 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
                 _plain_copy(exp, config, profile, model).save(tmp)
 
     histories = [log.history(Path(n).stem) for n in names]
+    endings = [Ending(**end) for _, end in vals]
     write_text_atomic(run_dir / "history.json", json.dumps(
         {"models": [{"weights": n, "history": h} for n, h in zip(names, histories)],
-         "train_seconds": segments.total, "segment_seconds": segments.seconds},
+         "train_seconds": segments.total, "segment_seconds": segments.seconds,
+         "endings": [to_jsonable(e) for e in endings]},
         indent=2))
     plot_history(histories, [Path(n).stem for n in names], run_dir / "history.png")
     settings = {"ensemble": config["ensemble"]} if folds > 1 else {}
@@ -388,8 +362,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     commit([(backup / name, run_dir / name) for name in names])
     interrupt.withdraw(resume)
     remove_backup(backup)
-    accs = [v[1] if v else None for v in vals]
-    losses = [v[0] for v in vals if v]
+    accs = [v[1] if v else None for v, _ in vals]
+    losses = [v[0] for v, _ in vals if v]
     return TrainResult(
         experiment=exp.name, run_dir=str(run_dir), weights=[str(run_dir / n) for n in names],
         history=histories,
@@ -400,6 +374,7 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
         segment_seconds=segments.seconds,
         images_per_s=seen / fit_seconds if fit_seconds else 0.0,
         n_train=len(splits[0][0]), n_val=len(splits[0][1]), data=data_name, resumed=resumed,
-        config=config, warnings=warnings)
+        config=config, endings=endings,
+        warnings=warnings + [w for w in (e.warning() for e in endings) if w])
 
 

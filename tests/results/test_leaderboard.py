@@ -6,9 +6,11 @@ the session's real PostgreSQL server (tests/pg_server.py).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import multiprocessing
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,16 +30,30 @@ from harness.results.standings import rows as standing_rows
 GOLDEN = Path(__file__).parent / "golden" / "leaderboard_table.txt"
 
 
+def _sha(experiment: str) -> str:
+    """The content sha256 of an experiment's one model, in these tests."""
+    return hashlib.sha256(experiment.encode()).hexdigest()
+
+
+def _bind(db, experiment, score, **extra):
+    """A Codabench result bound to the zip of `experiment`'s model (see `_sha`)."""
+    return db.record(experiment, score, content_sha256=_sha(experiment),
+                     zip_sha256=_sha(experiment + ".zip"), zip_name=f"{experiment}.zip",
+                     competition="an2dl-2024-hw1", **extra)
+
+
 def _score_row(experiment, accuracy, testset="mini", status="ok", **extra):
-    """A stored score, on pseudo-private set `testset` unless `testset_kind` says."""
+    """A stored score of competition an2dl-2024-hw1, on pseudo-private set `testset`
+    unless `testset_kind` says."""
     row = dict(experiment=experiment, status=status, testset=testset,
                testset_kind="pseudo_private", testset_path=None,
                accuracy=accuracy, f1_macro=None if accuracy is None else accuracy - 0.05,
                worst_group="noise" if accuracy else None,
                worst_group_accuracy=None if accuracy is None else accuracy - 0.2,
                recipe_version="1", predict_s=12.5, total_s=20.0, peak_rss_mb=812.4,
-               submission_sha256="ab" * 32, metrics_json={"per_class_recall": {"a": 1.0}},
-               created_at="2026-11-20T10:00:00+00:00")
+               submission_sha256=_sha(experiment),
+               metrics_json={"per_class_recall": {"a": 1.0}},
+               created_at="2026-11-20T10:00:00+00:00", competition="an2dl-2024-hw1")
     row.update(extra)
     return row
 
@@ -74,10 +90,10 @@ def filled(db_url):
                             pseudo_private=0.74, clean_accuracy=0.95))
     db.add_score(_score_row("convnext", 0.71, testset="other", testset_kind="own",
                             testset_path="/x/other.npz"))
-    db.record("cnn_small", 0.47, phase=1, duration_s=300)
-    db.record("convnext", 0.69, phase=1)
-    db.record("convnext", 0.72, phase=2)
-    db.record("only_on_codabench", 0.30)
+    _bind(db, "cnn_small", 0.47, phase=1, duration_s=300)
+    _bind(db, "convnext", 0.69, phase=1)
+    _bind(db, "convnext", 0.72, phase=2)
+    _bind(db, "only_on_codabench", 0.30)
     return db_url
 
 
@@ -130,7 +146,7 @@ def test_latest_ok_score_joins_latest_codabench_record(filled):
     assert other["codabench"] == 0.72 and "gap" not in other and "pseudo_private" not in other
     assert rows[("only_on_codabench", None)] == {
         "experiment": "only_on_codabench", "codabench": 0.30, "codabench_phase": None,
-        "testset": None, "testset_kind": None}
+        "codabench_zip": "only_on_codabench.zip", "testset": None, "testset_kind": None}
     only_mini = read_leaderboard(testset="mini", db_url=filled).rows
     assert [r["experiment"] for r in only_mini] == ["convnext", "cnn_small", "only_on_codabench"]
     by_gap = read_leaderboard(testset="mini", sort="gap", db_url=filled).rows
@@ -182,7 +198,7 @@ def test_push_copies_local_rows_once(db_url, tmp_path, runner):
     mine = Leaderboard(local)
     mine.add_score(_score_row("cnn_small", 0.61))
     mine.add_score(_score_row("cnn_small", None, status="failed", failure_kind="crash"))
-    mine.record("cnn_small", 0.47, phase=1)
+    _bind(mine, "cnn_small", 0.47, phase=1)
     Leaderboard(db_url).add_score(_score_row("teammate", 0.70))
     first = push(db_url, local)
     assert (first.scores_copied, first.scores_present, first.codabench_copied) == (2, 0, 1)
@@ -231,7 +247,7 @@ def test_one_table_per_test_set_and_only_a_pseudo_private_one_forecasts(db_url, 
     # An accuracy that once sat beside forecasts: a row stored with no kind is inferred.
     db.add_score(_score_row("zip", 0.70, testset="real240", testset_kind=None,
                             testset_path="/x/real240.npz"))
-    db.record("cnn", 0.40)
+    _bind(db, "cnn", 0.40)
     board = read_leaderboard(db_url=db_url)
     assert [(t.testset, t.kind, t.forecast) for t in board.tables] == [
         ("mini", "pseudo_private", True), ("mini/holdout", "holdout", False),
@@ -248,7 +264,8 @@ def test_one_table_per_test_set_and_only_a_pseudo_private_one_forecasts(db_url, 
     assert "accuracy on shift set blur: not a forecast" in table
     lines = table.splitlines()
     at = next(i for i, line in enumerate(lines) if "your own file" in line)
-    assert "forecast" in lines[2] and "forecast" not in lines[at + 2]  # the header rows
+    assert lines[0] == "competition an2dl-2024-hw1"
+    assert "forecast" in lines[3] and "forecast" not in lines[at + 2]  # the header rows
     assert "0.3875" in lines[at + 5]  # cnn, below zip
     data = json.loads(runner.invoke(main, ["leaderboard", "--db", db_url, "--json"]).output)
     assert [t["kind"] for t in data["tables"]] == ["pseudo_private", "holdout", "shift", "own"]
@@ -282,33 +299,38 @@ def test_a_database_from_before_kinds_is_upgraded_with_them(db_url):
                      "clean": "holdout", "mine": "own"}
     engine = sa.create_engine(normalize_url(db_url))
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == 3
+        assert conn.execute(sa.text("SELECT version FROM harness_schema")).scalar() == \
+            SCHEMA_VERSION
     engine.dispose()
 
 
 def test_printed_table_matches_the_golden_file(filled):
     buffer = io.StringIO()
     render_table(Console(file=buffer, width=100, no_color=True, force_terminal=False),
-                 read_leaderboard(testset="mini", db_url=filled))
+                 read_leaderboard(testset="mini", db_url=filled), wide=True)
     assert buffer.getvalue() == GOLDEN.read_text()
 
 
-def test_cli_record_and_formats(db_url, runner):
-    out = runner.invoke(main, ["record", "cnn", "--codabench", "0.53", "--phase", "1",
+def test_cli_record_and_formats(db_url, runner, tmp_path):
+    upload = tmp_path / "cnn.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        zf.writestr("model.py", "class Model: pass\n")
+    out = runner.invoke(main, ["record", str(upload), "--codabench", "0.53", "--phase", "1",
                                "--duration", "420", "--db", db_url])
     assert out.exit_code == 0, out.output
-    assert "recorded Codabench 0.5300 (phase 1), ran 420 s for cnn" in out.output
+    assert "recorded Codabench 0.5300 (phase 1), ran 420 s for cnn.zip (sha256 " in out.output
+    assert "it stands beside 0 score rows of that exact model" in out.output
     md = runner.invoke(main, ["leaderboard", "--format", "markdown", "--db", db_url]).output
-    assert md.splitlines()[0] == "**recorded on Codabench, not scored here**"
-    assert md.splitlines()[4] == "| cnn | 0.5300 | 1 |"
+    assert md.splitlines()[0] == "**an2dl-2024-hw1: recorded on Codabench, not scored here**"
+    assert md.splitlines()[4] == "| cnn | 0.5300 | 1 | cnn.zip |"
     csv_out = runner.invoke(main, ["leaderboard", "--format", "csv", "--db", db_url]).output
-    assert csv_out.splitlines()[0].startswith("experiment,pseudo_private,pp_low,pp_high,")
+    assert csv_out.splitlines()[0].startswith("competition,experiment,pseudo_private,pp_low,")
     data = json.loads(runner.invoke(main, ["leaderboard", "--json", "--db", db_url]).output)
     assert data["tables"][0]["rows"][0]["codabench"] == 0.53
     # One way to ask for JSON: --json; --format is for people and documents.
     twice = runner.invoke(main, ["leaderboard", "--format", "json", "--db", db_url])
     assert twice.exit_code == 2 and "'json' is not one of" in twice.output
-    bad = runner.invoke(main, ["record", "cnn", "--codabench", "53", "--db", db_url])
+    bad = runner.invoke(main, ["record", str(upload), "--codabench", "53", "--db", db_url])
     assert bad.exit_code == 2 and "0.53" in bad.output
     # A group now (for `push`), `leaderboard` alone is still the table.
     table = runner.invoke(main, ["leaderboard", "--db", db_url])
@@ -353,7 +375,7 @@ def test_forecast_interval_real_points_and_ties_with_the_leader(db_url, runner):
     db.add_score(_score_row("behind", 0.9, pseudo_private=0.40,
                             metrics_json=_headline(0.40, 0.30, 0.50, 0.37, 0.43)))
     db.add_score(_score_row("old", 0.9, pseudo_private=0.45))  # scored before intervals
-    db.record("lead", 0.52)
+    _bind(db, "lead", 0.52)
     rows = {r["experiment"]: r for r in read_leaderboard(db_url=db_url).rows}
     assert [rows[e]["tied_with_leader"] for e in ("lead", "close", "behind", "old")] == \
         [False, True, False, None]

@@ -9,6 +9,7 @@ contact sheet and an explain summary with a gallery.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,6 +34,16 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1400,1800")
 STAMP = re.compile(r"generated \S+")
+
+
+def _sha(experiment: str) -> str:
+    """The content sha256 of an experiment's one model, in these tests."""
+    return hashlib.sha256(experiment.encode()).hexdigest()
+
+
+def _bound(common: dict, **row) -> dict:
+    """A score row whose content is its experiment's one model (`_sha`)."""
+    return dict(common, submission_sha256=_sha(row["experiment"]), **row)
 
 
 def _metrics(rng, profile, **extra):
@@ -72,36 +83,38 @@ def world(tmp_path_factory):
     common = {"status": "ok", "testset": "demo", "testset_kind": "pseudo_private",
               "testset_path": "/x/demo/testset.npz",
               "n_images": 400, "predict_s": 4.2, "peak_rss_mb": 900.0,
-              "created_at": "2026-11-20T10:00:00+00:00"}
+              "created_at": "2026-11-20T10:00:00+00:00", "competition": profile.name}
     # The headline as scoring stores it: interval, sampling interval, calibration.
-    db.add_score(dict(common, experiment="alpha", target_kind="experiment", target=str(exp),
+    db.add_score(_bound(common, experiment="alpha", target_kind="experiment", target=str(exp),
                       accuracy=0.62, pseudo_private=0.55, clean_accuracy=0.9, f1_macro=0.6,
                       metrics_json=_metrics(rng, profile, holdout_overlap=12, pseudo_private={
                           "accuracy": 0.55, "low": 0.45, "high": 0.66, "sampling_low": 0.47,
                           "sampling_high": 0.64, "calibration": "cal@2",
                           "calibration_points": 2})))
-    db.add_score(dict(common, experiment="beta", target_kind="zip", target="/x/beta.zip",
+    db.add_score(_bound(common, experiment="beta", target_kind="zip", target="/x/beta.zip",
                       accuracy=0.70, pseudo_private=0.66, clean_accuracy=0.93, f1_macro=0.68,
                       predict_s=9.5, metrics_json=_metrics(rng, profile, pseudo_private={
                           "accuracy": 0.66, "low": 0.61, "high": 0.71, "sampling_low": 0.63,
                           "sampling_high": 0.69, "calibration": "cal@2",
                           "calibration_points": 2})))
-    db.add_score(dict(common, experiment="gamma", target_kind="zip", target="/x/gamma.zip",
+    db.add_score(_bound(common, experiment="gamma", target_kind="zip", target="/x/gamma.zip",
                       accuracy=0.50, pseudo_private=0.41, clean_accuracy=0.8, f1_macro=0.45,
                       predict_s=1.0, metrics_json=_metrics(rng, profile)))
-    db.add_score(dict(common, experiment="delta", status="failed", failure_kind="model_init",
+    db.add_score(_bound(common, experiment="delta", status="failed", failure_kind="model_init",
                       failure_message="no weights.keras", target_kind="zip"))
     # Accuracies that are no forecast: each its own table, named for what it is.
     for experiment, name, kind, path, accuracy in (
             ("alpha", "demo/holdout", "holdout", "/x/demo/holdout.npz", 0.91),
             ("beta", "blur", "shift", "/x/blur/testset.npz", 0.52),
             ("beta", "real240", "own", "/x/real240.npz", 0.3875)):
-        db.add_score(dict(common, experiment=experiment, testset=name, testset_kind=kind,
+        db.add_score(_bound(common, experiment=experiment, testset=name, testset_kind=kind,
                           testset_path=path, target_kind="zip", target=f"/x/{experiment}.zip",
                           accuracy=accuracy, f1_macro=accuracy - 0.05,
                           metrics_json=_metrics(rng, profile)))
-    db.record("alpha", 0.38)
-    db.record("beta", 0.47)
+    for experiment, score in (("alpha", 0.38), ("beta", 0.47)):  # bound to their zips
+        db.record(experiment, score, content_sha256=_sha(experiment),
+                  zip_sha256=_sha(f"{experiment}.zip"), zip_name=f"{experiment}.zip",
+                  competition=profile.name)
     (data / "timechecks").mkdir()
     (data / "timechecks" / "alpha.json").write_text(json.dumps(
         {"name": "alpha", "verdict": "PASS", "margin_s": 5012.0, "estimate_s": 988.0,

@@ -57,3 +57,5 @@ def test_the_zip_without_its_weights_fails_in_model_init_as_on_the_server(real_c
     assert out.exit_code == 1
     result = json.loads(out.output)
     assert result["failure"]["kind"] == "init_error" and "weights.keras" in out.output
+    # The hint names the file the zip holds and the rename that fixes it.
+    assert "mv CNN_87.43.keras weights.keras" in result["failure"]["hint"]

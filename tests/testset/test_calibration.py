@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -81,7 +82,10 @@ class Model:
 
 def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
         tmp_path, monkeypatch, make_submission, runner, tty_runner):
-    from harness.results.leaderboard import Leaderboard
+    from rich.console import Console
+
+    from harness.cli.score import show_score
+    from harness.results.recording import record_submission
     from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
@@ -99,7 +103,7 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     nothing = runner.invoke(main, ["calibrate", "--testset", "t"])
     assert nothing.exit_code == 2 and "no recorded Codabench result" in nothing.output
 
-    Leaderboard().record("pixel", 0.55)
+    record_submission(sub, 0.55)  # the folder that was zipped and uploaded
     # A damaged calibration.json is no reason to fail: calibrate is what rewrites it.
     (tmp_path / "data/calibration.json").write_text("{not json")
     out = tty_runner.invoke(main, ["calibrate", "--testset", "t", "--json"])
@@ -117,8 +121,14 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
 
     rebuilt = build("clean.npz", holdout=0.5, name="t", recipe="pp-small", progress=False)
     assert rebuilt.recipe == f"pp-small@2.0+s{cal['strength']:.2f}" and not rebuilt.cached
-    again = score_and_keep(sub, testset="t", time_limit_s=120,
-                           experiment_name="pixel").pseudo_private
+    rescored = score_and_keep(sub, testset="t", time_limit_s=120, experiment_name="pixel")
+    # Scored again, the submission the calibration was fitted on says so.
+    assert rescored.fitted_on == cal["id"]
+    shown = io.StringIO()
+    show_score(Console(file=shown, width=300), rescored)
+    assert "its agreement with Codabench is the calibration itself, not evidence" in \
+        shown.getvalue()
+    again = rescored.pseudo_private
     assert again.accuracy == pytest.approx(cal["points"][0]["forecast"], abs=1e-4)
     assert again.calibration == cal["id"] and again.calibration_points == 1
     assert again.low < again.sampling_low <= again.accuracy <= again.sampling_high < again.high

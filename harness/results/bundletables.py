@@ -1,0 +1,81 @@
+"""A bundle's runs as leaderboard tables, under the bundle's own columns.
+
+A bundle's scoring program writes whatever scores its competition ranks by (its
+`scores.json`), and its `competition.yaml` names the leaderboard's columns: the
+standings show those, under their titles, sorted as the bundle sorts them, never the
+harness's accuracy columns. One table per phase and kind of run (the bundle's own input
+data, or its pseudo-private corrupted copy).
+
+Examples:
+    >>> [t.title for t in bundle_tables("Mini-MNIST", db.scores())]
+    ['Mini-MNIST, phase Development: scores as its scoring program wrote them']
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.results.bundleruns import BUNDLE, BUNDLE_PSEUDO_PRIVATE
+
+# What every bundle table shows beside the bundle's own columns.
+BUNDLE_COLUMNS = ("experiment", "runs", "failures", "last_failure", "total_s",
+                  "submission_sha256", "scored_at")
+
+
+def _json(text: str | None, empty):
+    try:
+        value = json.loads(text) if text else empty
+    except (TypeError, ValueError):
+        return empty
+    return value if isinstance(value, type(empty)) else empty
+
+
+def _columns(score: dict) -> list[dict[str, Any]]:
+    """The bundle's leaderboard columns a row carries; those of a damaged row read none."""
+    return [c for c in _json(score.get("columns_json"), []) if isinstance(c, dict) and
+            isinstance(c.get("key"), str)]
+
+
+def bundle_tables(competition: str, scores: list[dict]) -> list:
+    """One `LeaderboardTable` per phase and kind of the bundle run rows in `scores`."""
+    from harness.results.standings import LeaderboardTable, _sorted
+
+    groups: dict[tuple, list[dict]] = {}
+    for s in scores:
+        groups.setdefault((s.get("phase") or "", s.get("testset_kind") or BUNDLE,
+                           s.get("testset") or ""), []).append(s)
+    out = []
+    for (phase, kind, testset), members in sorted(groups.items()):
+        newest = max(members, key=lambda s: s["id"])
+        own = _columns(newest)
+        keys = [c["key"] if c["key"] not in BUNDLE_COLUMNS else f"score:{c['key']}"
+                for c in own]
+        titles = {k: str(c.get("title") or c["key"]) for k, c in zip(keys, own)}
+        rows: dict[str, dict] = {}
+        for s in sorted(members, key=lambda s: s["id"]):
+            row = rows.setdefault(s["experiment"], {"runs": 0, "failures": 0})
+            row["runs"] += 1
+            if s["status"] != "ok":
+                row["failures"] += 1
+                row["last_failure"] = s.get("failure_kind") or "failed"
+                continue
+            scores_ = _json(s.get("scores_json"), {})
+            row.update({k: scores_.get(c["key"]) for k, c in zip(keys, own)},
+                       last_failure=None, total_s=s.get("total_s"),
+                       submission_sha256=s.get("submission_sha256"),
+                       scored_at=s.get("created_at"))
+        columns = ["experiment", *keys, *BUNDLE_COLUMNS[1:]]
+        table_rows = [{c: row.get(c) for c in columns} | {"experiment": name}
+                      for name, row in rows.items()]
+        by = keys[0] if keys else "experiment"
+        ordered = _sorted(table_rows, by)
+        if own and str(own[0].get("sorting", "desc")).lower().startswith("asc"):
+            present = [r for r in ordered if r.get(by) is not None][::-1]
+            ordered = present + [r for r in ordered if r.get(by) is None]
+        what = ("its input data corrupted by the pseudo-private recipe " + testset
+                if kind == BUNDLE_PSEUDO_PRIVATE else "scores as its scoring program wrote them")
+        out.append(LeaderboardTable(
+            testset or phase, kind, f"{competition}, phase {phase or '?'}: {what}", False,
+            columns, ordered, by, competition, titles))
+    return out
