@@ -33,7 +33,7 @@ from harness.interrupt import checkpoint
 from harness.profile import Profile, get_profile
 from harness.scoring.advice import Advice, recommend
 from harness.scoring.contract import Failure, SubmissionError, check_source
-from harness.scoring.leakage import check_run
+from harness.scoring.leakage import check_run, trained_families
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.predicting import Phased, predict_in_phases
 from harness.scoring.targets import AS_GIVEN, Prepare, resolve_target
@@ -173,6 +173,9 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             else np.arange(len(ts)))
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
         staged, leak, done, failure, warnings = None, None, None, None, []
+
+        def trained_on():
+            return staged.run and trained_families(staged.run)
         try:
             say(f"staging {target}")
             staged = resolve_target(target, Path(tmp) / "staged", profile, prepare=prepare)
@@ -188,7 +191,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
 
             def first(labels):
                 if forecasts and on_headline is not None:
-                    on_headline(_headline(ts, labels, head), len(head))
+                    on_headline(_headline(ts, labels, head, trained_on()), len(head))
             rest = np.setdiff1d(np.arange(len(ts)), head)
             done = predict_in_phases(staged, ts, testset_info["sha256"], profile, limit,
                                      [head] if quick else [head, rest], after_first=first,
@@ -218,7 +221,7 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
                                          severity=extras.get("severity"))
         result.advice = None if quick else recommend(result.metrics.group_accuracy)
         if forecasts:
-            result.pseudo_private = _headline(ts, done.labels, rows)
+            result.pseudo_private = _headline(ts, done.labels, rows, trained_on())
             # A submission the calibration was fitted on: its forecast matches by design.
             calibration = ts.manifest.get("calibration")
             fitted = {str(p.get("experiment", "")).split(" (")[0]
@@ -229,14 +232,17 @@ def score(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     return result
 
 
-def _headline(ts: TestSet, labels: np.ndarray, rows: np.ndarray) -> PseudoPrivate:
-    """The recipe's headline with its interval, from the labels of `rows`."""
+def _headline(ts: TestSet, labels: np.ndarray, rows: np.ndarray,
+              trained_on=None) -> PseudoPrivate:
+    """The recipe's headline with its interval, from the labels of `rows`; `trained_on`:
+    the recipe's families the run trained on (`leakage.trained_families`)."""
     calibration = ts.manifest.get("calibration")
     extras = {k: v[rows] for k, v in ts.extras.items()}
     return pseudo_private(
         ts.labels[rows], labels[rows], extras["groups"], extras.get("severity"), ts.recipe,
         source_index=extras.get("source_index"),
-        calibration=calibration and ForecastCalibration.from_dict(calibration))
+        calibration=calibration and ForecastCalibration.from_dict(calibration),
+        trained_on=trained_on)
 
 
 def _identify(ts: TestSet) -> dict[str, Any]:
