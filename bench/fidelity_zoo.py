@@ -120,6 +120,13 @@ MODELS: dict[str, ZooModel] = {
     "tta": ZooModel("flips, weak RandAugment; 4 test-time views averaged inside predict "
                     "(a seed team's method)", ["flip", "randaugment_weak"], 8, seed=1,
                     settings={"tta": 4}),
+    # What a team does once `harness score` advises it (issue 31): train on the test set's
+    # own chains; the forecast for these is optimistic (harness.testset.optimism).
+    "chains": ZooModel("flips, the pseudo-private recipe's own chains on half the images",
+                       ["flip", "chains"], 5),
+    "chains_resnet": ZooModel("a small ResNet (experiments/resnet_cnn), flips, the recipe's "
+                              "chains on half the images", ["flip", "chains"], 4,
+                              experiment="resnet_cnn"),
     "advised": ZooModel("what harness score advised for `none`: its 3 worst families' "
                         "counter-augmentations", [], 8, advised_by="none"),
 }

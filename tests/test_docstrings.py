@@ -24,7 +24,7 @@ PURE = [
     "harness.testset.split", "harness.testset.corruptions", "harness.testset.drawing",
     "harness.testset.augment_chains", "harness.training.config", "harness.training.optim",
     "harness.shipping.crossversion", "harness.fsutil", "harness.contactsheet",
-    "harness.scoring.weightfiles", "harness.training.stopping",
+    "harness.scoring.weightfiles", "harness.training.stopping", "harness.testset.optimism",
 ]
 NAME = re.compile(r"(?<![\w./-])harness(?:\.[A-Za-z_]\w*)+")
 # Files named like modules: the project's profile file.

@@ -65,6 +65,7 @@ def cell(column: str, row: dict) -> str:
         return f"{value} ({row['failures']} failed{latest})"
     if column == "pseudo_private" and value is not None and row.get("pp_low") is not None:
         tie = " ≈" if row.get("tied_with_leader") else ""
+        tie += " ^" if row.get("trained_on_recipe") else ""
         return f"{value:.4f} [{row['pp_low']:.2f}-{row['pp_high']:.2f}]{tie}"
     if value is None:
         return "-"
@@ -194,6 +195,10 @@ def render_table(console_: Console, result: LeaderboardResult, wide: bool = Fals
                        "score [95% interval]; ≈: within the test set's sampling noise of the "
                        "leader (not a sure difference); real pts: the Codabench results its "
                        "calibration rests on", highlight=False)
+    if any(r.get("trained_on_recipe") for r in rows):
+        console_.print("^: trained on the recipe's own corruption families (harness train "
+                       "... chains), so its forecast runs high; the interval's low end "
+                       "carries the measured optimism", highlight=False)
     if any(r.get("holdout_overlap") for r in rows):
         console_.print("!: its run trained on images of the test set's holdout, so its "
                        "score is inflated; retrain on the test set's train.npz",

@@ -13,6 +13,7 @@ from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
 from harness.results.keeping import score_and_keep
 from harness.results.recording import BY_CONSTRUCTION
+from harness.scoring.advice import EVIDENCE
 from harness.scoring.scorer import ScoreResult
 from harness.shipping.optimize import packed_rewrite
 from harness.testset import kinds
@@ -55,6 +56,11 @@ def _show_groups(console, r: ScoreResult) -> None:
     if r.advice is not None:
         worst = ", ".join(f"{family} {acc:.3f}" for family, acc in r.advice.families)
         experiment = r.experiment if r.target_kind == "experiment" else "EXPERIMENT"
+        if r.advice.chains:
+            console.print(f"far below the clean accuracy: train on the test set's own chains "
+                          f"first ({escape(EVIDENCE)}; its forecast will say it is "
+                          f"optimistic):\n  {escape(r.advice.command(experiment, r.advice.chains))}"
+                          f"\nor, alternatively,", highlight=False)
         console.print(f"to train against the worst families ({escape(worst)}):\n  "
                       f"{escape(r.advice.command(experiment))}", highlight=False)
 
@@ -108,6 +114,16 @@ def _show_provenance(console, r: ScoreResult) -> None:
                       f"(score it whole to keep it)", highlight=False)
 
 
+def trained_on_line(pp) -> str:
+    """Beside the forecast of a model trained on the recipe's own families
+    (`harness.testset.optimism`)."""
+    what = ("the recipe's own chains" if pp.trained_on_kind == "chains"
+            else "the recipe's " + ", ".join(pp.trained_on))
+    return (f"trained on {what} ({len(pp.trained_on)} of its families): measured on "
+            f"held-out shifts, such forecasts run {pp.optimism:.3f} high (corrected "
+            f"{pp.accuracy - pp.optimism:.4f}); the interval's low end carries it")
+
+
 def show_score(console, r: ScoreResult) -> None:
     """Print a score for a person: headline, metrics, groups, timings, confusion matrix."""
     for warning in r.warnings:
@@ -130,6 +146,9 @@ def show_score(console, r: ScoreResult) -> None:
         if r.fitted_on:
             console.print(f"[yellow]note[/] calibration {escape(r.fitted_on)} was fitted on "
                           f"{escape(r.experiment)}'s Codabench score: for it, {BY_CONSTRUCTION}",
+                          highlight=False)
+        if pp.trained_on:
+            console.print(f"[yellow]optimistic:[/] {escape(trained_on_line(pp))}",
                           highlight=False)
         _show_provenance(console, r)
     else:

@@ -1,4 +1,5 @@
-"""Whether an experiment's run trained on the images its pseudo-private score tests.
+"""Whether an experiment's run trained on the images its pseudo-private score tests,
+and on which of the test set's corruption families.
 
 `harness train` takes the test set's `train.npz` by default, which never holds a
 holdout image. A run trained on the data the holdout was split from (`--data
@@ -6,7 +7,14 @@ data/training_set.npz`, or any run from before the test set was built) has seen 
 holdout image, and its pseudo-private score repeats the illusion the test set exists
 to end: `harness score` says so beside the score (`check_run`) and stores the count.
 
+A run whose augmentation drew on the test-set families (`chains`, `overlay`: drawn
+from the training split only, so no holdout image is ever corrupted for training)
+records them in its config (`augment_families`); `trained_families` reads them back,
+and the score says the forecast is optimistic (`harness.testset.optimism`).
+
 Examples:
+    >>> trained_families("experiments/baseline_cnn/runs/261130_051000")
+    ['augmix', 'brightness_contrast', ...]
     >>> check_run("experiments/baseline_cnn/runs/261130_051000", test_set, profile)
     HoldoutCheck(overlap=1789, holdout=1789, warning='run 261130_051000 trained on ...')
 """
@@ -69,3 +77,10 @@ def check_run(run_dir: str | os.PathLike, testset_npz: str | os.PathLike,
         f"run {name} trained on {overlap} of the {len(holdout)} holdout images this test "
         f"set corrupts ({data}): its pseudo-private score is inflated; train on "
         f"{Path(testset_npz).parent / 'train.npz'} (harness train's default)"))
+
+
+def trained_families(run_dir: str | os.PathLike) -> list[str] | None:
+    """The test-set families a run's augmentation drew on (its config's
+    `augment_families`); None for a run from before runs recorded them."""
+    families = read_run(run_dir).config.get("augment_families")
+    return None if families is None else list(families)

@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -141,6 +142,10 @@ def predict_in_phases(staged: Staged, ts: TestSet, testset_sha256: str, profile:
             if run.failure is not None:
                 # The server's words name the whole run's limit, not what this run had left.
                 done.failure = _over(limit) if run.failure.kind == "time_limit" else run.failure
+                if not whole and run.failure.kind != "time_limit":  # shapes: this run's images
+                    done.failure = dataclasses.replace(done.failure, message=(
+                        f"{done.failure.message} (in the run of {len(todo)} of the "
+                        f"{len(ts)} images{' the headline rests on' if k == 0 else ''})"))
                 done.failed = run
                 return done
             used.append(_record(run))

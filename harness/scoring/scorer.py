@@ -33,7 +33,7 @@ from harness.interrupt import checkpoint
 from harness.profile import Profile
 from harness.scoring.advice import Advice, recommend
 from harness.scoring.contract import Failure, SubmissionError, check_source
-from harness.scoring.leakage import check_run
+from harness.scoring.leakage import check_run, trained_families
 from harness.scoring.metrics import Metrics, compute_metrics, confusion_png
 from harness.scoring.predicting import Phased, predict_in_phases
 from harness.scoring.targets import AS_GIVEN, Prepare, resolve_target
@@ -76,14 +76,14 @@ class ScoreResult:
         stderr_tail: the end of the ingestion process's stderr, for a crash.
         advice: on a test set with corruption families, the worst of them and the
             augmentations that train against them (`harness.scoring.advice`); else None.
-        run: for an experiment, the run folder whose weights were scored; else None.
-        fitted_on: the id of the test set's calibration when it was fitted on this
-            submission's Codabench score (then their agreement is no evidence); else None.
         model: what was scored, in words: the packed model (what `pack` ships), the
             stock one, or the submission as given (`targets.Staged.model`).
         quick: only the images the headline rests on were scored (`n_scored` of them).
         reused: images whose labels were kept from an earlier run, not predicted now
             (`harness.scoring.predictions`).
+        run: for an experiment, the run folder whose weights were scored; else None.
+        fitted_on: the id of the test set's calibration when it was fitted on this
+            submission's Codabench score (then their agreement is no evidence); else None.
     """
 
     ok: bool
@@ -109,12 +109,12 @@ class ScoreResult:
     holdout_overlap: int | None = None
     calls: list[dict] = field(default_factory=list)
     advice: Advice | None = None
-    run: str | None = None
-    fitted_on: str | None = None
     model: str = AS_GIVEN
     quick: bool = False
     reused: int = 0
     n_scored: int | None = None
+    run: str | None = None
+    fitted_on: str | None = None
 
     def raise_for_failure(self) -> "ScoreResult":
         if self.failure is not None:
@@ -171,6 +171,9 @@ def score(target: str | os.PathLike, testset: TestSet, profile: Profile,
             else np.arange(len(ts)))
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
         staged, leak, done, failure, warnings = None, None, None, None, []
+
+        def trained_on():
+            return staged.run and trained_families(staged.run)
         try:
             say(f"staging {target}")
             staged = resolve_target(target, Path(tmp) / "staged", profile, prepare=prepare)
@@ -186,7 +189,7 @@ def score(target: str | os.PathLike, testset: TestSet, profile: Profile,
 
             def first(labels):
                 if forecasts and on_headline is not None:
-                    on_headline(_headline(ts, labels, head), len(head))
+                    on_headline(_headline(ts, labels, head, trained_on()), len(head))
             rest = np.setdiff1d(np.arange(len(ts)), head)
             done = predict_in_phases(staged, ts, testset_info["sha256"], profile, limit,
                                      [head] if quick else [head, rest], after_first=first,
@@ -216,7 +219,7 @@ def score(target: str | os.PathLike, testset: TestSet, profile: Profile,
                                          severity=extras.get("severity"))
         result.advice = None if quick else recommend(result.metrics.group_accuracy)
         if forecasts:
-            result.pseudo_private = _headline(ts, done.labels, rows)
+            result.pseudo_private = _headline(ts, done.labels, rows, trained_on())
             # A submission the calibration was fitted on: its forecast matches by design.
             calibration = ts.manifest.get("calibration") or {}
             fitted = {str(p.get("experiment", "")).split(" (")[0]
@@ -227,14 +230,17 @@ def score(target: str | os.PathLike, testset: TestSet, profile: Profile,
     return result
 
 
-def _headline(ts: TestSet, labels: np.ndarray, rows: np.ndarray) -> PseudoPrivate:
-    """The recipe's headline with its interval, from the labels of `rows`."""
+def _headline(ts: TestSet, labels: np.ndarray, rows: np.ndarray,
+              trained_on=None) -> PseudoPrivate:
+    """The recipe's headline with its interval, from the labels of `rows`; `trained_on`:
+    the recipe's families the run trained on (`leakage.trained_families`)."""
     calibration = ts.manifest.get("calibration")
     extras = {k: v[rows] for k, v in ts.extras.items()}
     return pseudo_private(
         ts.labels[rows], labels[rows], extras["groups"], extras.get("severity"), ts.recipe,
         source_index=extras.get("source_index"),
-        calibration=calibration and ForecastCalibration.from_dict(calibration))
+        calibration=calibration and ForecastCalibration.from_dict(calibration),
+        trained_on=trained_on)
 
 
 def _identify(ts: TestSet) -> dict[str, Any]:

@@ -141,6 +141,23 @@ def expand_compound(images: np.ndarray, labels: np.ndarray, spec: dict, strength
     return arrays
 
 
+def chain_views(images: np.ndarray, spec: dict, strength: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Fresh chains for a batch of uint8 images: training augmentation against a recipe.
+
+    Each call draws a new plan with a seed of `rng`'s (never a test set's `copy_seed`
+    stream), so the same families and severities as the recipe, on other draws.
+
+    Examples:
+        >>> spec = {"families": {"gaussian_noise": 1, "overlay": 1}, "severities": [1, 2],
+        ...         "max_links": 2}
+        >>> chain_views(images[:4], spec, 1.5, np.random.default_rng(0)).shape
+        (4, 96, 96, 3)
+    """
+    plan = sample_plan(len(images), spec, seed=int(rng.integers(2**31)))
+    return at_strength(images, plan, strength)
+
+
 def copy_seed(seed: int, copy: int) -> int:
     """The chain seed of one compound copy of the holdout."""
     return int(zlib.crc32(f"{GROUP}/{int(seed)}/{int(copy)}".encode()))

@@ -33,7 +33,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.registry import Registry, unknown
-from harness.testset import corruptions
+from harness.testset import corruptions, optimism
 from harness.testset.compound import GROUP as COMPOUND
 
 ALL_SEVERITIES = list(range(1, corruptions.MAX_SEVERITY + 1))
@@ -292,6 +292,9 @@ class PseudoPrivate:
             them by.
         calibration: the calibration's id; `calibration_points`: the real results it
             rests on (0: uncalibrated).
+        trained_on: the recipe's families the model's training drew on (`optimism`);
+            `optimism`: how far its forecast is measured to run high, already taken off
+            `low`; `trained_on_kind`: "chains", "some", or None.
     """
 
     accuracy: float
@@ -306,6 +309,9 @@ class PseudoPrivate:
     sampling_high: float | None = None
     calibration: str | None = None
     calibration_points: int = 0
+    trained_on: list[str] | None = None
+    trained_on_kind: str | None = None
+    optimism: float = 0.0
 
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -354,7 +360,7 @@ def headline_rows(groups, recipe: str | Recipe | None = None) -> np.ndarray:
 
 
 def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe | None = None,
-                   source_index=None, calibration=None) -> PseudoPrivate:
+                   source_index=None, calibration=None, trained_on=None) -> PseudoPrivate:
     """Score predictions on a tagged test set: headline with its interval, clean, per family.
 
     Args:
@@ -363,6 +369,9 @@ def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe |
         recipe: the recipe the set was built with.
         source_index: each image's holdout image, so its copies are resampled together.
         calibration: a `calibration.Calibration`: its forecast error widens the interval.
+        trained_on: the test-set families the model trained on (its run's
+            `augment_families`): those of the recipe lower the interval's low end by
+            their measured optimism (`harness.testset.optimism`).
 
     Examples:
         >>> pp = pseudo_private(labels, predictions, ds.extras["groups"], ds.extras["severity"])
@@ -377,7 +386,8 @@ def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe |
     clusters = None if source_index is None else np.asarray(source_index)[rows]
     s_low, s_high = bootstrap_interval(correct, clusters)
     error = 0.0 if calibration is None else 1.96 * calibration.sd
-    low = accuracy - float(np.hypot(accuracy - s_low, error))
+    seen = optimism.overlap(trained_on, recipe)
+    low = accuracy - float(np.hypot(accuracy - s_low, error)) - (seen.optimism if seen else 0)
     high = accuracy + float(np.hypot(s_high - accuracy, error))
     return PseudoPrivate(
         accuracy=accuracy, method=recipe.aggregate, recipe=recipe.id,
@@ -385,4 +395,6 @@ def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe |
         per_cell={f"{f}/{s}": a for (f, s), (a, _) in cells.items()},
         low=max(0.0, low), high=min(1.0, high), sampling_low=s_low, sampling_high=s_high,
         calibration=None if calibration is None else calibration.id,
-        calibration_points=0 if calibration is None else calibration.n_points)
+        calibration_points=0 if calibration is None else calibration.n_points,
+        trained_on=list(seen.families) if seen else None,
+        trained_on_kind=seen.kind if seen else None, optimism=seen.optimism if seen else 0.0)

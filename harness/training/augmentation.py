@@ -38,21 +38,30 @@ class Augmentation:
         make: `make(seed=..., **params)` returns `fn(images, labels) -> (images, labels)`.
         defaults: the parameters `make` takes, with their defaults.
         doc: one line for `harness train --help` and error hints.
+        draws_on: the test-set families (`harness.testset.corruptions`) it trains on, by
+            their own code or their technique: `draws_on(**params)` -> names. A score
+            on a recipe holding them is optimistic (`harness.testset.optimism`).
     """
 
     name: str
     make: Callable[..., Callable]
     defaults: dict = field(default_factory=dict)
     doc: str = ""
+    draws_on: Callable[..., tuple[str, ...]] = lambda **params: ()
 
 
 AUGMENTATIONS: Registry[Augmentation] = Registry("augmentation")
 
 
-def register(name: str, doc: str, **defaults):
-    """Decorator: register `make` under `name`; a duplicate name is a bug and raises."""
+def register(name: str, doc: str, draws_on=(), **defaults):
+    """Decorator: register `make` under `name`; a duplicate name is a bug and raises.
+
+    `draws_on`: the test-set families it trains on, a tuple or `fn(**params)` -> names.
+    """
+    families = draws_on if callable(draws_on) else (lambda **params: tuple(draws_on))
+
     def decorate(make):
-        AUGMENTATIONS.register(name, Augmentation(name, make, defaults, doc))
+        AUGMENTATIONS.register(name, Augmentation(name, make, defaults, doc, families))
         return make
     return decorate
 
@@ -103,16 +112,19 @@ def _randaugment(magnitude, ops, magnitude_stddev, rate, geometric, seed=None):
         magnitude_stddev=magnitude_stddev, rate=rate, geometric=geometric, seed=seed))
 
 
+# RandAugment and AugMix are also test-set families (their technique, not their code).
 register("randaugment", "keras-cv RandAugment: `ops` operations per image at `magnitude`",
-         magnitude=0.5, ops=3, magnitude_stddev=0.15, rate=10 / 11, geometric=True)(_randaugment)
-register("randaugment_weak", "RandAugment, 2 ops at magnitude 0.2",
+         draws_on=("randaugment",), magnitude=0.5, ops=3, magnitude_stddev=0.15, rate=10 / 11,
+         geometric=True)(_randaugment)
+register("randaugment_weak", "RandAugment, 2 ops at magnitude 0.2", draws_on=("randaugment",),
          magnitude=0.2, ops=2, magnitude_stddev=0.1, rate=10 / 11, geometric=True)(_randaugment)
 register("randaugment_strong", "RandAugment, 4 ops at magnitude 0.7",
-         magnitude=0.7, ops=4, magnitude_stddev=0.2, rate=10 / 11, geometric=True)(_randaugment)
+         draws_on=("randaugment",), magnitude=0.7, ops=4, magnitude_stddev=0.2, rate=10 / 11,
+         geometric=True)(_randaugment)
 
 
-@register("augmix", "keras-cv AugMix: mixes chains of augmentations", severity=0.3,
-          num_chains=3)
+@register("augmix", "keras-cv AugMix: mixes chains of augmentations", draws_on=("augmix",),
+          severity=0.3, num_chains=3)
 def _augmix(severity, num_chains, seed=None):
     return _images_only(_cv().AugMix(value_range=VALUE_RANGE, severity=severity,
                                      num_chains=num_chains, seed=seed))
@@ -170,10 +182,9 @@ def _gridmask(ratio, rotation, seed=None):
 
 @register("overlay", "foreign pictures blended over or pasted on a fraction of images "
           "(the test set's overlay/occlusion families, severities 1..max_severity)",
-          probability=0.5, max_severity=5)
+          draws_on=("overlay", "occlusion"), probability=0.5, max_severity=5)
 def _overlay(probability, max_severity, seed=None):
     import numpy as np
-    import tensorflow as tf
 
     from harness.testset import corruptions
 
@@ -192,12 +203,59 @@ def _overlay(probability, max_severity, seed=None):
                     x[idx] = fam(x[idx], s, rng)
         return x.astype(np.float32)
 
+    return _numpy_step(numpy_apply)
+
+
+def _numpy_step(numpy_apply):
+    """A numpy function of a float32 batch as a step of the tf.data pipeline: the test
+    set's families are numpy (and PIL drawing), not TensorFlow ops."""
+    import tensorflow as tf
+
     def apply(images, labels):
-        # The families are numpy (PIL drawing), so they run as a numpy step in tf.data.
         out = tf.numpy_function(numpy_apply, [images], tf.float32)
         out.set_shape(images.shape)
         return out, labels
     return apply
+
+
+def _chain_spec(recipe: str, families) -> dict:
+    """The compound spec of `recipe`, restricted to `families` when given."""
+    from harness.testset.recipes import get_recipe
+
+    spec = get_recipe(recipe).compound
+    if spec is None:
+        raise HarnessError(f"recipe {recipe!r} has no chains to train on. "
+                           f"Received: recipe={recipe!r}", hint='use "pp" (the default)')
+    if families is None:
+        return spec
+    missing = sorted(set(families) - set(spec["families"]))
+    if missing or not families:
+        raise HarnessError(f"chains: {missing or 'no family'} is not among the chain families "
+                           f"of {recipe}. Received: families={families!r}",
+                           hint=f"choose from {sorted(spec['families'])}")
+    return {**spec, "families": {f: w for f, w in spec["families"].items() if f in families}}
+
+
+@register("chains", "the test set's own chains of corruption families on a `probability` "
+          "share of images, about `strength` links each (recipe's families, fresh draws)",
+          draws_on=lambda recipe, families, **_: tuple(_chain_spec(recipe, families)["families"]),
+          probability=0.5, strength=4.0, recipe="pp", families=None)
+def _chains(probability, strength, recipe, families, seed=None):
+    import numpy as np
+
+    from harness.testset import compound
+
+    spec = _chain_spec(recipe, families)
+    rng = np.random.default_rng(None if seed is None else [seed, 0xC4A1])
+
+    def numpy_apply(images):
+        x = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+        chosen = np.flatnonzero(rng.random(len(x)) < probability)
+        if len(chosen):
+            x[chosen] = compound.chain_views(x[chosen], spec, float(strength), rng)
+        return x.astype(np.float32)
+
+    return _numpy_step(numpy_apply)
 
 
 def _mixer(layer):
@@ -240,6 +298,21 @@ def resolve(spec: str | dict) -> tuple[Augmentation, dict]:
                            f"Received: {spec!r}",
                            hint=f"its parameters: {aug.defaults or 'none'}")
     return aug, {**aug.defaults, **params}
+
+
+def recipe_families(specs: list) -> list[str]:
+    """The test-set families an `augment` list trains on (`Augmentation.draws_on`), sorted:
+    what a run records, so a score on a recipe of those families can say it is optimistic.
+
+    Examples:
+        >>> recipe_families(["flip", "overlay", "augmix"])
+        ['augmix', 'occlusion', 'overlay']
+    """
+    names = set()
+    for spec in specs or []:
+        aug, params = resolve(spec)
+        names.update(aug.draws_on(**params))
+    return sorted(names)
 
 
 def build_augmenter(specs: list, seed: int | None = None) -> Callable | None:

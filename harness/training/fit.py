@@ -10,7 +10,8 @@ run folder's bookkeeping is `runs`; every run leaves in `experiments/NAME/runs/<
   training seconds, in all and per call when the run was resumed; each model's ending,
   `stopping.Ending`: an early stop, the epoch whose weights were kept, an unstable
   validation curve, which `train` also warns about);
-- `config.json` (the resolved config, data path and fingerprint), `commit.txt`;
+- `config.json` (the resolved config, data path and fingerprint, the test-set families
+  its augmentation trains on: `augment_families`), `commit.txt`;
 - `submission.json` (the ensemble rule for folds, which the submission template reads).
 
 Weights reach the run folder only when the whole run has finished, so a folder
@@ -46,7 +47,7 @@ from harness.jsonable import to_jsonable
 from harness.profile import Profile, get_profile
 from harness.progress import progress_callback
 from harness.testset.store import seen_holdouts
-from harness.training.augmentation import build_augmenter
+from harness.training.augmentation import build_augmenter, recipe_families
 from harness.training.config import resolve_config
 from harness.training.optim import make_optimizer
 from harness.training.pipeline import class_weights, make_dataset
@@ -313,8 +314,8 @@ def train(experiment: str | Experiment, data=None, epochs: int | None = None,
     splits = _splits(labels, config, folds)
     run_dir = Path(run_dir) if resumed else fresh_run_dir(exp, run_dir)
     if not resumed:
-        config.update(data=data_name, data_fingerprint=fingerprint,
-                      profile=profile.name, experiment=exp.name)
+        config.update(data=data_name, data_fingerprint=fingerprint, profile=profile.name,
+                      experiment=exp.name, augment_families=recipe_families(config["augment"]))
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2, default=str))
         write_text_atomic(run_dir / "commit.txt", commit_text())
     resume = (f"the unfinished run {run_dir} continues with: harness train {exp.name} "

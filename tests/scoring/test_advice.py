@@ -27,3 +27,19 @@ def test_advice_names_the_three_worst_families_and_counters_them_once():
 def test_no_advice_without_a_known_family():
     assert recommend({"clean": 0.9, "compound": 0.3}) is None
     assert recommend({}) is None
+
+
+def test_far_below_clean_the_recipes_chains_come_first_and_the_counters_stay():
+    from harness.scoring.advice import CHAINS, EVIDENCE
+    from harness.training.augmentation import recipe_families
+
+    far = recommend({"clean": 0.95, "compound": 0.35, "overlay": 0.3, "jpeg": 0.8})
+    assert far.chains == CHAINS and "chains" in CHAINS
+    assert far.command("baseline_cnn", far.chains) == \
+        "harness train baseline_cnn --set augment=\"['flip', 'chains']\""
+    assert far.augment == ["flip", "overlay", COUNTERS["jpeg"]]  # the alternative, kept
+    assert len(recipe_families(CHAINS)) == len(SINGLE_FAMILIES)
+    assert "0.000" not in EVIDENCE  # the measured figures, not placeholders
+    # Close to clean, or a model that has not learnt the clean task: the counters only.
+    assert recommend({"clean": 0.95, "compound": 0.85, "overlay": 0.8}).chains is None
+    assert recommend({"clean": 0.31, "compound": 0.09, "overlay": 0.08}).chains is None
