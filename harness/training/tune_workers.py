@@ -35,6 +35,8 @@ from harness.errors import HarnessError
 HEARTBEAT_S = 10
 GRACE_S = 60
 MAX_RETRIES = 3
+# How long a worker whose trial was failed under it waits for the retry to be queued.
+REQUEUE_WAIT_S = 30
 WORKER_ATTR = "worker"
 
 
@@ -56,11 +58,14 @@ def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat_s),
                 grace_period=int(grace_s),
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                     max_retry=MAX_RETRIES))
+        if url.startswith("sqlite"):
+            _lock_on_begin(storage.engine)
+        return storage
     except Exception as e:  # noqa: BLE001 (SQLAlchemy, the driver and Optuna raise many kinds)
         detail = mask_secrets(str(e).strip().splitlines()[0] if str(e).strip() else
                               type(e).__name__, url)
@@ -68,6 +73,30 @@ def open_storage(url: str, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_
                            hint="give a URL such as sqlite:///path/to/file.sqlite or "
                                 "postgresql://user:password@host/db, and check the server "
                                 "is up") from None
+
+
+def _lock_on_begin(engine) -> None:
+    """Every SQLite transaction takes the database's write lock when it begins.
+
+    Optuna hands a re-queued (waiting) trial to one worker by reading its state "FOR
+    UPDATE" and setting it running. SQLite ignores FOR UPDATE, and Python's sqlite3
+    begins a transaction only at the first write, so two workers asking at once both
+    read "waiting" and both run the retry; the second then fails telling a trial the
+    first completed (optuna/optuna#4621). BEGIN IMMEDIATE makes the read and the write
+    one step; the connection's busy timeout lets the other worker wait its turn.
+    (SQLAlchemy's recipe for pysqlite transactions; PostgreSQL honours FOR UPDATE.)
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's begin below, not sqlite3's
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while Optuna set up lack the two hooks
 
 
 def worker_id() -> str:
@@ -140,18 +169,35 @@ def _run_one(study, objective: Callable) -> bool:
     try:
         with tagged.hold:
             study.optimize(tagged, n_trials=1, catch=())
-    except Exception:
+    except Exception as e:
         # Optuna refuses to tell a trial that is no longer running (ValueError, or
         # UpdateFinishedTrialError from the objective's own writes); that is a stall only
         # if the heartbeat's retry callback re-queued this trial, else a real error.
-        if tagged.number is None or not any(
-                tagged.number in t.system_attrs.get("retry_history", ())
-                for t in study.get_trials(deepcopy=False)):
+        import optuna
+
+        no_longer_ours = isinstance(e, optuna.exceptions.UpdateFinishedTrialError) or (
+            isinstance(e, ValueError) and str(e).startswith("Cannot tell a"))
+        if tagged.number is None or not _requeued(study, tagged.number,
+                                                  wait_s=REQUEUE_WAIT_S if no_longer_ours else 0):
             raise
         return False
     finally:
         optuna_log.removeFilter(tagged)
     return True
+
+
+def _requeued(study, number: int, wait_s: float) -> bool:
+    """Whether the heartbeat's retry callback has re-queued trial `number`, waiting up to
+    `wait_s`: Optuna fails a stale trial and enqueues its retry in two transactions, and
+    a worker that wakes to find its trial failed may look in between."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if any(number in t.system_attrs.get("retry_history", ())
+               for t in study.get_trials(deepcopy=False)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _worker(url, heartbeat_s, grace_s, study_name, objective, slots, holding, index, errors):

@@ -56,12 +56,15 @@ def test_staged_template_predicts_integer_labels(tmp_path, profile):
     ("robust_cnn", ["flip", "randaugment_weak", "overlay"]),
     ("resnet_cnn", ["flip"]),
 ])
-def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile):
+def test_cpu_experiment_trains_packs_and_runs_in_the_ingestion(name, augment, tmp_path,
+                                                                profile):
+    """Each trains an epoch under its own config and augmentation, and the packed zip's
+    model.py loads its weights in a fresh process and predicts valid labels (pack's
+    smoke run, the ingestion `score` runs too; scoring a packed backbone's zip is
+    vgg16's test in test_experiments_seed.py)."""
     from harness.data.datasets import save_dataset
     from harness.paths import REPO_ROOT
-    from harness.scoring.scorer import score
     from harness.shipping.packing import pack
-    from harness.testset.store import load_testset
     from harness.training.fit import train
 
     rng = np.random.default_rng(3)
@@ -72,9 +75,7 @@ def test_cpu_experiment_trains_packs_and_scores(name, augment, tmp_path, profile
     run = train(exp, data=data, epochs=1, overrides={"validation_split": 0.0, "batch_size": 8},
                 run_dir=tmp_path / "run", progress=False)
     packed = pack(exp.path, profile, out=tmp_path / "dist", run=run.run_dir, data=data, n_smoke=4)
-    scored = score(packed.zip, load_testset(data, profile), profile,
-                   experiment_name=name).raise_for_failure()
-    assert scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
+    assert packed.smoke["n_images"] == 4 and packed.zip.is_file()
 
 
 def test_read_run_takes_every_form_of_history_and_survives_damage(tmp_path):
