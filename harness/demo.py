@@ -83,6 +83,7 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
     from harness.results import build_report, explain, read_leaderboard, score_and_keep
     from harness.results.leaderboard import codabench_records
     from harness.shipping import pack, timecheck
+    from harness.shipping.optimize import packed_rewrite
     from harness.shipping.timing import timecheck_dir
     from harness.testset import build
     from harness.training import train
@@ -137,7 +138,7 @@ def run_demo(workdir: str | None = None, data: str | None = None, n: int = 2400,
 
     step("score", f"harness score {DEMO_EXPERIMENT} --testset demo",
          lambda: score_and_keep(DEMO_EXPERIMENT, testset="demo", profile=profile,
-                                db_url=db_url).raise_for_failure(),
+                                db_url=db_url, prepare=packed_rewrite).raise_for_failure(),
          _score_summary)
 
     packed = step("pack", f"harness pack {DEMO_EXPERIMENT} --out {work / 'dist'}",

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 TAIL_CHARS = 3000
 
@@ -36,11 +37,13 @@ def time_limit_message(limit: float) -> str:
     return f"Execution Time Limit exceeded. Limit was {format_limit(limit)} seconds"
 
 
-def wait_for(proc: subprocess.Popen, deadline: float | None):
+def wait_for(proc: subprocess.Popen, deadline: float | None,
+             tick: Callable[[], None] = lambda: None):
     """Wait for the child; return (status, rusage), or None when the deadline passed.
 
     `deadline` is a `time.monotonic()` value; None waits for ever. It polls (a few
-    milliseconds at first, at most 50 ms) so that a limit is kept to within 50 ms.
+    milliseconds at first, at most 50 ms) so that a limit is kept to within 50 ms,
+    calling `tick` between polls (scoring's progress bar reads the child's count there).
     """
     delay = 0.002
     while True:
@@ -50,6 +53,7 @@ def wait_for(proc: subprocess.Popen, deadline: float | None):
             return status, rusage
         if deadline is not None and time.monotonic() >= deadline:
             return None
+        tick()
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 

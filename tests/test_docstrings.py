@@ -19,7 +19,7 @@ from harness.paths import REPO_ROOT
 PURE = [
     "harness.catalog", "harness.dburl", "harness.errors", "harness.imageops",
     "harness.paths", "harness.profile_schema", "harness.registry", "harness.stamps",
-    "harness.testkinds", "harness.experiments", "harness.scoring.advice",
+    "harness.testset.kinds", "harness.experiments", "harness.scoring.advice",
     "harness.scoring.signature", "harness.scoring.metrics", "harness.testset.compound",
     "harness.testset.split", "harness.testset.corruptions", "harness.testset.drawing",
     "harness.testset.augment_chains", "harness.training.config", "harness.training.optim",

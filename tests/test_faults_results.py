@@ -53,8 +53,8 @@ def test_record_stores_the_row_or_nothing_and_says_which(tmp_path):
 def _scored(tmp_path_factory):
     """A pp-small test set `t`, submission `sub` scored on it, and its Codabench record."""
     from harness.data.synth import write_synthetic
+    from harness.results.keeping import score_and_keep
     from harness.results.recording import record_submission
-    from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
     root = tmp_path_factory.mktemp("scored")

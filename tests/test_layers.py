@@ -134,6 +134,27 @@ def test_the_layer_block_places_modules_as_the_docs_say(module, layer):
     assert table[layer_of(module, table)][0] == layer
 
 
+def _one_letter_apart(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def test_no_two_modules_differ_by_one_letter():
+    """`testset` beside `testsets` read as one idea in two places; a command's module
+    (harness/cli/) is named for its command and is left out."""
+    names = sorted({p.parent.name if p.stem == "__init__" else p.stem
+                    for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts})
+    close = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+             if _one_letter_apart(a, b)]
+    assert not close, f"module names one letter apart: {close}"
+    assert _one_letter_apart("testset", "testsets") and _one_letter_apart("scores", "scorer")
+    assert not _one_letter_apart("store", "kinds")
+
+
 def test_an_upward_import_is_found(tmp_path):
     """The walker sees imports inside functions, where upward ones used to hide."""
     source = tmp_path / "calib.py"

@@ -47,3 +47,9 @@ competition_option = click.option(
 def common(f):
     """Add --profile and --json to a command."""
     return profile_option(json_option(f))
+
+
+no_optimize_option = click.option(
+    "--no-optimize", "no_optimize", is_flag=True,
+    help="Run an experiment's stock model, not the CPU rewrite `harness pack` ships "
+         "(grouped convolutions as depthwise ones) [default: what pack ships].")

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.options import common, competition_option, db_option
+from harness.cli.options import common, competition_option, db_option, no_optimize_option
 from harness.cli.output import emit
 from harness.words import plural
 
@@ -55,6 +55,7 @@ def _show_explain(console, r) -> None:
                       f"{g.items[0].confidence:.3f}" if g.items else "-",
                       escape(Path(g.png).name))
     console.print(table)
+    console.print(f"scored: {escape(r.model)}; {escape(r.predictions)}", highlight=False)
     console.print(f"galleries and explain.json in {escape(r.out_dir)} (harness report shows "
                   f"them)", highlight=False, soft_wrap=True)
 
@@ -73,8 +74,9 @@ def _show_explain(console, r) -> None:
               help="Images of each corruption family run through the model (a seeded sample).")
 @click.option("--name", "name", default=None,
               help="The name it goes by, as on the leaderboard [default: from TARGET].")
+@no_optimize_option
 @common
-def explain_cmd(target, testset, n, layer, out, per_family, name, profile, as_json):
+def explain_cmd(target, testset, n, layer, out, per_family, name, no_optimize, profile, as_json):
     """Show where a Keras submission looked when it was most confidently wrong.
 
     TARGET is an experiment, a submission folder or a zip; galleries per corruption
@@ -83,4 +85,5 @@ def explain_cmd(target, testset, n, layer, out, per_family, name, profile, as_js
     from harness.results.explain import explain
 
     emit(explain(target, testset=testset, n=n, layer=layer, out=out, per_family=per_family,
-                 profile=profile, name=name, progress=not as_json), as_json, _show_explain)
+                 profile=profile, name=name, progress=not as_json, optimize=not no_optimize),
+         as_json, _show_explain)

@@ -9,13 +9,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness import testkinds
-from harness.cli.options import common, db_option
+from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit, err_console
+from harness.results.keeping import score_and_keep
 from harness.results.recording import BY_CONSTRUCTION
-from harness.results.scores import score_and_keep
 from harness.scoring.advice import EVIDENCE
 from harness.scoring.scorer import ScoreResult
+from harness.shipping.optimize import packed_rewrite
+from harness.testset import kinds
 
 
 def _fmt(value, spec: str = ".4f") -> str:
@@ -88,6 +89,31 @@ def calibration_line(pp) -> str:
             f" (sampling alone {_fmt(pp.sampling_low, '.3f')}-{_fmt(pp.sampling_high, '.3f')})")
 
 
+def forecast_line(pp, images: int) -> str:
+    """The forecast as soon as it is known, before the diagnosis (stderr)."""
+    return (f"[bold green]forecast: pseudo-private {pp.accuracy:.4f}[/] "
+            f"[green](95% {_fmt(pp.low, '.3f')}-{_fmt(pp.high, '.3f')})[/] "
+            f"({pp.method}, {escape(pp.recipe)}), from the {images} images it rests on")
+
+
+def _show_provenance(console, r: ScoreResult) -> None:
+    """What was scored and where its labels came from."""
+    console.print(f"scored: {escape(r.model)}", highlight=False)
+    if r.reused:
+        now = (r.n_scored or r.testset["n"]) - r.reused
+        console.print(f"predictions: reused the kept labels of {r.reused} images (same model, "
+                      f"same test set){f', predicted {now} now' if now else ''}; the timings "
+                      f"are those of the runs that made them", highlight=False)
+    if r.quick and r.pseudo_private is None:
+        console.print("[yellow]--quick:[/] this set makes no forecast, so every image was "
+                      "scored; not kept on the leaderboard", highlight=False)
+    elif r.quick:
+        console.print(f"[yellow]--quick:[/] only the {r.n_scored} images the headline rests "
+                      f"on were scored: the forecast and its interval are the whole run's, "
+                      f"every other figure is of those images; not kept on the leaderboard "
+                      f"(score it whole to keep it)", highlight=False)
+
+
 def trained_on_line(pp) -> str:
     """Beside the forecast of a model trained on the recipe's own families
     (`harness.testset.optimism`)."""
@@ -108,11 +134,12 @@ def show_score(console, r: ScoreResult) -> None:
     m, ts = r.metrics, r.testset
     recipe = f", recipe {ts['recipe_version']}" if ts["recipe_version"] else ""
     pp = r.pseudo_private
+    scope = f"its {r.n_scored} images" if r.quick else "all images"
     if pp is not None:
         clean = "" if pp.clean is None else f"  clean holdout {pp.clean:.4f}"
         console.print(f"[bold green]pseudo-private {pp.accuracy:.4f}[/] "
                       f"[green](95% {_fmt(pp.low, '.3f')}-{_fmt(pp.high, '.3f')})[/] "
-                      f"({pp.method}, {escape(pp.recipe)}){clean}  all images {m.accuracy:.4f}  "
+                      f"({pp.method}, {escape(pp.recipe)}){clean}  {scope} {m.accuracy:.4f}  "
                       f"{escape(r.experiment)} on {escape(ts['name'])} ({ts['n']} images, "
                       f"data {ts['sha256'][:12]})", highlight=False)
         console.print(f"[dim]{calibration_line(pp)}[/]", highlight=False)
@@ -123,14 +150,16 @@ def show_score(console, r: ScoreResult) -> None:
         if pp.trained_on:
             console.print(f"[yellow]optimistic:[/] {escape(trained_on_line(pp))}",
                           highlight=False)
+        _show_provenance(console, r)
     else:
         # Not a pseudo-private set: its figure is named for what it is, never a forecast.
         headline = "macro F1" if m.metric == "macro_f1" else "accuracy"
-        on = testkinds.subject(ts["kind"], ts["name"], ts["path"])
+        on = kinds.subject(ts["kind"], ts["name"], ts["path"])
         console.print(f"[bold green]{headline} {m.value:.4f}[/] on {escape(on)}: not a "
                       f"forecast of the hidden score  {escape(r.experiment)} on "
                       f"{escape(ts['name'])} ({ts['n']} images{recipe}, data {ts['sha256'][:12]})",
                       highlight=False)
+        _show_provenance(console, r)
 
     summary = Table(title="Metrics", title_justify="left")
     summary.add_column("metric")
@@ -165,15 +194,18 @@ def show_score(console, r: ScoreResult) -> None:
                    f"{r.time_limit_s:g} s", f"{r.peak_rss_mb:.0f} MiB")
     console.print(timing)
     if len(r.calls) > 1:
+        split = ("; the headline's images first, in a run of their own"
+                 if r.pseudo_private is not None else "")
         console.print(f"predict was called {len(r.calls)} times, at most the hidden set's size "
-                      "each: " + ", ".join(f"{c['images']} images {c['seconds']:.1f} s "
+                      f"each{split}: " + ", ".join(f"{c['images']} images {c['seconds']:.1f} s "
                                            f"(peak {c['peak_rss_mb']:.0f} MiB)" for c in r.calls),
                       highlight=False)
     versions = ", ".join(f"{k} {v}" for k, v in r.versions.items())
     console.print(f"[dim]{escape(versions)}[/]", highlight=False)
-    console.print(f"confusion matrix: {escape(str(r.confusion_png))}", highlight=False)
-    console.print(f"[dim]stored as row {r.row_id} of {escape(r.db_url)}; "
-                  f"submission {r.submission_sha256[:12]}[/]", highlight=False)
+    if r.row_id is not None:
+        console.print(f"confusion matrix: {escape(str(r.confusion_png))}", highlight=False)
+        console.print(f"[dim]stored as row {r.row_id} of {escape(r.db_url)}; "
+                      f"submission {r.submission_sha256[:12]}[/]", highlight=False)
 
 
 @click.command("score")
@@ -185,23 +217,36 @@ def show_score(console, r: ScoreResult) -> None:
               help="Seconds over the whole run [default: the profile's].")
 @click.option("--name", "name", default=None,
               help="The experiment's name on the leaderboard [default: from TARGET].")
+@click.option("--quick", "quick", is_flag=True,
+              help="Stop at the headline: score only the images the forecast and its "
+                   "interval rest on (not kept on the leaderboard).")
+@no_optimize_option
 @db_option()
 @common
-def score_cmd(target, testset, time_limit, name, db_url, profile, as_json):
+def score_cmd(target, testset, time_limit, name, quick, no_optimize, db_url, profile, as_json):
     """Run TARGET exactly as Codabench would, score it, and store it on the leaderboard.
 
     TARGET is a zip as it would be uploaded, a submission folder (model.py at its
-    root), or an experiment (name or folder). A failing submission prints the server's
-    message and its own traceback, is stored as a failure, and exits with status 1.
+    root), or an experiment (name or folder; scored as `harness pack` ships it). The
+    forecast comes first, then the per-family diagnosis. A failing submission prints
+    the server's message and its own traceback, is stored as a failure, and exits with
+    status 1.
     """
-    run = functools.partial(score_and_keep, target, testset=testset, time_limit_s=time_limit,
-                            profile=profile, db_url=db_url, experiment_name=name)
+    # --quick lacks the per-family figures a leaderboard row holds: it is not kept.
+    run = functools.partial(score_and_keep, target, testset=testset, db_url=db_url,
+                            time_limit_s=time_limit, profile=profile, experiment_name=name,
+                            quick=quick,
+                            prepare=None if no_optimize else packed_rewrite,
+                            progress=not as_json)
     if as_json:
         result = run()
     else:
         # One predict call can run for an hour: say what is happening meanwhile (stderr).
         with err_console.status("scoring") as spinner:
-            result = run(status=spinner.update)
+            def headline(pp, images):
+                spinner.stop()  # the diagnosis goes on under a progress bar
+                err_console.print(forecast_line(pp, images), highlight=False)
+            result = run(status=spinner.update, on_headline=headline)
     emit(result, as_json, show_score)
     if not result.ok:
         sys.exit(1)

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.options import common, db_option
+from harness.cli.options import common, db_option, no_optimize_option
 from harness.cli.output import emit
 from harness.errors import HarnessError
 from harness.results.leaderboard import codabench_records
@@ -59,10 +59,12 @@ def show_timecheck(console, report: TimecheckReport) -> None:
               help="Images in the larger timing run (the other: one chunk, or 1/4).")
 @click.option("--data", "data", default=None, type=click.Path(dir_okay=False),
               help="An npz to time on [default: random pixels].")
+@no_optimize_option
 @db_option("Leaderboard database holding Codabench durations for calibration "
            "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
 @common
-def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profile, as_json):
+def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, no_optimize, db_url, profile,
+                  as_json):
     """Estimate whether TARGETs (zips, folders, experiments) fit the server's time limit.
 
     Without TARGET: every submission_*.zip in the current folder. Exits 1 on a FAIL.
@@ -74,7 +76,8 @@ def timecheck_cmd(targets, test_size, limit_s, tta, sample, data, db_url, profil
                                hint="harness timecheck EXPERIMENT, or a zip from harness pack")
     report = timecheck(list(targets), profile, test_size=test_size, limit_s=limit_s, tta=tta,
                        sample=sample, data=data, records=codabench_records(db_url),
-                       keep_dir=timecheck_dir(), progress=not as_json)
+                       keep_dir=timecheck_dir(), progress=not as_json,
+                       optimize=not no_optimize)
     emit(report, as_json, show_timecheck)
     if not report.ok:
         sys.exit(1)

@@ -139,7 +139,7 @@ def tune(experiment, trials, workers, storage, study, testset, data, epochs, set
     --storage URL; a worker that dies mid-trial has its trial retried.
     """
     from harness import training
-    from harness.results.scores import keep_score
+    from harness.results.keeping import keep_score
     from harness.training import tuning
 
     result = tuning.tune(experiment, trials, storage=storage, study=study, data=data,

@@ -7,7 +7,7 @@ import sys
 import click
 from rich.markup import escape
 
-from harness.cli.options import common
+from harness.cli.options import common, no_optimize_option
 from harness.cli.output import emit, err_console
 from harness.shipping.verify import VerifyResult, verify_zip
 
@@ -48,8 +48,9 @@ def show_verify(console, r: VerifyResult) -> None:
 @click.option("--python", "python", default=None, envvar="HARNESS_SERVER_PYTHON",
               help="An interpreter that already has the server's runtime "
                    "[env HARNESS_SERVER_PYTHON; default: a cached virtualenv, built once].")
+@no_optimize_option
 @common
-def verify_cmd(target, n, data, python, profile, as_json):
+def verify_cmd(target, n, data, python, no_optimize, profile, as_json):
     """Run TARGET (a zip) on the server's exact runtime and compare labels with here.
 
     The runtime (the profile's server requirements) is a virtualenv built on first use
@@ -58,7 +59,7 @@ def verify_cmd(target, n, data, python, profile, as_json):
     """
     status = (lambda msg: None) if as_json else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
     result = verify_zip(target, profile, n=n, data=data, python=python, status=status,
-                        progress=not as_json)
+                        progress=not as_json, optimize=not no_optimize)
     emit(result, as_json, show_verify)
     if not result.ok:
         sys.exit(1)

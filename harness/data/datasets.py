@@ -76,13 +76,12 @@ def _expected(profile: Profile) -> str:
             f"or (N,) integers 0..{profile.num_classes - 1}")
 
 
-def validate_arrays(images, labels, profile: Profile | str | None = None,
+def validate_arrays(images, labels, profile: Profile,
                     source: str = "data") -> tuple[np.ndarray, np.ndarray | None]:
     """Check images and labels against the profile; return them normalised.
 
     Labels come back as (N,) int64. Raises `HarnessError` naming `source` on any problem.
     """
-    profile = get_profile(profile)
     expected = _expected(profile)
 
     def fail(problem: str) -> HarnessError:
@@ -122,8 +121,40 @@ UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, str
               NotImplementedError, MemoryError, KeyError)
 
 
-HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _read_header(f) -> tuple[tuple, np.dtype] | None:
+    """(shape, dtype) from an open .npy stream, or None for a format version numpy's own
+    load must judge (its header readers are public for 1.0 and 2.0 only)."""
+    read = _HEADER_READERS.get(np.lib.format.read_magic(f))
+    if read is None:
+        return None
+    shape, _, dtype = read(f)
+    return shape, dtype
+
+
+def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
+
+    The one npy-header reader: the dataset loader's size check, the test set loaded
+    for scoring (`harness.testset.store`) and the ingestion's image count use it.
+
+    Raises:
+        KeyError: the npz holds no such array.
+        ValueError: the array is in a format version this reader does not know.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        with open(path, "rb") as f:
+            header = _read_header(f)
+    else:
+        with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
+            header = _read_header(f)
+    if header is None:
+        raise ValueError(f"{path}: {key} is in an npy format version this reader does not know")
+    return header
 
 
 def _check_declared_sizes(path: Path) -> None:
@@ -134,10 +165,10 @@ def _check_declared_sizes(path: Path) -> None:
             if not info.filename.endswith(".npy"):
                 continue
             with zf.open(info) as f:
-                read = HEADER_READERS.get(np.lib.format.read_magic(f))
-                if read is None:
-                    continue  # a format version numpy's own load judges
-                shape, _, dtype = read(f)
+                header = _read_header(f)
+            if header is None:
+                continue  # a format version numpy's own load judges
+            shape, dtype = header
             declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if declared > info.file_size:
                 raise ValueError(f"{info.filename} declares shape {shape} ({declared:,} "

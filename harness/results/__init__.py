@@ -1,6 +1,6 @@
 """The results stage: every score and every real Codabench result, side by side.
 
-Owns keeping a score (`scores`: its row and its confusion picture) and a bundle run's
+Owns keeping a score (`keeping`: its row and its confusion picture) and a bundle run's
 (`bundleruns`), the fit of the
 forecast to real results (`forecast`), the leaderboard database (SQLite by default, any
 SQLAlchemy URL for a team) and the records of what Codabench really said
@@ -27,7 +27,7 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "leaderboard": ["Leaderboard", "record", "CodabenchRecord"],
     "recording": ["record_submission", "RecordResult", "resolve_submission"],
-    "scores": ["keep_score", "score_and_keep", "reports_dir"],
+    "keeping": ["keep_score", "score_and_keep", "reports_dir"],
     "bundleruns": ["keep_bundle_run"],
     "forecast": ["calibrate"],
     "standings": ["read_leaderboard", "LeaderboardResult", "LeaderboardTable"],

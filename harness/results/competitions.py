@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from harness.profile import Profile
 from harness.results.schema import UNKNOWN_COMPETITION
 from harness.words import plural
 
@@ -31,12 +32,10 @@ ALL = "all"
 UNBOUND = "unbound (recorded by name before v4)"
 
 
-def chosen(competition: str | None = None, profile=None) -> str:
+def chosen(competition: str | None, profile: Profile) -> str:
     """The competition a read command shows: `competition` ("all" for each), else the
-    profile's (`profile`, else today's: `harness.profile.get_profile`)."""
-    from harness.profile import get_profile
-
-    return competition or get_profile(profile).name
+    profile's."""
+    return competition or profile.name
 
 
 def competition_of(row: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 
 from harness.contactsheet import contact_sheet
 from harness.errors import HarnessError
-from harness.fsutil import write_text_atomic
+from harness.fsutil import sha256_file, write_text_atomic
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
@@ -93,6 +93,8 @@ class ExplainResult:
     galleries: list[Gallery] = field(default_factory=list)
     # The competition its test set and captions' class names are of (the profile's).
     competition: str | None = None
+    model: str = ""
+    predictions: str = ""
 
 
 
@@ -210,7 +212,7 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
             layer: str | None = None, out: str | os.PathLike | None = None,
             per_family: int = 400, pairs: int = 6, seed: int = 0,
             profile: Profile | str | None = None, name: str | None = None,
-            progress: bool = False) -> ExplainResult:
+            progress: bool = False, optimize: bool = True) -> ExplainResult:
     """Draw the most confident mistakes of TARGET per family and per confused pair.
 
     Args:
@@ -226,14 +228,22 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         name: the name it goes by (default: from TARGET, as `harness score` names it);
             give the leaderboard's name to see both together in the report.
         progress: tqdm bars (stderr) over predicting, Grad-CAM and drawing galleries.
+        optimize: explain an experiment as `pack` ships it (the CPU rewrite, which
+            `score` runs too); False: its stock model.
+
+    Where `harness score` kept this model's labels on this test set, they are reused:
+    the mistakes are the ones it counted, and only they are run through the model here
+    (for their confidence and maps).
 
     Raises:
         HarnessError: not a Keras submission, a model that cannot be differentiated,
             no such layer, target or test set.
     """
     from harness.results.gradcam import find_conv_layer, grad_cam, overlay
+    from harness.scoring.predictions import stored_predictions
     from harness.scoring.targets import resolve_target
-    from harness.scoring.testsets import load_testset
+    from harness.shipping.optimize import packed_rewrite
+    from harness.testset.store import load_testset
 
     if n < 1 or per_family < 1 or pairs < 0:
         raise HarnessError(f"--n and --per-family are >= 1, pairs >= 0. Received: n={n}, "
@@ -251,14 +261,26 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
     severity = None if severity is None else severity[chosen]
 
     with tempfile.TemporaryDirectory(prefix="harness-explain-") as tmp:
-        staged = resolve_target(target, Path(tmp) / "submission", profile, as_trained=True)
+        staged = resolve_target(target, Path(tmp) / "submission", profile, as_trained=True,
+                                prepare=packed_rewrite if optimize else None)
         models = load_keras_models(staged.path)
         layers = [find_conv_layer(m, layer) for m in models]
         scale = input_scale(staged.path, models, images)
-    probs = _probabilities(models, images, scale, progress)
-    pred = probs.argmax(axis=1)
-    confidence = probs[np.arange(len(pred)), pred]
-    wrong = pred != labels
+    kept = stored_predictions(staged.model_sha256, sha256_file(ts.path), len(ts)).labels[chosen]
+    if len(kept) and (kept >= 0).all():
+        pred, wrong = kept, kept != labels
+        confidence = np.zeros(len(pred))
+        if wrong.any():
+            probs = _probabilities(models, images[wrong], scale, progress)
+            confidence[wrong] = probs[np.arange(len(probs)), pred[wrong]]
+        predictions = (f"reused the labels harness score kept for these {len(pred)} images; "
+                       f"only its {int(wrong.sum())} mistakes were run through the model here")
+    else:
+        probs = _probabilities(models, images, scale, progress)
+        pred = probs.argmax(axis=1)
+        confidence = probs[np.arange(len(pred)), pred]
+        wrong = pred != labels
+        predictions = f"predicted here: {len(pred)} images through the .keras models"
 
     name = name or staged.name
     out_dir = Path(out) if out else explain_dir() / slug(name)
@@ -322,7 +344,8 @@ def explain(target: str | os.PathLike, testset: str | os.PathLike | None = None,
         n_images=len(chosen), n_mistakes=int(wrong.sum()),
         accuracy=float(1 - wrong.mean()) if len(wrong) else 0.0, out_dir=str(out_dir),
         summary_json=str(out_dir / "explain.json"), seconds=time.perf_counter() - start,
-        galleries=galleries, competition=profile.name)
+        galleries=galleries, competition=profile.name, model=staged.model,
+        predictions=predictions)
     summary = {k: v for k, v in asdict(result).items() if k != "seconds"}
     write_text_atomic(out_dir / "explain.json", json.dumps(summary, indent=2, sort_keys=True))
     return result

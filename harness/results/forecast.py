@@ -134,7 +134,7 @@ def calibrate(testset: str | os.PathLike | None = None, db_url: str | None = Non
     return result
 
 
-def calibration_view(entries: list[dict], profile: Profile | str | None = None,
+def calibration_view(entries: list[dict], profile: Profile,
                      data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """The points to plot (experiment, forecast, codabench, source) and the fitted line.
 

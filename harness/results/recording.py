@@ -80,7 +80,7 @@ def _from_pack(pack: dict, how: str) -> Binding:
                    pack["experiment"], pack["run"], how)
 
 
-def _from_zip(path: Path) -> Binding:
+def _from_zip(path: Path, profile: Profile) -> Binding:
     from harness.scoring.targets import content_sha256, resolve_target
 
     digest = sha256_file(path)
@@ -88,13 +88,13 @@ def _from_zip(path: Path) -> Binding:
         if pack["sha256"] == digest:
             return _from_pack(pack, f"packed from {pack['experiment']} run {pack['run']}")
     with tempfile.TemporaryDirectory(prefix="harness-record-") as tmp:
-        staged = resolve_target(path, Path(tmp) / "sub", get_profile())
+        staged = resolve_target(path, Path(tmp) / "sub", profile)
         content = content_sha256(staged.path)
     return Binding(path.name, digest, content, path.stem, None,
                    "not packed here: bound to its content")
 
 
-def resolve_submission(target: str | os.PathLike) -> Binding:
+def resolve_submission(target: str | os.PathLike, profile: Profile) -> Binding:
     """The zip `target` means: a .zip file, a submission folder (the files you zipped),
     an experiment (its latest packed zip) or part of a packed zip's name.
 
@@ -106,7 +106,7 @@ def resolve_submission(target: str | os.PathLike) -> Binding:
         if not zipfile.is_zipfile(path):
             raise HarnessError(f"{path}: not a zip file",
                                hint="name the zip you uploaded, e.g. dist/submission_X.zip")
-        return _from_zip(path)
+        return _from_zip(path, profile)
     if path.is_dir() and not is_experiment(path):
         from harness.scoring.targets import content_sha256
 
@@ -190,7 +190,7 @@ def record_submission(target: str | os.PathLike, codabench_score: float,
         HarnessError: see `resolve_submission` and `Leaderboard.record`.
     """
     profile = get_profile(profile)
-    binding = resolve_submission(target)
+    binding = resolve_submission(target, profile)
     db = Leaderboard(db_url)
     scores = db.scores()
     probe = {"zip_sha256": binding.zip_sha256, "content_sha256": binding.content_sha256,

@@ -7,7 +7,7 @@ row) and every open checks it:
 - version 1 is a database from before the version table (the harness up to issue 12):
   its rows get the uid they lack;
 - version 2 stored scores without the kind of test set they came from: each gets one
-  inferred from what it kept (`harness.testkinds.infer`), so an old database's clean
+  inferred from what it kept (`harness.testset.kinds.infer`), so an old database's clean
   accuracies never stand beside forecasts;
 - version 3 stored scores without the competition they were scored under, and
   Codabench results bound to an experiment's name only: each score becomes the profile
@@ -33,7 +33,7 @@ import functools
 import json
 import uuid
 
-from harness import testkinds
+from harness.testset import kinds
 
 SCHEMA_VERSION = 4
 # What a score row of an older database was scored under when it cannot be told.
@@ -85,7 +85,7 @@ def tables():
         # The experiment's run folder name (its stamp) whose weights were scored.
         sa.Column("run_stamp", sa.String(64)),
         sa.Column("testset", sa.String(200), index=True),
-        # What the score is (harness.testkinds): only a pseudo-private one is a forecast.
+        # What the score is (harness.testset.kinds): only a pseudo-private one is a forecast.
         sa.Column("testset_kind", sa.String(16)),
         sa.Column("testset_path", sa.Text),
         sa.Column("testset_sha256", sa.String(64)),
@@ -234,7 +234,7 @@ def _backfill_kinds(conn, scores) -> None:
                         .where(scores.c.testset_kind.is_(None))).mappings().all()
     for row in rows:
         conn.execute(sa.update(scores).where(scores.c.id == row["id"])
-                     .values(testset_kind=testkinds.infer(row)))
+                     .values(testset_kind=kinds.infer(row)))
 
 
 def _backfill_competitions(conn, scores) -> None:

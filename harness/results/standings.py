@@ -2,7 +2,7 @@
 record, one table per test set.
 
 A forecast and an accuracy on someone's own file are different numbers, so they never
-share a column: rows are grouped by test set and its kind (`harness.testkinds`), and
+share a column: rows are grouped by test set and its kind (`harness.testset.kinds`), and
 only a pseudo-private set's table has the forecast, its interval, the calibration's
 real points and the gap to Codabench. Within a table, `≈` (`tied_with_leader`) marks a
 forecast within the test set's sampling noise of the leader's. Experiments recorded on
@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import testkinds
+from harness.profile import Profile, get_profile
 from harness.registry import unknown
 from harness.results import competitions
 from harness.results.bundletables import BUNDLE, bundle_tables
 from harness.results.leaderboard import Leaderboard
+from harness.testset import kinds
 
 # The columns of a leaderboard row, in display order.
 ROW_COLUMNS = (
@@ -49,7 +50,7 @@ CODABENCH_COLUMNS = ("experiment", "codabench", "codabench_phase", "codabench_zi
 
 def kind_of(score: dict) -> str:
     """The kind of set a stored score is on (inferred for rows stored without one)."""
-    return score.get("testset_kind") or testkinds.infer(score)
+    return score.get("testset_kind") or kinds.infer(score)
 
 
 def matches(score: dict, testset: str | None) -> bool:
@@ -87,7 +88,7 @@ class LeaderboardTable:
 
     Args:
         testset: its name (None: experiments only recorded on Codabench).
-        kind: what kind of set (`harness.testkinds`; None for those).
+        kind: what kind of set (`harness.testset.kinds`; None for those).
         title: what its numbers are, in words.
         forecast: True when its headline is a forecast (a pseudo-private set).
         columns: the keys of its rows, in display order.
@@ -112,7 +113,7 @@ class LeaderboardTable:
 
 def _kind_rank(kind: str | None) -> int:
     # A kind this harness does not know (a newer harness's row) sorts last, not crashes.
-    return testkinds.KINDS.index(kind) if kind in testkinds.KINDS else len(testkinds.KINDS)
+    return kinds.KINDS.index(kind) if kind in kinds.KINDS else len(kinds.KINDS)
 
 
 def tables(db: Leaderboard, testset: str | None = None, sort: str = "pseudo_private",
@@ -178,7 +179,7 @@ def _competition_tables(competition, scores, records, testset, sort, fitted):
     out = []
     for (kind, name), members in sorted(groups.items(), key=lambda g: (
             _kind_rank(g[0][0]), str(g[0][1]))):
-        forecast = testkinds.forecasts(kind)
+        forecast = kinds.forecasts(kind)
         newest = max((score for _, score in members), key=lambda s: s["id"])
         columns = [c for c in ROW_COLUMNS if forecast or c not in FORECAST_COLUMNS]
         group = [row for row, _ in members]
@@ -187,7 +188,7 @@ def _competition_tables(competition, scores, records, testset, sort, fitted):
         group = [{c: row[c] for c in columns} for row in group]
         by = sort if sort in columns else "accuracy"
         out.append(LeaderboardTable(
-            name, kind, testkinds.title(kind, name, newest.get("testset_path"),
+            name, kind, kinds.title(kind, name, newest.get("testset_path"),
                                         newest.get("recipe_version")),
             forecast, columns, _sorted(group, by), by, competition))
     out += bundle_tables(competition, bundle)
@@ -200,7 +201,7 @@ def _competition_tables(competition, scores, records, testset, sort, fitted):
                 "codabench_phase": rec["phase"], "codabench_zip": None, "testset": None,
                 "testset_kind": None}
                for rec in records if not competitions.bound(rec)]
-    for title, group in ((testkinds.title(None, None), only),
+    for title, group in ((kinds.title(None, None), only),
                          (f"Codabench results {competitions.UNBOUND}: paired with no "
                           f"score", unbound)):
         if group:
@@ -237,7 +238,7 @@ def _row(experiment, testset, kind, score, record, runs, failures,
     stored = stored_metrics(score)
     # The headline's interval and calibration (scores before them have none).
     headline = stored.get("pseudo_private") or {}
-    forecast = score.get("pseudo_private") if testkinds.forecasts(kind) else None
+    forecast = score.get("pseudo_private") if kinds.forecasts(kind) else None
     cb = record["score"] if record else None
     return {
         "experiment": experiment,
@@ -332,7 +333,7 @@ class LeaderboardResult:
 
 def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
                      db_url: str | None = None, competition: str | None = None,
-                     profile=None) -> LeaderboardResult:
+                     profile: Profile | str | None = None) -> LeaderboardResult:
     """The latest local score per experiment and test set joined with the Codabench
     result of its exact zip, one table per test set, of one competition (`competition`,
     else `profile`'s, else today's profile's; "all": each); a missing database reads
@@ -342,12 +343,11 @@ def read_leaderboard(testset: str | None = None, sort: str = "pseudo_private",
         >>> read_leaderboard(testset="default").tables[0].rows[0]["experiment"]
         'baseline_cnn'
     """
-    competition = competitions.chosen(competition, profile)
-    db = Leaderboard(db_url, create=False)
-    from harness.profile import get_profile
     from harness.results.recording import fitted_on
 
-    found, others = split_tables(db, testset, sort, competition,
-                                 fitted_on(get_profile(profile)))
+    profile = get_profile(profile)
+    competition = competitions.chosen(competition, profile)
+    db = Leaderboard(db_url, create=False)
+    found, others = split_tables(db, testset, sort, competition, fitted_on(profile))
     return LeaderboardResult(found, testset, sort, db.url, db.where, missing=db.missing,
                              competition=competition, others=others)

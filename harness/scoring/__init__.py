@@ -5,13 +5,14 @@ contract (`contract`), the ingestion process that runs `Model().predict(X)` in a
 process under the time limit (`ingestion`, with its stdlib-only `ingestion_child.py`),
 the class model.py must define and how the server calls it (`signature`), which
 Python runs a submission: this one or a cached virtualenv of the server's runtime
-(`runtime`), the metrics (`metrics`), a test set as scoring reads it and what kind it is
-(`testsets`), and `score`, which ties them to a test set and the leaderboard
-(`scorer`).
+(`runtime`), the metrics (`metrics`), and `score`, which ties them to the test set it
+receives (`harness.testset.store.TestSet`, loaded in the test-set stage) (`scorer`).
 
 Examples:
     >>> from harness.scoring import score
-    >>> score("baseline_cnn", testset="default").pseudo_private.accuracy
+    >>> from harness.testset import load_testset
+    >>> profile = get_profile()
+    >>> score("baseline_cnn", load_testset("default", profile), profile).pseudo_private.accuracy
 
 Every name below is imported on first use, so `import harness.scoring` stays cheap.
 """
@@ -20,7 +21,6 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "scorer": ["score", "ScoreResult"],
-    "testsets": ["load_testset", "TestSet"],
     "targets": ["resolve_target", "Staged"],
     "contract": ["check_source", "check_predictions", "SubmissionError", "Failure",
                  "FAILURE_KINDS"],

@@ -32,13 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 
+from harness.data.datasets import images_header
 from harness.procs import end_group, kill_group, tail, time_limit_message, wait_for
 from harness.profile import Profile
 from harness.scoring.contract import Failure, SubmissionError, check_predictions, missing_required
@@ -152,28 +152,6 @@ def _elsewhere(failure: Failure, profile: Profile) -> Failure:
         f"receives"))
 
 
-def images_header(path: str | os.PathLike, key: str = "images") -> tuple[tuple, np.dtype]:
-    """(shape, dtype) of an array in an .npy, or under `key` in an .npz, without reading it.
-
-    Raises:
-        ValueError: the file holds no such array.
-    """
-    path = Path(path)
-    if path.suffix == ".npy":
-        with open(path, "rb") as f:
-            return _read_header(f)
-    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as f:
-        return _read_header(f)
-
-
-def _read_header(f) -> tuple[tuple, np.dtype]:
-    version = np.lib.format.read_magic(f)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    shape, _, dtype = read(f)
-    return shape, dtype
-
-
 class IngestionRun:
     """A submission running in its own process; `wait()` gives its `IngestionResult`.
 
@@ -249,16 +227,24 @@ class IngestionRun:
             kill_group(self.proc)
         self._tmp.cleanup()
 
-    def wait(self) -> IngestionResult:
-        """Wait for the process (killing its group at the time limit) and read its result."""
+    def wait(self, on_progress: Callable[[int], None] | None = None) -> IngestionResult:
+        """Wait for the process (killing its group at the time limit) and read its result;
+        `on_progress` hears the images predicted so far after each `predict` call."""
         if self._result is None:
-            self._result = self._collect()
+            self._result = self._collect(on_progress)
         return self._result
 
-    def _collect(self) -> IngestionResult:
-        proc = self.proc
+    def _collect(self, on_progress) -> IngestionResult:
+        proc, said = self.proc, [0]
+
+        def tick():
+            mark = self.private / "progress"  # replaced whole by the child: never torn
+            done = int(mark.read_text() or 0) if on_progress and mark.exists() else 0
+            if done > said[0]:
+                said[0] = done
+                on_progress(done)
         try:
-            waited = wait_for(proc, self.start + self.limit if self.limit else None)
+            waited = wait_for(proc, self.start + self.limit if self.limit else None, tick)
         except BaseException:
             kill_group(proc)
             raise

@@ -13,7 +13,7 @@ model import Model`, `Model()` (the class and arguments SPEC names: `model(path)
 the submission's folder), then `predict` on X in the dtype SPEC names, in consecutive
 calls of at most `chunk_size` images (the hidden set's size). It writes
 `result.json` (timings per call, failure, runtime versions) and `predictions.npy`
-beside SPEC.
+beside SPEC, and after each call `progress` (images predicted so far).
 A crash leaves no result.json; the parent reads the exit status instead.
 """
 
@@ -93,6 +93,14 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _note_progress(out_dir, done):
+    """Images predicted so far, for the parent's progress bar (written whole, replaced)."""
+    part = os.path.join(out_dir, "progress.part")
+    with open(part, "w") as f:
+        f.write(str(done))
+    os.replace(part, os.path.join(out_dir, "progress"))
+
+
 def _describe(exc, blocker):
     if isinstance(exc, ModuleNotFoundError) and exc.name in blocker.blocked:
         return "forbidden_import"
@@ -170,6 +178,7 @@ def main(spec_path):
             return finish("predict_error", "predict", exc)
         calls.append({"images": hi - lo, "seconds": time.perf_counter() - call_start,
                       "peak_rss_mb": _peak_rss_mb()})
+        _note_progress(out_dir, hi)
         result["returned"] = type(pred).__module__ + "." + type(pred).__qualname__
         if pred is None:
             result["returned"] = "None"

@@ -2,10 +2,11 @@
 
 A TARGET is a zip exactly as it would be uploaded, a submission folder (model.py at its
 root), or an experiment (a name or its folder: its latest run's weights staged with the
-template, `Experiment.stage`, exported as SavedModels when the profile's server runs
-another major Keras than this interpreter: `stage_for_runtime`). `resolve_target` turns
-any of them into a submission folder and a content hash that identifies it on the
-leaderboard.
+template, `Experiment.stage`, made what `pack` ships by the `prepare` its caller hands
+down (the CPU rewrite, `harness.shipping.optimize.packed_rewrite`: shipping sits above
+scoring), exported as SavedModels when the profile's server runs another major Keras
+than this interpreter: `stage_for_runtime`). `resolve_target` turns any of them into a
+submission folder and a content hash that identifies it on the leaderboard.
 
 A zip is checked before anything is extracted: no absolute paths, no `..` parts, no
 symlinks, no absurd uncompressed size, and model.py at its root (when it sits in a
@@ -26,6 +27,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from harness.errors import HarnessError
 from harness.experiments import WEIGHT_SUFFIX, get_experiment, is_experiment
@@ -40,6 +42,11 @@ from harness.scoring.runtime import runs_here
 MAX_UNPACKED_BYTES = 8 << 30
 MAX_ENTRIES = 10_000
 IGNORED_PARTS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+# What makes a staged experiment what pack ships: (folder, run, profile) -> what it now
+# holds, in words.
+Prepare = Callable[[Path, Path, Profile], str]
+STOCK = "the stock model, as trained (not the packed one: --no-optimize)"
+AS_GIVEN = "the submission as given"
 
 
 @dataclass
@@ -54,6 +61,10 @@ class Staged:
             same for a folder and the zip made from it.
         name: a default experiment name for the leaderboard (experiment, folder or zip stem).
         run: for an experiment, the run folder its weights came from.
+        model: what is scored, in words: the packed model, the stock one, or the
+            submission as given.
+        model_sha256: the content hash before any SavedModel export (whose bytes differ
+            from export to export): the key of its stored predictions.
     """
 
     kind: str
@@ -62,6 +73,11 @@ class Staged:
     sha256: str
     name: str
     run: Path | None = None
+    model: str = AS_GIVEN
+    model_sha256: str | None = None
+
+    def __post_init__(self):
+        self.model_sha256 = self.model_sha256 or self.sha256
 
 
 def content_sha256(folder: str | os.PathLike) -> str:
@@ -143,7 +159,8 @@ def _extract(path: Path, dest: Path, max_bytes: int) -> None:
 
 
 def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: Profile,
-                   max_bytes: int = MAX_UNPACKED_BYTES, as_trained: bool = False) -> Staged:
+                   max_bytes: int = MAX_UNPACKED_BYTES, as_trained: bool = False,
+                   prepare: Prepare | None = None) -> Staged:
     """Make TARGET a submission folder: extract a zip, stage an experiment, or use a folder.
 
     Args:
@@ -151,8 +168,10 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
         dest: an empty or absent folder to extract or stage into (unused for a folder).
         profile: the competition profile.
         max_bytes: refuse a zip whose entries add up to more than this, uncompressed.
-        as_trained: stage an experiment's `.keras` files as trained, for this
-            interpreter (Grad-CAM), even where the profile's server runs another Keras.
+        as_trained: stage an experiment's `.keras` files for this interpreter
+            (Grad-CAM), even where the profile's server runs another Keras.
+        prepare: makes a staged experiment what `pack` ships (`Prepare`); None stages
+            the stock model.
 
     Returns:
         `Staged`: its kind, source, folder, content sha256 and a default name.
@@ -177,22 +196,31 @@ def resolve_target(target: str | os.PathLike, dest: str | os.PathLike, profile: 
                            hint="TARGET is a .zip, a submission folder or an experiment name")
     experiment = get_experiment(target)
     run = experiment.latest_run()
-    if as_trained:
-        experiment.stage(dest, run, profile=profile)
-    else:
-        stage_for_runtime(experiment, dest, run, profile)
-    return Staged("experiment", str(experiment.path), dest, content_sha256(dest),
-                  experiment.name, run)
+    experiment.stage(dest, run, profile=profile)
+    model = prepare(dest, run, profile) if prepare else STOCK
+    model_sha256 = content_sha256(dest)
+    exported = not as_trained and not runs_here(profile)
+    if exported:
+        export_for_runtime(dest, profile)
+    return Staged("experiment", str(experiment.path), dest,
+                  content_sha256(dest) if exported else model_sha256,
+                  experiment.name, run, model, model_sha256)
+
+
+def export_for_runtime(dest: Path, profile: Profile) -> None:
+    """Make a staged folder what the profile's server runs: as it is when this
+    interpreter stands in for the server, else each `.keras` file exported as a
+    SavedModel, which that server's TensorFlow loads (a Keras 2 server reads no Keras 3
+    file), as `harness pack` would ship it there."""
+    if not runs_here(profile):
+        for weights in sorted(dest.glob(f"*{WEIGHT_SUFFIX}")):
+            to_savedmodel(weights)
 
 
 def stage_for_runtime(experiment, dest: str | os.PathLike, run: str | os.PathLike | None,
                       profile: Profile, **settings) -> Path:
-    """Stage an experiment's run to be scored as the profile's server would run it: as
-    trained when this interpreter stands in for the server, else each `.keras` file
-    exported as a SavedModel, which that server's TensorFlow loads (a Keras 2 server
-    reads no Keras 3 file), as `harness pack` would ship it there."""
+    """Stage an experiment's run to be scored as the profile's server would run it
+    (`export_for_runtime`)."""
     dest = experiment.stage(dest, run, profile=profile, **settings)
-    if not runs_here(profile):
-        for weights in sorted(dest.glob(f"*{WEIGHT_SUFFIX}")):
-            to_savedmodel(weights)
+    export_for_runtime(dest, profile)
     return dest

@@ -11,6 +11,11 @@ probabilities match the original's on a sample.
 The clone uses only built-in layers, so it saves and loads as `.keras` with no custom
 objects, on the server's Keras too.
 
+`packed_rewrite` is what `score`, `timecheck`, `explain` and `verify` hand to staging
+(`Experiment.stage`'s `prepare`), so the model they run is the one `pack` ships: each
+run's rewrite is made once and kept in the run folder (`packed/`), keyed by the weights'
+hash and `REWRITE_VERSION`.
+
 Examples:
     >>> new_model, report = optimize_model(keras.applications.ConvNeXtTiny(weights=None))
     >>> report.rewritten
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -29,9 +35,17 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.fsutil import atomic_path
+from harness.fsutil import atomic_path, sha256_file, write_text_atomic
+from harness.profile import Profile
 from harness.scoring.kerasfiles import WAY_OUT, mismatch, newer, root_exception, saved_keras_version
+from harness.shipping.samples import sample_images
 
+# Bump when the rewrite changes what it writes: the rewrites kept in run folders are
+# keyed by it, so an older one is never taken for the current one.
+REWRITE_VERSION = 1
+# The sample the rewrite is checked on when scoring stages it: as many seeded random
+# images as `pack` checks it on without --data (SMOKE_IMAGES there).
+CHECK_IMAGES = 32
 # Largest absolute difference of probabilities at which a rewrite counts as equal.
 MAX_ABS_DIFF = 1e-4
 # The earliest time a zip entry can carry: the stamp of entries with no source stamp.
@@ -216,3 +230,49 @@ def optimize_file(src: str | os.PathLike, dst: str | os.PathLike,
     finally:
         tmp_keras.unlink(missing_ok=True)
     return report
+
+
+def scored_as(report: OptimizeReport) -> str:
+    """What a staged model is, in words, after the rewrite: the `scored:` line."""
+    if report.kept and report.rewritten:
+        return "the packed model (CPU rewrite)"
+    if report.rewritten:
+        return "the packed model (rewrite discarded, as pack would: the stock weights)"
+    return "the packed model (nothing to rewrite: the stock weights)"
+
+
+def _kept_report(record: Path) -> OptimizeReport | None:
+    """The report of a rewrite kept in a run folder; None when missing or unreadable (it
+    is then made again)."""
+    try:
+        return OptimizeReport(**json.loads(record.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def packed_rewrite(folder: Path, run: Path, profile: Profile) -> str:
+    """Replace each `.keras` file staged in `folder` by what `pack` ships for it.
+
+    The rewrite of run `run`'s weights is made once (checked on `CHECK_IMAGES` seeded
+    random images, as `pack` checks it without --data) and kept in `run/packed/` as
+    `SHA16-rREWRITE_VERSION.keras` with its report beside it; later stagings copy it.
+
+    Returns:
+        What was staged, in words ("the packed model (CPU rewrite)").
+    """
+    reports = []
+    for weights in sorted(Path(folder).glob("*.keras")):
+        key = Path(run) / "packed" / f"{sha256_file(weights)[:16]}-r{REWRITE_VERSION}"
+        kept, record = key.with_suffix(".keras"), key.with_suffix(".json")
+        report = _kept_report(record)
+        if report is None or (report.kept and not kept.is_file()):
+            report = optimize_file(weights, kept, sample_images(profile, CHECK_IMAGES))
+            if not report.kept:
+                kept.unlink()  # a copy of the stock weights: the staged file already is one
+            write_text_atomic(record, json.dumps(report.__dict__, sort_keys=True))
+        if report.kept:
+            shutil.copyfile(kept, weights)
+        reports.append(report)
+    if not reports:
+        return "the packed model (no .keras file to rewrite)"
+    return scored_as(max(reports, key=lambda r: (r.kept, r.rewritten)))

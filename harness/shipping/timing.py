@@ -44,6 +44,7 @@ from harness.profile import Profile
 from harness.progress import progress_bar
 from harness.scoring.ingestion import run_submission
 from harness.scoring.targets import resolve_target
+from harness.shipping.optimize import packed_rewrite
 from harness.shipping.samples import sample_images
 from harness.stamps import now_iso, slug
 
@@ -311,7 +312,8 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
               records: list[dict] | None = None,
               measure_fn: Callable[..., Measurement] = measure,
               keep_dir: str | os.PathLike | None = None,
-              names: list[str] | None = None, progress: bool = False) -> TimecheckReport:
+              names: list[str] | None = None, progress: bool = False,
+              optimize: bool = True) -> TimecheckReport:
     """Estimate each target's full hidden-set run against the limit.
 
     Args:
@@ -329,6 +331,8 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
         names: the name each target's verdict is kept and shown under (default: the
             target's own, e.g. a zip's stem); the demo names its zip's experiment.
         progress: a tqdm bar (stderr) over each target's two timing runs.
+        optimize: time an experiment as `pack` ships it (the CPU rewrite); False: its
+            stock model.
 
     Returns:
         TimecheckReport, one result per target, in order.
@@ -344,7 +348,8 @@ def timecheck(targets: list[str], profile: Profile, test_size: int | None = None
     report = TimecheckReport()
     for i, target in enumerate(targets):
         with tempfile.TemporaryDirectory(prefix="harness-timecheck-") as tmp:
-            staged = resolve_target(target, Path(tmp) / "submission", profile)
+            staged = resolve_target(target, Path(tmp) / "submission", profile,
+                                    prepare=packed_rewrite if optimize else None)
             m = measure_fn(staged.path, profile, sample=sample, data=data,
                            progress=progress_bar(f"timing {staged.name}", disable=not progress,
                                                  unit="run"))

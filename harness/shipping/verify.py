@@ -35,6 +35,7 @@ from harness.progress import progress_bar
 from harness.scoring.ingestion import start_submission
 from harness.scoring.runtime import Builder, pip_builder, runs_here, server_python
 from harness.scoring.targets import resolve_target
+from harness.shipping.optimize import packed_rewrite
 from harness.shipping.samples import sample_images
 
 # An interpreter to use instead of building the virtualenv (tests; a server image at hand).
@@ -100,7 +101,7 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
                data: str | os.PathLike | None = None, python: str | os.PathLike | None = None,
                builder: Builder = pip_builder,
                status: Callable[[str], None] = lambda msg: None,
-               progress: bool = False) -> VerifyResult:
+               progress: bool = False, optimize: bool = True) -> VerifyResult:
     """Run a submission on the server's runtime and here; compare the labels.
 
     Args:
@@ -113,6 +114,8 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
         builder: how to build that virtualenv (see `server_python`).
         status: called with progress lines for people.
         progress: a tqdm bar (stderr) over the two runs while they finish.
+        optimize: run an experiment as `pack` ships it (the CPU rewrite); False: its
+            stock model.
 
     Returns:
         VerifyResult; `ok` is True when the zip loads there and the labels match.
@@ -124,7 +127,8 @@ def verify_zip(target: str | os.PathLike, profile: Profile, n: int = 64,
     images = sample_images(profile, n, data)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="harness-verify-") as tmp:
-        staged = resolve_target(target, Path(tmp) / "submission", profile)
+        staged = resolve_target(target, Path(tmp) / "submission", profile,
+                                prepare=packed_rewrite if optimize else None)
         status(f"running {Path(str(target)).name} on the server runtime and here, at once")
         # Both processes at once: each spends most of its time importing TensorFlow, so
         # the pair takes little more than one.

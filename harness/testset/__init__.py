@@ -4,7 +4,10 @@ Owns the corruption families (`corruptions`, with `augment_chains` and `drawing`
 families that need them), chains of them (`compound`), the recipes that say which views
 make a test set and how its headline and interval are computed (`recipes`), the fit of
 the chains' strength to real Codabench results (`calibration`), the holdout split and
-its leakage guard (`split`), and the build itself: expansion, manifest, cache (`builder`).
+its leakage guard (`split`), the build itself: expansion, manifest, cache (`builder`),
+and the test set's one home: where built sets live, which one `--testset` names, the
+`TestSet` loaded for scoring (`store`) and what kind of set it is, what a score on it
+may be called (`kinds`).
 
 Examples:
     >>> from harness.testset import build, get_recipe
@@ -23,4 +26,5 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "compound": ["Plan", "sample_plan", "levels", "at_strength"],
     "calibration": ["calibrate_on", "load_calibration", "ForecastCalibration", "CalibrateResult"],
     "split": ["stratified_split", "leakage_guard"],
+    "store": ["load_testset", "TestSet", "testset_path", "testsets_dir", "seen_holdouts"],
 })

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import testkinds
 from harness.data.datasets import Dataset, load_dataset, save_npz
 from harness.errors import HarnessError
 from harness.fsutil import read_json, temp_beside, write_text_atomic
@@ -42,7 +41,7 @@ from harness.interrupt import checkpoint, deferred, kept
 from harness.profile import Profile, get_profile
 from harness.progress import progress_bar
 from harness.stamps import now_iso
-from harness.testset import compound, corruptions
+from harness.testset import compound, corruptions, kinds
 from harness.testset.calibration import load_calibration
 from harness.testset.recipes import Recipe, get_recipe
 from harness.testset.split import GUARD_DISTANCE, leakage_guard, stratified_split
@@ -346,7 +345,7 @@ def build(data=None, holdout: float = 0.15, seed: int = 0, name: str = "default"
 @dataclass
 class TestsetInfo:
     """One test set, as `harness testset list` shows it: built here, or a set of another
-    kind its builder put beside them (`harness.testkinds`; None where it has no such part)."""
+    kind its builder put beside them (`harness.testset.kinds`; None where it has no such part)."""
 
     name: str
     kind: str
@@ -372,7 +371,7 @@ def list_testsets(out_root: str | os.PathLike | None = None) -> list[TestsetInfo
         counts = m.get("counts") or {}
         rows.append(TestsetInfo(
             name=m.get("name", manifest_path.parent.name),
-            kind=testkinds.declared(m, manifest_path) or testkinds.PSEUDO_PRIVATE,
+            kind=kinds.declared(m, manifest_path) or kinds.PSEUDO_PRIVATE,
             recipe=m.get("recipe_version"), seed=m.get("seed"), n_testset=counts.get("testset"),
             n_holdout=counts.get("holdout"), n_train=counts.get("train"),
             leakage_removed=m.get("leakage_removed"), megabytes=round(size / 1e6, 1),

@@ -16,7 +16,7 @@ exists for the profile, else the profile's default, fitted on the one public pai
 (a real course submission that Codabench scored 0.37).
 
 Examples:
-    >>> result = calibrate_on({"my_cnn": 0.41}, predict, testset="default")
+    >>> result = calibrate_on({"my_cnn": 0.41}, predict, "default", get_profile())
     >>> result.calibration.strength, result.calibration.points
 """
 
@@ -37,7 +37,7 @@ from harness.data.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.fsutil import read_json, write_text_atomic
 from harness.interrupt import checkpoint
-from harness.profile import Profile, get_profile
+from harness.profile import Profile
 from harness.progress import progress_bar
 from harness.stamps import now_iso
 from harness.testset import compound
@@ -99,11 +99,10 @@ def calibration_path(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or paths.data_dir()) / CALIBRATION_FILE
 
 
-def load_calibration(profile: Profile | str | None = None,
+def load_calibration(profile: Profile,
                      data_dir: str | os.PathLike | None = None) -> ForecastCalibration | None:
     """The team's calibration for this profile when one was fitted, else the profile's
     default (None when the profile has none)."""
-    profile = get_profile(profile)
     path = calibration_path(data_dir)
     if path.is_file():
         try:
@@ -170,7 +169,7 @@ def _level_images(holdout, plans: list[compound.Plan]) -> np.ndarray:
 
 
 def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray], np.ndarray],
-                 testset: str | os.PathLike | None = None, profile: Profile | str | None = None,
+                 testset: str | os.PathLike | None, profile: Profile,
                  data_dir: str | os.PathLike | None = None,
                  progress: bool = False) -> CalibrateResult:
     """Fit the compound strength to real scores; write `data/calibration.json`.
@@ -194,7 +193,6 @@ def calibrate_on(points: Mapping[str, float], predict: Callable[[str, np.ndarray
         HarnessError: no point whose submission ran, or a test set without a holdout.
     """
     started = time.perf_counter()
-    profile = get_profile(profile)
     try:
         previous = load_calibration(profile, data_dir)
         damaged = False

@@ -351,6 +351,14 @@ def recipe_for_manifest(manifest: Mapping) -> Recipe | None:
     return get_recipe(name) if name in RECIPES else None
 
 
+def headline_rows(groups, recipe: str | Recipe | None = None) -> np.ndarray:
+    """Which images the headline and its interval rest on (a boolean mask): the compound
+    views for pp@2, else every corrupted image (every image, where none is)."""
+    groups = np.asarray(groups).astype(str)
+    rows = groups == COMPOUND if get_recipe(recipe).aggregate == "compound" else groups != "clean"
+    return rows if rows.any() else np.ones(len(groups), bool)
+
+
 def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe | None = None,
                    source_index=None, calibration=None, trained_on=None) -> PseudoPrivate:
     """Score predictions on a tagged test set: headline with its interval, clean, per family.
@@ -373,10 +381,7 @@ def pseudo_private(y_true, y_pred, groups, severity=None, recipe: str | Recipe |
     cells = cells_from_predictions(y_true, y_pred, groups, severity)
     per_family = _family_accuracy(cells)
     accuracy = AGGREGATES[recipe.aggregate](cells)
-    groups = np.asarray(groups).astype(str)
-    rows = groups == COMPOUND if recipe.aggregate == "compound" else groups != "clean"
-    if not rows.any():
-        rows = np.ones(len(groups), bool)
+    rows = headline_rows(groups, recipe)
     correct = (np.asarray(y_true) == np.asarray(y_pred))[rows]
     clusters = None if source_index is None else np.asarray(source_index)[rows]
     s_low, s_high = bootstrap_interval(correct, clusters)

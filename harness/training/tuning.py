@@ -35,12 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import interrupt, testkinds
+from harness import interrupt
 from harness.dburl import mask_url, normalize_url
 from harness.errors import HarnessError
 from harness.experiments import Experiment, get_experiment
 from harness.paths import data_dir
 from harness.profile import Profile, get_profile
+from harness.testset import kinds
 from harness.testset.store import DEFAULT_TESTSET, testsets_dir
 from harness.training.fit import train
 from harness.training.tune_workers import (
@@ -132,12 +133,12 @@ def _objective_name(scored_on: str | None, profile: Profile) -> str:
     """What trials maximise, in words: a forecast only on a pseudo-private set."""
     if not scored_on:
         return "val_accuracy"
-    from harness.scoring.testsets import load_testset
+    from harness.testset.store import load_testset
 
     ts = load_testset(scored_on, profile)
-    if testkinds.forecasts(ts.kind):
+    if kinds.forecasts(ts.kind):
         return f"pseudo-private accuracy on {scored_on}"
-    return f"accuracy on {testkinds.subject(ts.kind, ts.name, str(ts.path))}"
+    return f"accuracy on {kinds.subject(ts.kind, ts.name, str(ts.path))}"
 
 
 @dataclass
@@ -159,6 +160,7 @@ class TrialObjective:
         """Train and score one trial; `hold` as `tune_workers._Tagged` says."""
         from harness.scoring.scorer import score
         from harness.scoring.targets import stage_for_runtime
+        from harness.testset.store import load_testset
 
         exp = self.exp
         params = suggest(trial, self.space)
@@ -181,8 +183,9 @@ class TrialObjective:
         if self.scored_on:
             with tempfile.TemporaryDirectory() as tmp:
                 staged = stage_for_runtime(exp, Path(tmp) / "submission", result.run_dir,
-                                           get_profile(self.profile))
-                scored = score(staged, testset=self.scored_on, profile=self.profile,
+                                           self.profile)
+                testset = load_testset(self.scored_on, self.profile)
+                scored = score(staged, testset, self.profile,
                                experiment_name=f"{exp.name}@{Path(result.run_dir).name}")
             if self.keep is not None:
                 self.keep(scored, self.profile, hold=hold)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.data.datasets import import_folder, load_dataset, save_dataset
+from harness.data.datasets import images_header, import_folder, load_dataset, save_dataset
 from harness.errors import HarnessError
 
 
@@ -23,6 +23,17 @@ def test_round_trip_keeps_course_format(tmp_path, tiny_arrays):
     assert np.array_equal(ds.labels, labels)
     assert ds.labels.shape == (24,)
     assert list(ds.extras) == ["groups"]
+
+
+def test_images_header_reads_shape_without_the_pixels(tmp_path, tiny_arrays):
+    images, labels = tiny_arrays
+    npz = save_dataset(tmp_path / "d.npz", images, labels)
+    np.save(tmp_path / "x.npy", images)
+    for path in (npz, tmp_path / "x.npy"):
+        assert images_header(path) == (images.shape, np.dtype(np.uint8))
+    assert images_header(npz, "labels") == ((len(labels), 1), np.dtype(np.uint8))
+    with pytest.raises(KeyError):
+        images_header(npz, "groups")
 
 
 def test_save_is_atomic_on_error(tmp_path, tiny_arrays, monkeypatch):

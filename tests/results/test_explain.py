@@ -19,6 +19,8 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.experiments import TEMPLATE_DIR
+from harness.scoring.scorer import score
+from harness.testset.store import load_testset
 
 PATCH = 16
 
@@ -226,3 +228,19 @@ def test_a_course_zip_that_divides_by_255_is_fed_as_its_model_py_feeds_it(tmp_pa
     assert result["input_scale"] == pytest.approx(1 / 255)
     pair = next(g for g in result["galleries"] if g["key"] == "3-1")
     assert pair["n_mistakes"] == 6 and pair["items"][0]["confidence"] > 0.99
+
+
+def test_explain_after_score_reuses_its_labels_and_says_so(explain_case, tmp_path,
+                                                           monkeypatch, profile):
+    from harness.results.explain import explain
+
+    folder, npz = explain_case
+    monkeypatch.chdir(tmp_path)
+    fresh = explain(folder, testset=npz, n=3, out=tmp_path / "x")
+    assert fresh.predictions.startswith("predicted here")
+    scored = score(folder, load_testset(npz, profile), profile)
+    assert scored.ok
+    result = explain(folder, testset=npz, n=3, out=tmp_path / "x")
+    assert result.predictions.startswith("reused the labels harness score kept")
+    assert result.accuracy == pytest.approx(scored.metrics.accuracy)
+    assert {g.key for g in result.galleries} == {g.key for g in fresh.galleries}

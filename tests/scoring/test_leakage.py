@@ -83,8 +83,8 @@ def test_what_cannot_be_checked_says_so_or_stays_silent(world, profile, tmp_path
 
 def test_score_prints_and_stores_the_leak(world, trained_experiment, profile, runner):
     from harness.cli import main
+    from harness.results.keeping import score_and_keep
     from harness.results.leaderboard import Leaderboard
-    from harness.results.scores import score_and_keep
 
     root, folder, images, labels = world
     run = trained_experiment / "runs" / "250101_000000"

@@ -14,9 +14,10 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.experiments import TEMPLATE_DIR
+from harness.results.keeping import score_and_keep
 from harness.results.leaderboard import Leaderboard
-from harness.results.scores import score_and_keep
-from harness.scoring.scorer import compute_metrics, confusion_png, load_testset, score
+from harness.scoring.scorer import compute_metrics, confusion_png, score
+from harness.testset.store import load_testset
 
 
 @pytest.fixture
@@ -148,7 +149,8 @@ def test_tiny_keras_model_end_to_end_through_the_template(project, tmp_path, pro
     model.save(sub / "weights.keras")
     images = tiny_arrays[0]
     expected = np.argmax(model.predict(images.astype(np.float32), verbose=0), axis=1)
-    result = score(sub, testset="mini", time_limit_s=120, experiment_name="keras_tiny")
+    result = score(sub, load_testset("mini", profile), profile, time_limit_s=120,
+                   experiment_name="keras_tiny")
     assert result.ok, result.failure
     labels = load_testset("mini", profile).labels
     assert result.metrics.accuracy == skm.accuracy_score(labels, expected)

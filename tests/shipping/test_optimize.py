@@ -92,3 +92,28 @@ def test_optimize_file_discards_a_rewrite_that_changes_predictions(model, sample
     assert not report.kept and "original kept" in report.reason
     assert dst.read_bytes() == src.read_bytes()
 
+
+
+def test_staging_runs_what_pack_ships_made_once_per_run(trained_experiment, tmp_path, profile,
+                                                         monkeypatch):
+    from harness.scoring.targets import STOCK, resolve_target
+    from harness.shipping import optimize
+    from harness.shipping.packing import pack_folder
+    from harness.shipping.samples import sample_images
+
+    staged = resolve_target(trained_experiment, tmp_path / "a", profile,
+                            prepare=optimize.packed_rewrite)
+    assert staged.model == "the packed model (CPU rewrite)"
+    kept = list((trained_experiment / "runs" / "250101_000000" / "packed").glob("*-r1.keras"))
+    assert len(kept) == 1
+    shipped = pack_folder(trained_experiment, profile, tmp_path / "p", sample_images(profile, 8))
+    # What is scored is byte for byte what pack puts in the zip.
+    assert (staged.path / "weights.keras").read_bytes() == kept[0].read_bytes() == (
+        shipped.path / "weights.keras").read_bytes()
+    made = []
+    monkeypatch.setattr(optimize, "optimize_file", lambda *a, **k: made.append(a))
+    again = resolve_target(trained_experiment, tmp_path / "b", profile,
+                           prepare=optimize.packed_rewrite)
+    assert made == [] and again.model_sha256 == staged.model_sha256  # reused, not redone
+    stock = resolve_target(trained_experiment, tmp_path / "c", profile)  # --no-optimize
+    assert stock.model == STOCK and stock.model_sha256 != staged.model_sha256

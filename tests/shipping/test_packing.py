@@ -19,6 +19,7 @@ from harness.results.standings import read_leaderboard
 from harness.scoring.contract import SubmissionError
 from harness.scoring.scorer import score
 from harness.shipping.packing import pack
+from harness.testset.store import load_testset
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,8 @@ def test_same_experiment_packs_to_the_same_sha256_and_scores_exactly_as_its_fold
     testset = save_dataset(tmp_path / "testset.npz",
                            rng.integers(0, 256, (40, 96, 96, 3), dtype=np.uint8),
                            rng.integers(0, 8, 40))
-    from_zip = score(packed.zip, testset=testset, profile=profile)
-    from_folder = score(trained_experiment, testset=testset, profile=profile)
+    from_zip = score(packed.zip, load_testset(testset, profile), profile)
+    from_folder = score(trained_experiment, load_testset(testset, profile), profile)
     assert from_zip.ok and from_folder.ok
     # What binds a Codabench score to this model: the zip's content, and the run.
     assert from_zip.submission_sha256 == packed.content_sha256

@@ -192,3 +192,18 @@ def test_cli_timecheck_json_and_exit_code(make_submission, tty_runner, tmp_path,
     assert tight.exit_code == 1 and "FAIL" in tight.stdout
     # For a person, a bar on stderr over the two timing runs.
     assert "timing sub:" in tight.stderr and "0/2" in tight.stderr
+
+
+def test_an_experiment_is_timed_as_pack_ships_it_unless_told_otherwise(trained_experiment,
+                                                                       profile):
+    seen = {}
+
+    def measure_fn(folder, profile, sample, data, progress=None):
+        seen[len(seen)] = (folder / "weights.keras").read_bytes()
+        return M
+    timecheck([str(trained_experiment)], profile, records=[], measure_fn=measure_fn)
+    timecheck([str(trained_experiment)], profile, records=[], measure_fn=measure_fn,
+              optimize=False)
+    run = trained_experiment / "runs" / "250101_000000"
+    (packed,) = (run / "packed").glob("*.keras")
+    assert seen[0] == packed.read_bytes() and seen[1] == (run / "weights.keras").read_bytes()

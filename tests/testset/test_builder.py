@@ -164,15 +164,16 @@ def test_cli_build_json_and_list(runner, data_npz, tmp_path, monkeypatch):
 
 
 def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, monkeypatch,
-                                                         make_submission, runner):
+                                                         make_submission, runner, profile):
     from harness.scoring.scorer import score
     from harness.testset import recipes
+    from harness.testset.store import load_testset
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HARNESS_DB_URL", raising=False)
     testset.build(data_npz, holdout=0.3, seed=1, name="t", recipe=RECIPE,
                   out_root="data/testsets", progress=False)
-    result = score(make_submission(), testset="t", time_limit_s=60)
+    result = score(make_submission(), load_testset("t", profile), profile, time_limit_s=60)
     pp = result.pseudo_private
     m = result.metrics
     assert pp.recipe == "pp-small@2.0+s1.00" and pp.clean == m.group_accuracy["clean"]
@@ -180,17 +181,18 @@ def test_score_reports_the_pseudo_private_headline_first(data_npz, tmp_path, mon
     assert pp.accuracy == pytest.approx(m.group_accuracy["compound"]) and pp.method == "compound"
     assert pp.low <= pp.accuracy <= pp.high and pp.calibration is None
     # The holdout beside the manifest is a plain labelled set: no headline, no mismatch.
-    plain = score(make_submission(name="plain"), testset="data/testsets/t/holdout.npz",
-                  time_limit_s=60)
+    holdout = load_testset("data/testsets/t/holdout.npz", profile)
+    plain = score(make_submission(name="plain"), holdout, profile, time_limit_s=60)
     assert plain.ok and plain.pseudo_private is None
     single = testset.build(data_npz, holdout=0.3, seed=1, name="single", recipe="pp-small@1",
                            out_root="data/testsets", progress=False)
     assert single.recipe == "pp-small@1.0" and "compound" not in single.per_family
-    pp1 = score(make_submission(name="old"), testset="single", time_limit_s=60).pseudo_private
+    pp1 = score(make_submission(name="old"), load_testset("single", profile), profile,
+                time_limit_s=60).pseudo_private
     assert pp1.accuracy == pytest.approx(recipes.aggregate(
         pp1.per_family, recipe="pp-small@1"))
     out = runner.invoke(main, ["score", str(make_submission(name="again")), "--testset", "t"])
-    assert out.exit_code == 0 and out.output.lstrip().startswith("pseudo-private"), out.output
+    assert out.exit_code == 0 and out.stdout.lstrip().startswith("pseudo-private"), out.output
 
 
 def test_without_data_the_raw_file_is_cleaned_once_and_used(data_npz, tmp_path):

@@ -85,8 +85,8 @@ def test_calibrate_then_rebuild_then_score_lands_on_the_fitted_forecast(
     from rich.console import Console
 
     from harness.cli.score import show_score
+    from harness.results.keeping import score_and_keep
     from harness.results.recording import record_submission
-    from harness.results.scores import score_and_keep
     from harness.testset.builder import build
 
     monkeypatch.chdir(tmp_path)

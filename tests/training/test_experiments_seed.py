@@ -30,6 +30,7 @@ from harness.data.datasets import save_dataset
 from harness.experiments import get_experiment
 from harness.scoring.scorer import score
 from harness.shipping.packing import pack
+from harness.testset.store import load_testset
 from harness.training.augmentation import build_augmenter
 from harness.training.config import resolve_config
 from harness.training.fit import class_weights, train
@@ -66,7 +67,7 @@ def test_seed_experiment_trains_packs_and_runs_in_the_ingestion(name, tmp_path,
     if name.startswith("convnext"):
         assert packed.optimized[0]["kept"] and packed.optimized[0]["rewritten"] > 0
     if name == "vgg16":
-        scored = score(packed.zip, testset=data, profile=profile,
+        scored = score(packed.zip, load_testset(data, profile), profile,
                        experiment_name=name).raise_for_failure()
         assert scored.ok and scored.testset["n"] == 16 and 0.0 <= scored.metrics.accuracy <= 1.0
 

@@ -14,7 +14,7 @@ is named as one, never shown beside forecasts under the same heading:
 - `own`: any other labelled npz: the user's own file.
 
 A builder declares the kind in the manifest (`"kind": "shift"`); otherwise the harness
-decides it from what it knows about the file (`harness.scoring.testsets.load_testset`).
+decides it from what it knows about the file (`harness.testset.store.load_testset`).
 Every stored score carries its kind (the leaderboard's `testset_kind`); scores stored
 before kinds existed get one inferred from what they kept (`infer`).
 

@@ -13,8 +13,8 @@ from harness.cli import main
 from harness.data.datasets import save_dataset
 from harness.errors import HarnessError
 from harness.results.leaderboard import Leaderboard
-from harness.scoring.testsets import load_testset
 from harness.testset.builder import build
+from harness.testset.store import load_testset
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,8 @@ def test_a_score_that_is_no_forecast_is_never_called_one(here, make_submission, 
     for testset in ("t", "data/testsets/t/holdout.npz", "blur", str(here / "real240.npz")):
         out = runner.invoke(main, ["score", sub, "--testset", testset, "--db", db])
         assert out.exit_code == 0, out.output
-        lines[testset] = " ".join(out.output.split())  # as one line, however wrapped
+        # As one line, however wrapped; stdout: the forecast comes first on stderr.
+        lines[testset] = " ".join(out.stdout.split())
     assert lines["t"].startswith("pseudo-private ")
     assert " on holdout.npz of test set t, clean: not a forecast of the hidden score" in \
         lines["data/testsets/t/holdout.npz"]

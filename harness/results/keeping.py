@@ -27,6 +27,7 @@ from harness.results.leaderboard import Leaderboard
 from harness.scoring.metrics import confusion_png
 from harness.scoring.scorer import ScoreResult, score
 from harness.stamps import now_iso, slug
+from harness.testset.store import load_testset
 
 
 def reports_dir() -> Path:
@@ -73,8 +74,8 @@ def score_row(result: ScoreResult, profile: Profile, commit: str | None) -> dict
     return row
 
 
-def keep_score(result: ScoreResult, profile: Profile | str | None = None,
-               db_url: str | None = None, hold: contextlib.ExitStack | None = None,
+def keep_score(result: ScoreResult, profile: Profile, db_url: str | None = None,
+               hold: contextlib.ExitStack | None = None,
                db: Leaderboard | None = None) -> ScoreResult:
     """Store a score's row on the leaderboard and draw its confusion matrix.
 
@@ -90,7 +91,6 @@ def keep_score(result: ScoreResult, profile: Profile | str | None = None,
     Returns:
         `result`, with `row_id`, `db_url` and `confusion_png` set.
     """
-    profile = get_profile(profile)
     db = db or Leaderboard(db_url)
     with contextlib.ExitStack() as own:
         # The row and its picture land together: Ctrl-C waits for both.
@@ -107,12 +107,18 @@ def keep_score(result: ScoreResult, profile: Profile | str | None = None,
     return result
 
 
-def score_and_keep(target: str | os.PathLike, db_url: str | None = None,
-                   profile: Profile | str | None = None, **options) -> ScoreResult:
-    """`harness score`: score TARGET (`harness.scoring.score`, which takes `options`)
-    and keep it. The database is checked first (not created: a request that fails
-    leaves none behind), so a bad URL or a damaged file is said before the submission
-    runs, not after."""
+def score_and_keep(target: str | os.PathLike, testset: str | os.PathLike | None = None,
+                   db_url: str | None = None, profile: Profile | str | None = None,
+                   **options) -> ScoreResult:
+    """`harness score`: load the test set (`harness.testset.load_testset`: NAME, a path
+    to an npz, or None for the default one), score TARGET on it (`harness.scoring.score`,
+    which takes `options`) and keep it. The database is checked first (not created: a
+    request that fails leaves none behind), so a bad URL or a damaged file is said
+    before the submission runs, not after. A `quick=True` run is returned unkept: it
+    lacks the per-family figures a leaderboard row holds."""
     profile = get_profile(profile)
+    ts = load_testset(testset, profile)
+    if options.get("quick"):
+        return score(target, ts, profile, **options)
     Leaderboard(db_url, create=False)
-    return keep_score(score(target, profile=profile, **options), profile, db_url=db_url)
+    return keep_score(score(target, ts, profile, **options), profile, db_url=db_url)
