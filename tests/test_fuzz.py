@@ -210,14 +210,14 @@ class Outcomes:
         self.counts: dict[int, int] = {}
         # Submissions really started: a refused zip must never get that far.
         self.started = 0
-        from harness.scoring import scorer
+        from harness.scoring import predicting
 
         def counting(*args, **kwargs):
             self.started += 1
             return start_submission(*args, **kwargs)
 
-        start_submission = scorer.start_submission
-        monkeypatch.setattr(scorer, "start_submission", counting)
+        start_submission = predicting.start_submission
+        monkeypatch.setattr(predicting, "start_submission", counting)
 
     def run(self, label: str, args: list[str]) -> None:
         start, started = time.monotonic(), self.started
