@@ -152,8 +152,13 @@ def make_v1_bundle(root: Path, programs_have_metadata: bool = True) -> Path:
         "dev_ref.zip": {"truth.csv": "0\n"}, "final_ref.zip": {"truth.csv": "1\n"},
         "final_input.zip": {"x.csv": "2\n"},
     }
+    write_zips(root, members)
+    return root
+
+
+def write_zips(root: Path, members: dict[str, dict[str, str]]) -> None:
+    """Zips in `root`, each {zip name: {member: text}}, as an old bundle ships them."""
     for name, files in members.items():
         with zipfile.ZipFile(root / name, "w") as z:
             for member, text in files.items():
                 z.writestr(member, text)
-    return root

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bundle_fixtures import write_zips
+
 RUN_YAML = """\
 version: 2
 title: Tiny Run
@@ -122,7 +124,6 @@ leaderboard:
 def make_v1_bundle(root: Path) -> Path:
     """A CodaLab v1 bundle: programs and data as zips, commands with the old placeholders
     ($program, $input, $output, $ingestion_program, $submission_program), scores.txt."""
-    import zipfile
 
     root.mkdir(parents=True)
     (root / "competition.yaml").write_text(V1_RUN_YAML)
@@ -146,8 +147,5 @@ def make_v1_bundle(root: Path) -> Path:
         "input.zip": {"x.txt": "a b c d\n"},
         "ref.zip": {"y.txt": "a b c x\n"},
     }
-    for name, files in members.items():
-        with zipfile.ZipFile(root / name, "w") as z:
-            for member, text in files.items():
-                z.writestr(member, text)
+    write_zips(root, members)
     return root

@@ -23,7 +23,7 @@ from harness.results import keep_bundle_run
 from harness.results.leaderboard import Leaderboard
 from harness.results.report import build_report
 from harness.results.standings import read_leaderboard
-from tests.results.test_report import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
+from tests.results.test_report import CHROMEDRIVER, CHROMIUM, opened_report
 
 NEW, OLD = "an2dl-2024-hw1", "an2dl-2023-hw1"
 
@@ -186,33 +186,13 @@ def test_calibrate_explain_and_push_on_a_mixed_database(mixed, runner, tmp_path)
                     reason="needs chromium and chromedriver (apt-get install chromium "
                            "chromium-driver; .ci/run installs them)")
 def test_the_mixed_report_renders_in_a_real_browser(mixed, tmp_path, monkeypatch):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
-
     r = build_report(tmp_path / "all.html", db_url=mixed.url, competition="all",
                      data_dir=tmp_path)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    monkeypatch.setenv("SE_AVOID_STATS", "true")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        driver.get(Path(r.path).resolve().as_uri())
-        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
-            "return document.readyState === 'complete' && "
-            "Array.from(document.images).every(i => i.complete)"))
-        images = driver.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth])")
-        assert len(images) == r.images
-        assert [alt for alt, width in images if not width > 0] == []
+    with opened_report(r, tmp_path, monkeypatch) as driver:
         boards = driver.execute_script(
             "return Array.from(document.querySelectorAll('h3.board')).map(h => h.textContent)")
         assert any(b.startswith("Mini-MNIST: ") for b in boards)
         assert any(b.startswith(f"{OLD}: ") for b in boards)
-    finally:
-        driver.quit()
 
 
 def test_calibrate_pairs_each_real_score_with_its_own_zip_only(tmp_path):

@@ -9,6 +9,7 @@ contact sheet and an explain summary with a gallery.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,34 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1400,1800")
 STAMP = re.compile(r"generated \S+")
+
+
+@contextlib.contextmanager
+def opened_report(report, tmp_path, monkeypatch):
+    """The built report open in headless Chromium, every image loaded and drawn: yields
+    the driver, and quits it after the block."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    monkeypatch.setenv("SE_AVOID_STATS", "true")  # selenium phones home otherwise
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        driver.get(Path(report.path).resolve().as_uri())
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+            "return document.readyState === 'complete' && "
+            "Array.from(document.images).every(i => i.complete)"))
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth])")
+        assert len(images) == report.images
+        assert [alt for alt, width in images if not width > 0] == []
+        yield driver
+    finally:
+        driver.quit()
 
 
 def _sha(experiment: str) -> str:
@@ -269,28 +298,9 @@ def test_cli_report_json_and_an_unknown_testset_is_one_line(world, tmp_path, tty
                     reason="needs chromium and chromedriver (apt-get install chromium "
                            "chromium-driver; .ci/run installs them)")
 def test_the_report_renders_in_a_real_browser(built, tmp_path, monkeypatch):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    By = pytest.importorskip("selenium.webdriver.common.by").By
 
-    r = built
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    monkeypatch.setenv("SE_AVOID_STATS", "true")  # selenium phones home otherwise
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        driver.get(Path(r.path).resolve().as_uri())
-        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
-            "return document.readyState === 'complete' && "
-            "Array.from(document.images).every(i => i.complete)"))
-        images = driver.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth])")
-        assert len(images) == r.images
-        assert [alt for alt, width in images if not width > 0] == []
-
+    with opened_report(built, tmp_path, monkeypatch) as driver:
         def names():
             return [row.find_element(By.TAG_NAME, "a").text for row in
                     driver.find_elements(By.CSS_SELECTOR, "#leaderboard-1 tbody tr")]
@@ -308,5 +318,3 @@ def test_the_report_renders_in_a_real_browser(built, tmp_path, monkeypatch):
         assert names() == ["gamma", "delta", "beta", "alpha"]
         assert driver.save_screenshot(str(tmp_path / "report.png"))
         assert (tmp_path / "report.png").stat().st_size > 10_000
-    finally:
-        driver.quit()
