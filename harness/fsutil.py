@@ -201,6 +201,19 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_folder(folder: str | os.PathLike, skip: frozenset[str] = frozenset()) -> str:
+    """Hex sha256 over every file's relative path and bytes, in sorted order; files under
+    a folder named in `skip` (e.g. `__pycache__`) do not count."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and not skip & set(p.relative_to(folder).parts))
+    for p in files:
+        digest.update(p.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(sha256_file(p).encode())
+    return digest.hexdigest()
+
+
 def sha256_arrays(*arrays) -> str:
     """Hex sha256 over arrays' dtypes, shapes and bytes: an identity for in-memory data."""
     digest = hashlib.sha256()

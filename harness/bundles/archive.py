@@ -9,7 +9,6 @@ extraction is never taken for one and nothing writes into it afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from pathlib import Path
@@ -24,11 +23,7 @@ _JUNK = {"__MACOSX"}
 
 def folder_sha256(root: Path) -> str:
     """A stable hash of a folder: every file's relative path and contents, in order."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(fsutil.sha256_file(path).encode() + b"\n")
-    return digest.hexdigest()
+    return fsutil.sha256_folder(root)
 
 
 def extracted(zip_path: Path, sha256: str | None = None) -> Path:

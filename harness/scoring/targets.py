@@ -20,7 +20,6 @@ Examples:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import zipfile
@@ -31,7 +30,7 @@ from typing import Callable
 
 from harness.errors import HarnessError
 from harness.experiments import WEIGHT_SUFFIX, get_experiment, is_experiment
-from harness.fsutil import sha256_file
+from harness.fsutil import sha256_folder
 from harness.profile import Profile
 from harness.scoring.contract import SubmissionError
 from harness.scoring.kerasfiles import to_savedmodel
@@ -82,14 +81,7 @@ class Staged:
 
 def content_sha256(folder: str | os.PathLike) -> str:
     """sha256 over every file's relative path and bytes, in sorted order."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and not IGNORED_PARTS & set(p.relative_to(folder).parts))
-    for p in files:
-        digest.update(p.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(sha256_file(p).encode())
-    return digest.hexdigest()
+    return sha256_folder(folder, IGNORED_PARTS)
 
 
 def _bad_zip(path: Path, problem: str, hint: str | None = None) -> SubmissionError:
