@@ -14,7 +14,8 @@ types, in fresh processes:
   fixed costs (process starts, staging, loads) plus its predict time per image times
   the test set's size. Said in the table.
 - default: `harness score NAME` (what `pack` ships; the headline's images first):
-  when the forecast line appeared, and the whole run.
+  when the forecast line appeared, and the whole run; for the models `--skip-whole`
+  names, stopped with Ctrl-C once the forecast is out.
 - quick: `harness score NAME --quick` (the headline's images only); for the models
   `--sample-only` names, extrapolated the same way from the packed model's run on the
   sample (when one core's share of a busy machine makes the real one too long).
@@ -26,9 +27,10 @@ sample, the stock and the packed model are both scored, and their headlines comp
 
     PYTHONPATH=. python bench/score_speed.py [--testset default] [--sample 1000]
         [--models baseline_cnn,convnext_tiny,convnext_base] [--skip-whole convnext_base]
+        [--out bench/results/score_speed.json]
 
 DATA is $HARNESS_DATA, else ./data (it must hold the built test set). Figures go to
-bench/results/score_speed.json after each model.
+`--out` after each model.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,9 +78,12 @@ exp.builder().build_model(config, get_profile()).save(run / "weights.keras")
 HEADLINE = re.compile(r"pseudo-private (\d\.\d+) \(95% (\d\.\d+)-(\d\.\d+)\)")
 
 
-def harness(args: list[str], env: dict) -> dict:
+def harness(args: list[str], env: dict, stop_at_forecast: bool = False) -> dict:
     """Run `python -m harness ARGS`; its wall time, when the forecast line came, the
-    headline (the forecast line's, else the final one's) and its output."""
+    headline (the forecast line's, else the final one's) and its output. With
+    `stop_at_forecast`, Ctrl-C (SIGINT) is sent once the forecast line is out, as a user
+    who has what they came for would, and the exit status that says so (130) is not a
+    failure."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "harness", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -89,6 +95,9 @@ def harness(args: list[str], env: dict) -> dict:
             lines.append(line)
             if "forecast:" in line and "forecast_s" not in seen:
                 seen["forecast_s"] = time.perf_counter() - start
+                seen["forecast_line"] = line
+                if stop_at_forecast:
+                    proc.send_signal(signal.SIGINT)
         seen["stderr"] = "".join(lines)
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -96,6 +105,10 @@ def harness(args: list[str], env: dict) -> dict:
     proc.wait()
     watcher.join()
     wall = time.perf_counter() - start
+    if stop_at_forecast and "forecast_s" in seen and proc.returncode == 130:
+        found = HEADLINE.search(seen["forecast_line"])
+        return {"wall_s": None, "forecast_s": round(seen["forecast_s"], 1), "stopped": True,
+                "headline": [float(g) for g in found.groups()] if found else None}
     if proc.returncode:
         raise SystemExit(f"harness {' '.join(args)} failed:\n{out}\n{seen['stderr'][-3000:]}")
     if "--json" in args:
@@ -149,7 +162,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-models", default="convnext_tiny,convnext_base",
                         help="Models whose stock whole run is extrapolated from the sample.")
     parser.add_argument("--skip-whole", default="",
-                        help="Models whose default whole run is not timed (forecast only).")
+                        help="Models whose default run is timed to its forecast line only, "
+                             "then stopped with Ctrl-C (the rest would take too long).")
     parser.add_argument("--sample-only", default="",
                         help="Models timed on the sample alone: the stock whole run and "
                              "--quick both extrapolated per image (a busy machine).")
@@ -157,6 +171,7 @@ def main(argv=None) -> int:
                         help="Models whose run holds the model as built, not trained.")
     parser.add_argument("--sample", type=int, default=1000)
     parser.add_argument("--train-images", type=int, default=256)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     n_total, n_sample, n_headline = stratified_sample(args.testset, args.sample, "bench-sample")
     train = load_dataset(testset_path(args.testset)[0].parent / "train.npz")
@@ -186,9 +201,11 @@ def main(argv=None) -> int:
         if not sample_only:
             forget(env, root)
             row["quick"] = harness(["score", name, "--quick", *ts], env)
-        if not sample_only and name not in args.skip_whole.split(","):
+        whole = name not in args.skip_whole.split(",")
+        if not sample_only:
             forget(env, root)
-            row["default"] = harness(["score", name, *ts], env)
+            row["default"] = harness(["score", name, *ts], env, stop_at_forecast=not whole)
+        if not sample_only and whole:
             row["again"] = harness(["score", name, *ts], env)
         sampled = sample_only or name in args.sample_models.split(",")
         forget(env, root)
@@ -207,8 +224,8 @@ def main(argv=None) -> int:
         row["stock"] = stock
         row["load_avg_after"] = round(os.getloadavg()[0], 2)
         doc["models"][name] = row
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(RESULTS, json.dumps(doc, indent=1))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.out, json.dumps(doc, indent=1))
         print(json.dumps({name: row}), flush=True)
     print(table(doc))
     shutil.rmtree(root)
@@ -221,6 +238,8 @@ def table(doc: dict) -> str:
         return "-" if not h else f"{h[0]:.4f} ({h[1]:.3f}-{h[2]:.3f})"
 
     def sec(run, key="wall_s"):
+        if run and run.get("stopped") and key == "wall_s":
+            return "stopped at the forecast"
         return "-" if not run else f"{run[key]:.0f} s"
     lines = ["| model | stock, whole (before) | default: forecast | default: whole | "
              "--quick | again (reused) | headline: stock | headline: default or quick | "
