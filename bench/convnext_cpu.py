@@ -6,6 +6,10 @@ profile's input size) builds, in one process:
 - `stock`: the Keras model as keras.applications builds it (grouped convolutions);
 - `rewritten`: after `harness.shipping.optimize` (what `harness pack` ships today), with
   Keras' default XLA compilation, and `rewritten_no_xla` without it;
+- `rewritten_fused_mlp`: the rewritten model with every block's MLP (dense, GELU,
+  dense) run on the rows of its activations as the raw TensorFlow ops oneDNN fuses
+  (`FusedMLPModel`): what a further rewrite could gain (issue 30, item 5; see
+  `bench/convnext_profile.py` for where the time goes);
 - `tflite_tN`: the float32 TFLite twin `harness pack --runtime tflite` adds (made by
   `harness.shipping.tflite.convert_file`), run by the template's own `TFLiteModel`
   (XNNPACK) with N interpreter threads, for N in `--tflite-threads`.
@@ -107,6 +111,45 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
+def fused_mlp(dense_1, dense_2):
+    """A block's `Dense -> GELU -> Dense` on the rows of its NHWC activations, as raw
+    TensorFlow ops grappler's remapper fuses into oneDNN's MatMul + BiasAdd + GELU
+    (Keras' Dense adds its bias with a plain add on a 4-D tensor, which it does not)."""
+    def call(x):
+        shape = tf.shape(x)
+        rows = tf.reshape(x, [-1, shape[-1]])
+        hidden = tf.nn.gelu(tf.nn.bias_add(tf.matmul(rows, dense_1.kernel), dense_1.bias),
+                            approximate=False)
+        return tf.reshape(tf.nn.bias_add(tf.matmul(hidden, dense_2.kernel), dense_2.bias),
+                          shape)
+    return call
+
+
+class FusedMLPModel:
+    """`model` (a ConvNeXt) run with every block's MLP as `fused_mlp`: the same layers and
+    weights, the rest of the graph as Keras runs it, behind `predict_on_batch`.
+
+    Keras cannot put one function in place of three layers of a functional graph but
+    through the graph walk `Functional.__call__` itself uses (`_run_through_graph`,
+    private): the first dense layer computes the whole MLP and the GELU and the second
+    dense layer pass their input on. A measurement of what the rewrite could gain, not
+    what `pack` ships (that would need a custom layer's code in every zip)."""
+
+    def __init__(self, model):
+        swap = {}
+        for layer in model.layers:
+            if layer.name.endswith("_pointwise_conv_1"):
+                block = layer.name[:-len("_pointwise_conv_1")]
+                second = model.get_layer(block + "_pointwise_conv_2")
+                swap[layer.name] = fused_mlp(layer, second)
+                swap[block + "_gelu"] = swap[second.name] = tf.identity
+        self.run = tf.function(lambda x: model._run_through_graph(
+            x, operation_fn=lambda op: swap.get(op.name, op)))
+
+    def predict_on_batch(self, x):
+        return self.run(tf.constant(x)).numpy()
+
+
 def timed(fn):
     start = time.perf_counter()
     value = fn()
@@ -126,12 +169,17 @@ def variants(name: str, profile, args, tmp: Path, x: np.ndarray) -> tuple[dict, 
     fast.save(keras_path)
     converted = convert_file(keras_path, lite_path, x[:args.batch_size].astype(np.uint8))
     _, keras_load_s = timed(lambda: keras.models.load_model(keras_path, compile=False))
-    models = {"stock": stock, "rewritten": fast, "rewritten_no_xla": plain}
+    models = {"stock": stock, "rewritten": fast, "rewritten_no_xla": plain,
+              "rewritten_fused_mlp": FusedMLPModel(fast)}
     lite_load_s = None
     for n in args.tflite_threads:
         models[f"tflite_t{n}"], lite_load_s = timed(
             lambda n=n: rt.TFLiteModel(str(lite_path), args.batch_size, n))
-    info = {"rewritten_layers": report.rewritten, "tflite_kept": converted.kept,
+    sample = x[:args.batch_size]
+    fused_diff = float(np.max(np.abs(models["rewritten_fused_mlp"].predict_on_batch(sample)
+                                      - np.asarray(fast.predict_on_batch(sample)))))
+    info = {"rewritten_layers": report.rewritten, "fused_mlp_max_abs_diff": fused_diff,
+            "tflite_kept": converted.kept,
             "tflite_max_abs_diff": converted.max_abs_diff, "tflite_reason": converted.reason,
             "tflite_convert_s": round(converted.seconds, 1),
             "keras_file_mb": round(keras_path.stat().st_size / 2**20, 1),
