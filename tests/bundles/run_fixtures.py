@@ -62,6 +62,14 @@ json.dump({'acc': acc, 'extra': 7}, open('/app/output/scores.json', 'w'))
 ECHO_MODEL = "def predict(x):\n    return x\n"
 
 
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """`root` holding {relative path: text}."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
 def make_bundle(root: Path, score_py: str = SCORE, ingest_py: str = INGEST,
                 ingestion_metadata: str = "command: python3 ingest.py\n") -> Path:
     """A one-task bundle whose ingestion echoes the submission's predictions of
@@ -77,10 +85,7 @@ def make_bundle(root: Path, score_py: str = SCORE, ingest_py: str = INGEST,
         "scoring_program/metadata.yaml": "command: python3 score.py\n",
         "scoring_program/score.py": score_py,
     }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+    return write_files(root, files)
 
 
 def make_submission(root: Path, model_py: str = ECHO_MODEL) -> Path:
@@ -149,3 +154,65 @@ def make_v1_bundle(root: Path) -> Path:
     }
     write_zips(root, members)
     return root
+
+
+TWO_TASKS_YAML = """\
+version: 2
+title: Two Tasks
+docker_image: codalab/codalab-legacy:py312
+terms: pages/terms.md
+pages:
+  - title: Overview
+    file: pages/overview.md
+tasks:
+  - index: 0
+    name: Easy
+    input_data: input_data/
+    reference_data: easy_reference/
+    ingestion_program: ingestion_program/
+    scoring_program: scoring_program/
+  - index: 1
+    name: Hard
+    input_data: input_data/
+    reference_data: hard_reference/
+    ingestion_program: ingestion_program/
+    scoring_program: hard_scoring_program/
+phases:
+  - index: 0
+    name: Dev
+    start: 1-1-2026
+    execution_time_limit: 60
+    tasks:
+      - 0
+      - 1
+leaderboards:
+  - title: Results
+    key: main
+    columns:
+      - title: Accuracy
+        key: accuracy
+        index: 0
+"""
+
+# Both tasks' scoring programs write the same key, `accuracy`.
+ACCURACY = SCORE.replace("{'acc': acc, 'extra': 7}", "{'accuracy': acc}")
+
+
+def make_two_task_bundle(root: Path, hard_score_py: str = ACCURACY) -> Path:
+    """A phase of two tasks on the same input data: task 0 'Easy' whose reference data
+    the echo matches (accuracy 1.0), task 1 'Hard' whose matches half (0.5)."""
+    files = {
+        "competition.yaml": TWO_TASKS_YAML,
+        "pages/terms.md": "Be nice.\n",
+        "pages/overview.md": "Echo the input, twice.\n",
+        "input_data/x.txt": "a b c d\n",
+        "easy_reference/y.txt": "a b c d\n",
+        "hard_reference/y.txt": "a b x y\n",
+        "ingestion_program/metadata.yaml": "command: python3 ingest.py\n",
+        "ingestion_program/ingest.py": INGEST,
+        "scoring_program/metadata.yaml": "command: python3 score.py\n",
+        "scoring_program/score.py": ACCURACY,
+        "hard_scoring_program/metadata.yaml": "command: python3 score.py\n",
+        "hard_scoring_program/score.py": hard_score_py,
+    }
+    return write_files(root, files)
