@@ -156,63 +156,29 @@ def make_v1_bundle(root: Path) -> Path:
     return root
 
 
-TWO_TASKS_YAML = """\
-version: 2
-title: Two Tasks
-docker_image: codalab/codalab-legacy:py312
-terms: pages/terms.md
-pages:
-  - title: Overview
-    file: pages/overview.md
-tasks:
-  - index: 0
-    name: Easy
-    input_data: input_data/
-    reference_data: easy_reference/
-    ingestion_program: ingestion_program/
-    scoring_program: scoring_program/
-  - index: 1
-    name: Hard
-    input_data: input_data/
-    reference_data: hard_reference/
-    ingestion_program: ingestion_program/
-    scoring_program: hard_scoring_program/
-phases:
-  - index: 0
-    name: Dev
-    start: 1-1-2026
-    execution_time_limit: 60
-    tasks:
-      - 0
-      - 1
-leaderboards:
-  - title: Results
-    key: main
-    columns:
-      - title: Accuracy
-        key: accuracy
-        index: 0
-"""
+
+# RUN_YAML with a second task in its phase: task 1 'Hard', its own reference data and
+# scoring program; both tasks' columns key `accuracy`.
+TWO_TASKS_YAML = RUN_YAML.replace("title: Tiny Run", "title: Two Tasks").replace(
+    "    scoring_program: scoring_program/\n",
+    "    scoring_program: scoring_program/\n"
+    "  - index: 1\n    name: Hard\n    input_data: input_data/\n"
+    "    reference_data: hard_reference/\n    ingestion_program: ingestion_program/\n"
+    "    scoring_program: hard_scoring_program/\n").replace(
+    "      - 0\n", "      - 0\n      - 1\n").replace("key: acc\n", "key: accuracy\n")
 
 # Both tasks' scoring programs write the same key, `accuracy`.
 ACCURACY = SCORE.replace("{'acc': acc, 'extra': 7}", "{'accuracy': acc}")
 
 
 def make_two_task_bundle(root: Path, hard_score_py: str = ACCURACY) -> Path:
-    """A phase of two tasks on the same input data: task 0 'Easy' whose reference data
-    the echo matches (accuracy 1.0), task 1 'Hard' whose matches half (0.5)."""
-    files = {
+    """`make_bundle`'s with a phase of two tasks on the same input data: task 0 'Echo'
+    whose reference data the echo matches (accuracy 1.0), task 1 'Hard' whose reference
+    data it matches half of (0.5)."""
+    make_bundle(root, score_py=ACCURACY)
+    return write_files(root, {
         "competition.yaml": TWO_TASKS_YAML,
-        "pages/terms.md": "Be nice.\n",
-        "pages/overview.md": "Echo the input, twice.\n",
-        "input_data/x.txt": "a b c d\n",
-        "easy_reference/y.txt": "a b c d\n",
         "hard_reference/y.txt": "a b x y\n",
-        "ingestion_program/metadata.yaml": "command: python3 ingest.py\n",
-        "ingestion_program/ingest.py": INGEST,
-        "scoring_program/metadata.yaml": "command: python3 score.py\n",
-        "scoring_program/score.py": ACCURACY,
         "hard_scoring_program/metadata.yaml": "command: python3 score.py\n",
         "hard_scoring_program/score.py": hard_score_py,
-    }
-    return write_files(root, files)
+    })

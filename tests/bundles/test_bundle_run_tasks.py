@@ -40,11 +40,11 @@ def test_each_tasks_scores_come_back_apart_and_are_stored_apart(runner, tmp_path
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert [(t["index"], t["name"], t["status"], t["scores"]) for t in doc["tasks"]] == [
-        (0, "Easy", "ok", {"accuracy": 1.0}), (1, "Hard", "ok", {"accuracy": 0.5})]
+        (0, "Echo", "ok", {"accuracy": 1.0}), (1, "Hard", "ok", {"accuracy": 0.5})]
     assert doc["scores"] is None     # no one dict of scores for two tasks
     assert [t["folder"].rsplit("/", 1)[-1] for t in doc["tasks"]] == ["task-0", "task-1"]
     table = leaderboard(tmp_path)
-    assert table.titles == {"task0:accuracy": "Easy: Accuracy",
+    assert table.titles == {"task0:accuracy": "Echo: Accuracy",
                             "task1:accuracy": "Hard: Accuracy"}
     [row] = table.rows
     assert (row["task0:accuracy"], row["task1:accuracy"], row["failures"]) == (1.0, 0.5, 0)
@@ -54,7 +54,7 @@ def test_each_task_has_its_own_row_in_the_printed_scores(runner, tmp_path):
     result = run(runner, tmp_path, make_two_task_bundle(tmp_path / "bundle"))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert any("task 0 'Easy'" in line and "1.00" in line for line in lines), result.output
+    assert any("task 0 'Echo'" in line and "1.00" in line for line in lines), result.output
     assert any("task 1 'Hard'" in line and "0.50" in line for line in lines), result.output
 
 
