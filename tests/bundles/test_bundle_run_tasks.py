@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from run_fixtures import make_submission, make_two_task_bundle
@@ -71,6 +72,8 @@ def test_a_failing_second_task_fails_alone_as_on_codabench(runner, tmp_path):
     assert "broken scorer" in hard["log_tail"]
     assert doc["status"] == "failed" and doc["failure_kind"] == "scoring_error"
     assert doc["failure_message"].startswith("task 1 'Hard': ")
+    # The hint points at the failing task's own prediction, not the first task's.
+    assert doc["failure_hint"].endswith(str(Path(hard["folder"]) / "prediction" / "output"))
     assert doc["warnings"] == [
         "task 1 'Hard' failed (scoring error); the phase's other tasks ran and their scores "
         "stand, as on Codabench, where each task is a child submission of its own and the "
