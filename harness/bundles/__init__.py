@@ -25,6 +25,6 @@ __getattr__, __dir__, __all__ = lazy.attach(__name__, submod_attrs={
     "model": ["Bundle", "Phase", "Task", "Leaderboard", "Column", "Page", "Problem"],
     "check": ["check_bundle", "BundleCheck"],
     "pseudo": ["corrupt_input_data", "PseudoManifest"],
-    "runner": ["run_bundle", "BundleRunResult"],
+    "runner": ["run_bundle", "BundleRunResult", "TaskRun"],
     "failures": ["BundleFailure"],
 })

@@ -164,4 +164,7 @@ class Bundle:
                            hint=f"name a phase by index or name: {listed}")
 
     def tasks_of(self, phase: Phase) -> tuple[Task, ...]:
-        return tuple(self.task(i) for i in phase.task_indexes)
+        """The phase's tasks in the order Codabench runs them: the order of the yaml's
+        `tasks:`, in which its unpacker creates them (`_run_submission` orders by pk)."""
+        listed = {self.task(i).index for i in phase.task_indexes}
+        return tuple(task for task in self.tasks if task.index in listed)

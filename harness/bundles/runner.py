@@ -6,7 +6,15 @@ the phase, the sandbox (`sandbox.choose_sandbox`), and runs each of the phase's 
 the prediction run, then the scoring run (`worker`), in a run folder that keeps every
 program's output and stdout/stderr under the worker's names. It keeps nothing on the
 leaderboard (`harness.results.keep_bundle_run` does) and returns a `BundleRunResult`:
-the scores as the scoring program wrote them, or the typed failure with its log tail.
+each task's scores as its scoring program wrote them, or its typed failure with its log
+tail.
+
+A phase of several tasks runs as Codabench runs it (`_run_submission` in
+`src/apps/competitions/tasks.py`): each task is a child submission of its own, in the
+order the unpacker created the tasks, with its own prediction and scoring runs and its
+own scores, never merged with another task's. One task's failure fails that child only:
+the others still run and their scores stand, as the parent submission's do once every
+child is done (`Submission.check_child_submission_statuses`).
 
 With `pseudo_private=True` the phase's input data is replaced by the harness's
 corrupted copy (`pseudo.corrupt_input_data`) and the programs run again: the result
@@ -17,6 +25,8 @@ Examples:
     >>> r = run_bundle(load_bundle("Mini-MNIST-Bundle"), "mini_MNIST_code_submission.zip")
     >>> r.status, r.scores
     ('ok', {'score': 0.72})
+    >>> [(t.index, t.status) for t in r.tasks]   # each task's own run and scores
+    [(0, 'ok')]
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.bundles import archive, worker
-from harness.bundles.failures import BundleFailure
+from harness.bundles.failures import KINDS, BundleFailure
 from harness.bundles.model import Bundle, Phase, Task
 from harness.bundles.pseudo import PseudoManifest, corrupt_input_data
 from harness.bundles.sandbox import Sandbox, choose_sandbox
@@ -40,8 +50,49 @@ from harness.paths import data_dir
 from harness.stamps import local_stamp, slug
 
 
+@dataclass(kw_only=True)
+class Outcome:
+    """How a run ended: "ok", or "failed" with its typed failure (`BundleFailure`'s
+    kind, message, hint, the end of the failing program's log and that log's path)."""
+
+    status: str = "ok"
+    failure_kind: str | None = None
+    failure_message: str | None = None
+    failure_hint: str | None = None
+    log_tail: str = ""
+    log: str | None = None
+
+    def fail(self, failure: BundleFailure, prefix: str = "") -> None:
+        self.status = "failed"
+        self.failure_kind, self.failure_message = failure.kind, prefix + failure.message
+        self.failure_hint, self.log_tail, self.log = failure.hint, failure.log_tail, failure.log
+
+    def failure(self) -> BundleFailure:
+        """This outcome's failure, to fail the run it is part of."""
+        return BundleFailure(self.failure_kind, self.failure_message, self.failure_hint,
+                             self.log_tail, self.log)
+
+
 @dataclass
-class BundleRunResult:
+class TaskRun(Outcome):
+    """One task of the phase run on one set of input data: Codabench's child submission.
+
+    Args:
+        index, name: the task's.
+        folder: its run folder (the run folder itself in a phase of one task).
+        scores: its scores as its scoring program wrote them ({} when it failed).
+        detailed_results: its scoring output's detailed results page, if any.
+    """
+
+    index: int
+    name: str
+    folder: str
+    scores: dict = field(default_factory=dict)
+    detailed_results: str | None = None
+
+
+@dataclass
+class BundleRunResult(Outcome):
     """One submission run through a bundle's programs (`harness bundle run`).
 
     Args:
@@ -54,19 +105,19 @@ class BundleRunResult:
             Codabench's worker.
         network: whether programs could reach the network; `network_line` says how.
         time_limit_s: the limit each run had; `time_limit_from` where it came from.
-        status: "ok" or "failed".
-        scores: the scores as the scoring program wrote them (merged over the phase's
-            tasks, in order).
+        tasks: each task of the phase run on its input data (`TaskRun`), in the order
+            Codabench runs them; `pseudo_private_tasks`: those that finished, run again
+            on the corrupted input data.
         columns: the leaderboard's columns [{key, title, index, sorting, precision}].
         programs: each program that ran: run, kind, folder, command, exit code,
             seconds, its stdout and stderr files, a note.
-        failure_kind, failure_message, failure_hint, log_tail, log: the typed failure.
-        detailed_results: the scoring output's detailed results page, if any.
-        pseudo_private_scores, recipe: the run on the corrupted input data (the
-            recipe's id); `pseudo_manifests`: what was corrupted per task, and which
-            families were left out and why (also beside the copies, as JSON).
+        status and the failure: "failed" when anything failed (the first failure:
+            a task's, its message then naming the task in a phase of several).
+        recipe: the pseudo-private recipe's id; `pseudo_manifests`: what was corrupted
+            per task, and which families were left out and why (also beside the
+            copies, as JSON).
         warnings: what a person should know (a program that exited non-zero while its
-            run went on, as on Codabench).
+            run went on, as on Codabench; a task that failed while the others ran).
         total_s: the whole run, seconds.
         row_id: its leaderboard row, once the results stage stored it.
     """
@@ -83,27 +134,39 @@ class BundleRunResult:
     network_line: str
     time_limit_s: float
     time_limit_from: str
-    status: str = "ok"
-    scores: dict = field(default_factory=dict)
+    tasks: list[TaskRun] = field(default_factory=list)
+    pseudo_private_tasks: list[TaskRun] = field(default_factory=list)
     columns: list[dict] = field(default_factory=list)
     programs: list[dict] = field(default_factory=list)
-    failure_kind: str | None = None
-    failure_message: str | None = None
-    failure_hint: str | None = None
-    log_tail: str = ""
-    log: str | None = None
-    detailed_results: str | None = None
-    pseudo_private_scores: dict | None = None
     recipe: str | None = None
     pseudo_manifests: list[PseudoManifest] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     total_s: float = 0.0
     row_id: int | None = None
 
-    def fail(self, failure: BundleFailure) -> None:
-        self.status = "failed"
-        self.failure_kind, self.failure_message = failure.kind, failure.message
-        self.failure_hint, self.log_tail, self.log = failure.hint, failure.log_tail, failure.log
+    @property
+    def several_tasks(self) -> bool:
+        return len(self.phase.task_indexes) > 1
+
+    @property
+    def scores(self) -> dict | None:
+        """The scores of a phase of one task; None for several (each task's: `tasks`)."""
+        if self.several_tasks:
+            return None
+        return self.tasks[0].scores if self.tasks else {}
+
+    @property
+    def pseudo_private_scores(self) -> dict | None:
+        """The one task's scores on the corrupted input data, once they ran and finished."""
+        runs = self.pseudo_private_tasks
+        if self.several_tasks or not runs or runs[0].status != "ok":
+            return None
+        return runs[0].scores
+
+    @property
+    def detailed_results(self) -> str | None:
+        """The one task's detailed results page (several tasks: each task's own)."""
+        return None if self.several_tasks or not self.tasks else self.tasks[0].detailed_results
 
 
 def columns_of(bundle: Bundle) -> list[dict]:
@@ -138,9 +201,11 @@ def _unpack(submission: Path, run_dir: Path) -> Path:
     return target
 
 
-def _run_task(bundle: Bundle, task: Task, submission: Path, folder: Path, sandbox: Sandbox,
-              limit: float, input_data: Path | None, result: BundleRunResult) -> dict:
-    """The prediction run and the scoring run of one task; its scores."""
+def _run_task(bundle: Bundle, task: Task, submission: Path, sandbox: Sandbox, limit: float,
+              input_data: Path | None, result: BundleRunResult, run: TaskRun) -> None:
+    """The prediction run and the scoring run of one task, in `run.folder`; its scores
+    and detailed results page into `run`."""
+    folder = Path(run.folder)
     during = task.ingestion_only_during_scoring
     if task.scoring_program is None:
         raise BundleFailure("scoring_error", f"task {task.index} {task.name!r} has no "
@@ -163,27 +228,53 @@ def _run_task(bundle: Bundle, task: Task, submission: Path, folder: Path, sandbo
             worker.execute(plan, sandbox, record)
         finally:
             result.programs += [vars(p) for p in record.programs.values()]
-        result.warnings += worker.check_exits(record, plan, earlier)
+        result.warnings += [f"task {task.index} {task.name!r}, {line}" if result.several_tasks
+                            else line for line in worker.check_exits(record, plan, earlier)]
         earlier += record.programs.values()
         worker.write_metadata(record)
         prediction = record.output
-    scores = worker.read_scores(record.output, record)
+    run.scores = worker.read_scores(record.output, record)
     page = worker.detailed_results(record.output)
-    result.detailed_results = str(page) if page else result.detailed_results
-    return scores
+    run.detailed_results = str(page) if page else None
 
 
-def _run_phase(bundle: Bundle, phase: Phase, submission: Path, run_dir: Path,
+def _run_phase(bundle: Bundle, tasks: tuple[Task, ...], submission: Path, run_dir: Path,
                sandbox: Sandbox, limit: float, result: BundleRunResult,
-               input_data: Callable[[Task], Path | None]) -> dict:
-    tasks = bundle.tasks_of(phase)
-    scores: dict = {}
+               input_data: Callable[[Task], Path | None]) -> list[TaskRun]:
+    """Each task, as Codabench runs each as a child submission of its own: a task's
+    failure is that task's, and the next one still runs."""
+    runs = []
     for task in tasks:
-        folder = run_dir if len(tasks) == 1 else run_dir / f"task-{task.index}"
+        folder = run_dir / f"task-{task.index}" if result.several_tasks else run_dir
         folder.mkdir(parents=True, exist_ok=True)
-        scores.update(_run_task(bundle, task, submission, folder, sandbox, limit,
-                                input_data(task), result))
-    return scores
+        run = TaskRun(task.index, task.name, str(folder))
+        try:
+            _run_task(bundle, task, submission, sandbox, limit, input_data(task), result, run)
+        except BundleFailure as failure:
+            if failure.kind == "sandbox_unavailable":
+                raise
+            run.fail(failure)
+        runs.append(run)
+    return runs
+
+
+def _report_failed_tasks(result: BundleRunResult) -> None:
+    """The run fails with its first failed task's failure; in a phase of several tasks,
+    naming the task, and one line saying what Codabench does with the others."""
+    for stage, runs in (("", result.tasks), ("pseudo-private ", result.pseudo_private_tasks)):
+        for run in runs:
+            if run.status == "ok":
+                continue
+            task = f"task {run.index} {run.name!r}"
+            if result.status == "ok":
+                result.fail(run.failure(), prefix=stage + (f"{task}: " if result.several_tasks
+                                                           else ""))
+            if result.several_tasks:
+                result.warnings.append(
+                    f"{stage}{task} failed ({KINDS[run.failure_kind]}); the phase's other "
+                    "tasks ran and their scores stand, as on Codabench, where each task is a "
+                    "child submission of its own and the parent shows Finished once every "
+                    "child is done")
 
 
 def _corrupt(bundle: Bundle, phase: Phase, folder: Path) -> dict[int, PseudoManifest]:
@@ -247,21 +338,21 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         first = next(iter(corrupted.values()))
         result.recipe = first.recipe
         result.pseudo_manifests = list(corrupted.values())
-    stage = ""
     try:
         unpacked = _unpack(submission, run_dir)
-        result.scores = _run_phase(bundle, chosen, unpacked, run_dir, sandbox, limit, result,
-                                   lambda task: task.input_data)
-        if corrupted:
-            stage = "pseudo-private "
-            result.pseudo_private_scores = _run_phase(
-                bundle, chosen, unpacked, run_dir / "pseudo_private", sandbox, limit, result,
-                lambda task: corrupted[task.index].target)
     except BundleFailure as failure:
-        if failure.kind == "sandbox_unavailable":
-            raise
-        failure.message = stage + failure.message
         result.fail(failure)
+    else:
+        tasks = bundle.tasks_of(chosen)
+        result.tasks = _run_phase(bundle, tasks, unpacked, run_dir, sandbox, limit, result,
+                                  lambda task: task.input_data)
+        if corrupted:   # the tasks that finished, again on their corrupted input data
+            finished = {run.index for run in result.tasks if run.status == "ok"}
+            result.pseudo_private_tasks = _run_phase(
+                bundle, tuple(t for t in tasks if t.index in finished), unpacked,
+                run_dir / "pseudo_private", sandbox, limit, result,
+                lambda task: corrupted[task.index].target)
+        _report_failed_tasks(result)
     result.total_s = time.monotonic() - started
     return result
 

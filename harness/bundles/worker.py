@@ -50,7 +50,7 @@ _HINTS = {
     "ingestion_error": "the ingestion program failed in its own code: read its log above "
                        "(a bundle bug, or what the submission handed it)",
     "scoring_error": "the scoring program failed: read its log above and what the "
-                     "prediction run left in the run folder's prediction/output",
+                     "prediction run left in {prediction}",
 }
 METADATA_TAKEN = ("Error, the output directory already contains a metadata file. This file "
                   "is used to store exitCode and other data, do not write to this file "
@@ -330,8 +330,9 @@ def check_exits(record: RunRecord, plan: RunPlan, earlier: list[ProgramRun]) -> 
     if "Read-only file system" in log:
         why += f": {EROFS_NOTE}"
     then = "" if first is scoring else f"; then the scoring program exited {scoring.exit_code}"
+    hint = _HINTS[kind].format(prediction=plan.prediction or plan.folder)
     raise BundleFailure(kind, f"{first.run} run: {first.label} ({first.folder}) {why}{then}",
-                        hint=_HINTS[kind], log_tail=log, log=path)
+                        hint=hint, log_tail=log, log=path)
 
 
 def read_scores(output: Path, record: RunRecord) -> dict:

@@ -22,24 +22,39 @@ def _number(value, precision) -> str:
     return escape(str(value))
 
 
+def _score_rows(r) -> list[tuple[str, dict | None]]:
+    """(label, scores) per row: the phase's input data, then the pseudo-private run; a
+    phase of several tasks, each task's own rows (scores None: that task failed)."""
+    pseudo = f"pseudo-private ({r.recipe})"
+    if not r.several_tasks:
+        return [(label, scores) for label, scores in (("the phase's input data", r.scores),
+                                                      (pseudo, r.pseudo_private_scores))
+                if scores is not None]
+    rows = []
+    for on, runs in (("", r.tasks), (f", {pseudo}", r.pseudo_private_tasks)):
+        for t in runs:
+            ok = t.status == "ok"
+            rows.append((f"task {t.index} {t.name!r}{on}" + ("" if ok else ": FAILED"),
+                         t.scores if ok else None))
+    return rows
+
+
 def scores_table(r) -> Table:
     """The scores under the leaderboard's column titles (keys no column names last)."""
+    rows = _score_rows(r)
     columns = list(r.columns)
     known = {c["key"] for c in columns}
-    for scores in (r.scores, r.pseudo_private_scores or {}):
-        columns += [{"key": k, "title": k, "precision": 4} for k in scores
+    for _, scores in rows:
+        columns += [{"key": k, "title": k, "precision": 4} for k in scores or {}
                     if k not in known and not known.add(k)]
     table = Table()
     table.add_column("scored on")
     for c in columns:
         table.add_column(escape(str(c["title"])), justify="right")
-    rows = [("the phase's input data", r.scores)]
-    if r.pseudo_private_scores is not None:
-        rows.append((f"pseudo-private ({r.recipe})", r.pseudo_private_scores))
     for label, scores in rows:
         table.add_row(escape(label), *(
-            _number(scores[c["key"]], c.get("precision")) if c["key"] in scores else "-"
-            for c in columns))
+            _number(scores[c["key"]], c.get("precision")) if c["key"] in (scores or {})
+            else "-" for c in columns))
     return table
 
 
@@ -65,11 +80,11 @@ def _show_run(console, r) -> None:
                       highlight=False, soft_wrap=True)
     for line in r.warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
-    if r.status == "ok":
+    if r.status == "ok" or any(t.status == "ok" for t in r.tasks if r.several_tasks):
         console.print(scores_table(r))
-        if r.detailed_results:
-            console.print(f"detailed results: {escape(r.detailed_results)}", highlight=False)
-    else:
+        for page in (t.detailed_results for t in r.tasks if t.detailed_results):
+            console.print(f"detailed results: {escape(page)}", highlight=False)
+    if r.status != "ok":
         kind = KINDS[r.failure_kind]
         console.print(f"[bold red]FAILED[/] [red]({kind})[/] {escape(r.failure_message)}",
                       highlight=False, soft_wrap=True)
@@ -92,13 +107,15 @@ def _show_run(console, r) -> None:
 
 
 def run_document(r) -> dict:
-    """The result for scripts: the scores keyed as the scoring program wrote them."""
+    """The result for scripts: the scores keyed as the scoring program wrote them; each
+    task's under `tasks` (in a phase of several, `scores` is null)."""
     return {
         "ok": r.status == "ok", "status": r.status, "competition": r.bundle.title,
         "competition_sha256": r.bundle.sha256, "phase": r.phase.name,
         "phase_index": r.phase.index, "submission": r.submission,
         "submission_sha256": r.submission_sha256, "scores": r.scores,
         "pseudo_private_scores": r.pseudo_private_scores, "recipe": r.recipe,
+        "tasks": to_jsonable(r.tasks), "pseudo_private_tasks": to_jsonable(r.pseudo_private_tasks),
         "pseudo_manifests": to_jsonable(r.pseudo_manifests),
         "columns": r.columns, "backend": r.backend, "differs": r.differs,
         "network": r.network, "time_limit_s": r.time_limit_s,

@@ -15,6 +15,12 @@ bundles stage, and the runner may add fields):
 - `submission` (the zip or folder as given) and `submission_sha256`;
 - `scores`: the scores dict as the scoring program wrote it; with `pseudo_private=True`
   also `pseudo_private_scores` and `recipe` (the recipe's name), stored as a second row;
+- `tasks` (and `pseudo_private_tasks`): each task's run, with its `index`, `name`,
+  `status` and `scores`. A phase of several tasks is stored as Codabench's leaderboard
+  shows it: one row per run, every column once per task (`columns_json` entries with
+  `task` and `task_name`), `scores_json` each task's scores under its index
+  (`{"0": {...}, "1": {...}}`, a failed task's `{}`), so two tasks that write the same
+  key never overwrite each other;
 - `status` ("ok" or "failed"), `failure_kind`, `failure_message` (or `failure` with
   `kind` and `message`), `elapsed_s` or `total_s` (the whole run, seconds).
 
@@ -56,9 +62,25 @@ def bundle_columns(bundle: Any) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: (c["index"] if isinstance(c["index"], int) else 0))
 
 
+def task_columns(columns: list[dict[str, Any]], tasks: Any) -> list[dict[str, Any]]:
+    """Every column once per task, as Codabench's leaderboard shows a phase of several
+    tasks (each task all the leaderboard's columns)."""
+    return [dict(c, task=_get(t, "index"), task_name=_get(t, "name"))
+            for t in tasks for c in columns]
+
+
+def scores_by_task(tasks: Any) -> dict[str, dict]:
+    """Each finished task's scores under its index; a failed task's are {}."""
+    return {str(_get(t, "index")): _get(t, "scores", default={}) if _get(t, "status") == "ok"
+            else {} for t in tasks}
+
+
 def bundle_rows(result: Any) -> list[dict[str, Any]]:
     """The `scores` rows of one bundle run: its plain run, then its pseudo-private one."""
     bundle = _get(result, "bundle")
+    tasks = _get(result, "tasks", default=()) or ()
+    pseudo_tasks = _get(result, "pseudo_private_tasks", default=()) or ()
+    several = len(tasks) > 1
     phase = _get(result, "phase")
     submission = _get(result, "submission", "submission_path", default="")
     failure = _get(result, "failure")
@@ -74,11 +96,15 @@ def bundle_rows(result: Any) -> list[dict[str, Any]]:
         failure_kind=_get(result, "failure_kind", default=_get(failure, "kind")),
         failure_message=_get(result, "failure_message", default=_get(failure, "message")),
         total_s=_get(result, "total_s", "elapsed_s"),
-        columns_json=json.dumps(bundle_columns(bundle)),
+        columns_json=json.dumps(task_columns(bundle_columns(bundle), tasks) if several
+                                else bundle_columns(bundle)),
     )
+    if several:
+        plain, pseudo = scores_by_task(tasks), scores_by_task(pseudo_tasks) or None
+    else:
+        plain, pseudo = _get(result, "scores", default={}), _get(result, "pseudo_private_scores")
     rows = [dict(base, testset_kind=BUNDLE, testset=base["phase"],
-                 scores_json=json.dumps(_get(result, "scores", default={}), default=str))]
-    pseudo = _get(result, "pseudo_private_scores")
+                 scores_json=json.dumps(plain, default=str))]
     if pseudo is not None:
         rows.append(dict(base, testset_kind=BUNDLE_PSEUDO_PRIVATE,
                          testset=str(_get(result, "recipe", "recipe_name",

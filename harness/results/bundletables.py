@@ -4,7 +4,8 @@ A bundle's scoring program writes whatever scores its competition ranks by (its
 `scores.json`), and its `competition.yaml` names the leaderboard's columns: the
 standings show those, under their titles, sorted as the bundle sorts them, never the
 harness's accuracy columns. One table per phase and kind of run (the bundle's own input
-data, or its pseudo-private corrupted copy).
+data, or its pseudo-private corrupted copy). A phase of several tasks shows each column
+once per task, titled "<task name>: <title>", as Codabench's leaderboard does.
 
 Examples:
     >>> [t.title for t in bundle_tables("Mini-MNIST", db.scores())]
@@ -37,6 +38,26 @@ def _columns(score: dict) -> list[dict[str, Any]]:
             isinstance(c.get("key"), str)]
 
 
+def _score(scores: dict, column: dict):
+    """A column's score in a row's scores: under its task's index for a column of one
+    task of several (`bundleruns.task_columns`)."""
+    if "task" in column:
+        scores = scores.get(str(column["task"]))
+    return scores.get(column["key"]) if isinstance(scores, dict) else None
+
+
+def _key(column: dict) -> str:
+    """A column's name in the table: its key, per task in a phase of several tasks, never
+    one of the table's own names."""
+    key = f"task{column['task']}:{column['key']}" if "task" in column else column["key"]
+    return f"score:{key}" if key in BUNDLE_COLUMNS else key
+
+
+def _title(column: dict) -> str:
+    title = str(column.get("title") or column["key"])
+    return f"{column.get('task_name') or column['task']}: {title}" if "task" in column else title
+
+
 def bundle_tables(competition: str, scores: list[dict]) -> list:
     """One `LeaderboardTable` per phase and kind of the bundle run rows in `scores`."""
     from harness.results.standings import LeaderboardTable, _sorted
@@ -49,22 +70,27 @@ def bundle_tables(competition: str, scores: list[dict]) -> list:
     for (phase, kind, testset), members in sorted(groups.items()):
         newest = max(members, key=lambda s: s["id"])
         own = _columns(newest)
-        keys = [c["key"] if c["key"] not in BUNDLE_COLUMNS else f"score:{c['key']}"
-                for c in own]
-        titles = {k: str(c.get("title") or c["key"]) for k, c in zip(keys, own)}
+        keys = [_key(c) for c in own]
+        titles = {k: _title(c) for k, c in zip(keys, own)}
         rows: dict[str, dict] = {}
         for s in sorted(members, key=lambda s: s["id"]):
             row = rows.setdefault(s["experiment"], {"runs": 0, "failures": 0})
             row["runs"] += 1
-            if s["status"] != "ok":
+            values = {k: _score(_json(s.get("scores_json"), {}), c) for k, c in zip(keys, own)}
+            failed = s["status"] != "ok"
+            if failed:
                 row["failures"] += 1
                 row["last_failure"] = s.get("failure_kind") or "failed"
+            # A run of several tasks, one failed, shows the others' scores: on Codabench
+            # its parent submission is Finished with its finished children's scores.
+            per_task = any("task" in c for c in own)
+            if failed and not (per_task and any(v is not None for v in values.values())):
                 continue
-            scores_ = _json(s.get("scores_json"), {})
-            row.update({k: scores_.get(c["key"]) for k, c in zip(keys, own)},
-                       last_failure=None, total_s=s.get("total_s"),
+            row.update(values, total_s=s.get("total_s"),
                        submission_sha256=s.get("submission_sha256"),
                        scored_at=s.get("created_at"))
+            if not failed:
+                row["last_failure"] = None
         columns = ["experiment", *keys, *BUNDLE_COLUMNS[1:]]
         table_rows = [{c: row.get(c) for c in columns} | {"experiment": name}
                       for name, row in rows.items()]

@@ -62,6 +62,14 @@ json.dump({'acc': acc, 'extra': 7}, open('/app/output/scores.json', 'w'))
 ECHO_MODEL = "def predict(x):\n    return x\n"
 
 
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """`root` holding {relative path: text}."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
 def make_bundle(root: Path, score_py: str = SCORE, ingest_py: str = INGEST,
                 ingestion_metadata: str = "command: python3 ingest.py\n") -> Path:
     """A one-task bundle whose ingestion echoes the submission's predictions of
@@ -77,10 +85,7 @@ def make_bundle(root: Path, score_py: str = SCORE, ingest_py: str = INGEST,
         "scoring_program/metadata.yaml": "command: python3 score.py\n",
         "scoring_program/score.py": score_py,
     }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+    return write_files(root, files)
 
 
 def make_submission(root: Path, model_py: str = ECHO_MODEL) -> Path:
@@ -149,3 +154,31 @@ def make_v1_bundle(root: Path) -> Path:
     }
     write_zips(root, members)
     return root
+
+
+
+# RUN_YAML with a second task in its phase: task 1 'Hard', its own reference data and
+# scoring program; both tasks' columns key `accuracy`.
+TWO_TASKS_YAML = RUN_YAML.replace("title: Tiny Run", "title: Two Tasks").replace(
+    "    scoring_program: scoring_program/\n",
+    "    scoring_program: scoring_program/\n"
+    "  - index: 1\n    name: Hard\n    input_data: input_data/\n"
+    "    reference_data: hard_reference/\n    ingestion_program: ingestion_program/\n"
+    "    scoring_program: hard_scoring_program/\n").replace(
+    "      - 0\n", "      - 0\n      - 1\n").replace("key: acc\n", "key: accuracy\n")
+
+# Both tasks' scoring programs write the same key, `accuracy`.
+ACCURACY = SCORE.replace("{'acc': acc, 'extra': 7}", "{'accuracy': acc}")
+
+
+def make_two_task_bundle(root: Path, hard_score_py: str = ACCURACY) -> Path:
+    """`make_bundle`'s with a phase of two tasks on the same input data: task 0 'Echo'
+    whose reference data the echo matches (accuracy 1.0), task 1 'Hard' whose reference
+    data it matches half of (0.5)."""
+    make_bundle(root, score_py=ACCURACY)
+    return write_files(root, {
+        "competition.yaml": TWO_TASKS_YAML,
+        "hard_reference/y.txt": "a b x y\n",
+        "hard_scoring_program/metadata.yaml": "command: python3 score.py\n",
+        "hard_scoring_program/score.py": hard_score_py,
+    })

@@ -187,3 +187,12 @@ def test_a_column_index_that_is_no_number_is_a_problem_not_a_crash(tmp_path):
 def test_naming_the_yaml_reads_its_folder(tmp_path):
     folder = make_v2_bundle(tmp_path / "b")
     assert load_bundle(folder / "competition.yaml").root == folder.resolve()
+
+
+def test_a_phases_tasks_come_in_the_order_codabench_runs_them(tmp_path):
+    """The yaml's `tasks:` order (Codabench's unpacker creates them in it and runs a
+    phase's children by pk), whatever order the phase lists them in."""
+    yaml_text = V2_YAML.replace("    tasks:\n      - 1\n", "    tasks:\n      - 1\n      - 0\n")
+    b = load_bundle(make_v2_bundle(tmp_path / "b", yaml_text))
+    assert b.phases[1].task_indexes == (1, 0)
+    assert [t.name for t in b.tasks_of(b.phases[1])] == ["Dev Task", "Final Task"]
