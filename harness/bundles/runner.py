@@ -295,7 +295,7 @@ def _corrupt(bundle: Bundle, phase: Phase, folder: Path) -> dict[int, PseudoMani
 def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None = None,
                network: bool = False, pseudo_private: bool = False,
                time_limit: float | None = None, out: str | Path | None = None,
-               python: str | Path | None = None,
+               python: str | Path | None = None, sandbox: str = "auto",
                status: Callable[[str], None] = lambda msg: None) -> BundleRunResult:
     """Run `submission` through `bundle`'s programs for one phase.
 
@@ -310,6 +310,8 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         python: under bubblewrap, an interpreter to stand in for the image's cached
             environment (one holding what a bundle needs beyond the image's list; the
             image's own is built on first use otherwise).
+        sandbox: "auto" (Docker or Podman holding the image, else bubblewrap), or the
+            backend to use: "docker", "podman", "bubblewrap".
         status: called with lines of progress.
 
     Raises:
@@ -322,14 +324,15 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
                            hint="name the zip (or folder) you would upload to Codabench")
     chosen = bundle.phase(phase)
     limit = float(time_limit) if time_limit is not None else chosen.execution_time_limit_s
-    sandbox = choose_sandbox(bundle.docker_image, network, python and Path(python), status)
+    box = choose_sandbox(bundle.docker_image, network, python and Path(python), status,
+                         backend=sandbox)
     run_dir = (Path(out) if out is not None else default_run_dir(bundle, submission)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     sha = (archive.folder_sha256(submission) if submission.is_dir()
            else sha256_file(submission))
     result = BundleRunResult(
         bundle, chosen, str(submission), submission.stem or submission.name, sha,
-        str(run_dir), sandbox.backend, sandbox.differs, network, sandbox.network_line(),
+        str(run_dir), box.backend, box.differs, network, box.network_line(),
         limit, "--time-limit" if time_limit is not None else chosen.time_limit_from,
         columns=columns_of(bundle))
     # Corrupted first: a bundle without images says so before anything runs.
@@ -344,13 +347,13 @@ def run_bundle(bundle: Bundle, submission: str | Path, phase: int | str | None =
         result.fail(failure)
     else:
         tasks = bundle.tasks_of(chosen)
-        result.tasks = _run_phase(bundle, tasks, unpacked, run_dir, sandbox, limit, result,
+        result.tasks = _run_phase(bundle, tasks, unpacked, run_dir, box, limit, result,
                                   lambda task: task.input_data)
         if corrupted:   # the tasks that finished, again on their corrupted input data
             finished = {run.index for run in result.tasks if run.status == "ok"}
             result.pseudo_private_tasks = _run_phase(
                 bundle, tuple(t for t in tasks if t.index in finished), unpacked,
-                run_dir / "pseudo_private", sandbox, limit, result,
+                run_dir / "pseudo_private", box, limit, result,
                 lambda task: corrupted[task.index].target)
         _report_failed_tasks(result)
     result.total_s = time.monotonic() - started

@@ -1,6 +1,6 @@
 """How one program of a bundle runs isolated, seeing the compute worker's `/app` layout.
 
-Three backends, tried in order (`choose_sandbox`):
+Three backends, tried in order (`choose_sandbox`; `backend=` names one instead):
 
 1. **Docker or Podman**, when the engine answers (`ENGINE info`) and the bundle's
    image is present locally (`ENGINE image inspect`): the program runs in that image
@@ -14,6 +14,13 @@ Three backends, tried in order (`choose_sandbox`):
    the cached virtualenv standing in for the image (`images.py`) first on PATH, so
    `python3` is that environment's interpreter.
 3. Neither: one line saying what to install.
+
+Under a rootful Docker the container's root lacks DAC_OVERRIDE (the worker drops it),
+so it cannot write into the folders the harness made as a user; and what it writes
+there is root's, which that user cannot remove. `open_up` makes a run's writable
+folders writable by anyone before it starts, and `reclaim` hands what the programs
+wrote back to each folder's owner afterwards (a short container with CHOWN, the only
+way without root here), so a run folder stays the user's to read and delete.
 
 The caller gives the mounts. The worker mounts its scratch copy of a program folder
 writable; here the bundle's folders, the submission and the data are mounted straight
@@ -46,6 +53,7 @@ CAP_DROP = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", 
             "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
             "SYS_CHROOT"]
 ENGINES = ("docker", "podman")
+BACKENDS = ("auto", *ENGINES, "bubblewrap")
 _SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt"]
 _PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or run "
@@ -149,6 +157,35 @@ class Sandbox:
                  "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--"]
         return line + argv
 
+    def open_up(self, folders: list[Path]) -> None:
+        """Under an engine, let the container's root (no DAC_OVERRIDE) write into
+        `folders` and everything in them, whoever made them."""
+        if self.backend not in ENGINES:
+            return
+        for folder in folders:
+            for path in [Path(folder), *Path(folder).rglob("*")]:
+                if not path.is_symlink():
+                    path.chmod(path.stat().st_mode | (0o777 if path.is_dir() else 0o666))
+
+    def reclaim(self, folders: list[Path]) -> None:
+        """Under an engine, give what the programs wrote in `folders` to each folder's
+        owner (as the container sees it, so a rootless engine maps it back too).
+        Nothing to do where the folders are root's."""
+        folders = [Path(f) for f in folders if Path(f).exists() and Path(f).stat().st_uid]
+        if self.backend not in ENGINES or not folders:
+            return
+        mounts, chowns = [], []
+        for i, folder in enumerate(folders):
+            mounts += ["-v", f"{folder.resolve()}:/reclaim/{i}"]
+            chowns.append(f"chown -R --reference=/reclaim/{i} /reclaim/{i}")
+        line = [self.backend, "run", "--rm", "--network", "none", "--userns", "host",
+                *mounts, "--entrypoint", "sh", self.image, "-c", " && ".join(chowns)]
+        done = subprocess.run(line, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BundleFailure("sandbox_unavailable", "could not hand the run's files back "
+                                f"from the container's root: {done.stderr.strip()[-200:]}",
+                                hint=f"sudo chown -R $(id -u):$(id -g) {folders[0].parent}")
+
     def start(self, mounts: list[Mount], argv: list[str], stdout, stderr,
               name: str | None = None) -> "Program":
         """Start `argv` in the sandbox (its own process group), writing to the open
@@ -193,8 +230,10 @@ def bwrap_status() -> str | None:
 
 
 def choose_sandbox(image: str, network: bool = False, python: Path | None = None,
-                   status: Callable[[str], None] = lambda msg: None) -> Sandbox:
-    """The most faithful backend this machine has for `image` (see the module doc).
+                   status: Callable[[str], None] = lambda msg: None,
+                   backend: str = "auto") -> Sandbox:
+    """The most faithful backend this machine has for `image` (see the module doc), or
+    the one `backend` names.
 
     Args:
         image: the bundle's docker_image.
@@ -202,27 +241,37 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
         python: under bubblewrap, an interpreter to stand in for the image instead of
             its cached virtualenv (the tests' synthetic bundles need no packages).
         status: called with a line of progress (building the virtualenv takes minutes).
+        backend: "auto" (an engine first, then bubblewrap), or one of `BACKENDS`.
 
     Raises:
-        BundleFailure: "sandbox_unavailable", saying what to install.
+        BundleFailure: "sandbox_unavailable", saying what to install or start.
     """
+    if backend not in BACKENDS:
+        raise BundleFailure("sandbox_unavailable", f"no sandbox called {backend!r}",
+                            hint=f"name one of {', '.join(BACKENDS)}")
     why_not = []
-    for engine in ENGINES:
+    for engine in ENGINES if backend in ("auto", *ENGINES) else ():
+        if backend not in ("auto", engine):
+            continue
         why = engine_status(engine, image)
         if why is None:
             return Sandbox(engine, image, network, differs=[])
+        if backend == engine:
+            raise BundleFailure("sandbox_unavailable", f"--sandbox {engine}: {why}",
+                                hint=f"start {engine} and load {image}, or leave out "
+                                     "--sandbox to fall back on bubblewrap")
         why_not.append(why)
     why = bwrap_status()
     if why is not None:
         raise BundleFailure("sandbox_unavailable",
                             f"no sandbox to run the bundle's programs in: {why}; "
                             f"{'; '.join(why_not)}", hint=INSTALL_HINT)
-    engines = "; ".join(w for w in why_not if not w.startswith("no "))
-    differs = [f"not in the {image} container ({engines or 'no docker or podman'})"]
+    engines = "; ".join(w for w in why_not if not w.startswith("no ")) or (
+        "--sandbox bubblewrap" if backend == "bubblewrap" else "no docker or podman")
+    differs = [f"not in the {image} container ({engines})"]
     if python is None:
         differs += image_environment(image).differs
         python = image_python(image, status=status)
     else:
         differs.append(f"{python} (given) stands in for the image's Python and packages")
     return Sandbox("bubblewrap", image, network, Path(python), differs)
-

@@ -208,6 +208,9 @@ def execute(plan: RunPlan, sandbox: Sandbox, record: RunRecord) -> RunRecord:
             without metadata or command (the worker's words).
     """
     output = _prepare(plan)
+    writable = [output, *([plan.folder / "shared", plan.folder / "input"]
+                          if plan.is_scoring else [])]
+    sandbox.open_up(writable)
     prefix = f"{plan.name}_"
     started = []
     start = time.monotonic()
@@ -246,6 +249,7 @@ def execute(plan: RunPlan, sandbox: Sandbox, record: RunRecord) -> RunRecord:
     finally:
         for _, program, _ in started:
             program.stop()
+        sandbox.reclaim(writable)
     record.elapsed_s = time.monotonic() - start
     return record
 

@@ -146,11 +146,16 @@ def run_document(r) -> dict:
               help="Under bubblewrap, the interpreter standing in for the bundle's image "
                    "[env HARNESS_BUNDLE_PYTHON; default: the image's cached environment, "
                    "built once].")
+@click.option("--sandbox", default="auto", envvar="HARNESS_BUNDLE_SANDBOX",
+              metavar="auto|docker|podman|bubblewrap",
+              help="Where the programs run: auto takes Docker or Podman when one answers "
+                   "and holds the bundle's image, else bubblewrap; or name one "
+                   "[env HARNESS_BUNDLE_SANDBOX; default: auto].")
 @db_option("Leaderboard database to store the run in: a SQLAlchemy URL or a SQLite file "
            "[env HARNESS_DB_URL; default: data/leaderboard.sqlite].")
 @json_option
-def run(bundle_path, submission, phase, network, pseudo_private, time_limit, python, db_url,
-        as_json):
+def run(bundle_path, submission, phase, network, pseudo_private, time_limit, python, sandbox,
+        db_url, as_json):
     """Run SUBMISSION (a zip or folder as uploaded) through BUNDLE's own ingestion and
     scoring programs, as Codabench's compute worker does, sandboxed, without network
     by default. Prints the scores under the leaderboard's titles and stores them; a
@@ -162,7 +167,7 @@ def run(bundle_path, submission, phase, network, pseudo_private, time_limit, pyt
         lambda msg: err_console.print(escape(msg), highlight=False, soft_wrap=True))
     result = run_bundle(load_bundle(bundle_path), submission, phase=phase, network=network,
                         pseudo_private=pseudo_private, time_limit=time_limit, python=python,
-                        status=status)
+                        sandbox=sandbox, status=status)
     result.row_id = keep_bundle_run(result, db_url)
     emit(result, as_json, _show_run, run_document)
     if result.status != "ok":
