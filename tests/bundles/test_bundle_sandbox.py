@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from harness.bundles.failures import BundleFailure
-from harness.bundles.sandbox import (CAP_DROP, Mount, Sandbox, bwrap_status, choose_sandbox,
-                                     engine_status)
+from harness.bundles.sandbox import (
+    CAP_DROP,
+    Mount,
+    Sandbox,
+    bwrap_status,
+    choose_sandbox,
+    engine_status,
+)
 
 pytestmark = pytest.mark.usefixtures("bundle_cache")
 
