@@ -250,9 +250,7 @@ def choose_sandbox(image: str, network: bool = False, python: Path | None = None
         raise BundleFailure("sandbox_unavailable", f"no sandbox called {backend!r}",
                             hint=f"name one of {', '.join(BACKENDS)}")
     why_not = []
-    for engine in ENGINES if backend in ("auto", *ENGINES) else ():
-        if backend not in ("auto", engine):
-            continue
+    for engine in ENGINES if backend == "auto" else [e for e in ENGINES if e == backend]:
         why = engine_status(engine, image)
         if why is None:
             return Sandbox(engine, image, network, differs=[])

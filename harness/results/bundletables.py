@@ -72,6 +72,7 @@ def bundle_tables(competition: str, scores: list[dict]) -> list:
         own = _columns(newest)
         keys = [_key(c) for c in own]
         titles = {k: _title(c) for k, c in zip(keys, own)}
+        per_task = any("task" in c for c in own)
         rows: dict[str, dict] = {}
         for s in sorted(members, key=lambda s: s["id"]):
             row = rows.setdefault(s["experiment"], {"runs": 0, "failures": 0})
@@ -83,7 +84,6 @@ def bundle_tables(competition: str, scores: list[dict]) -> list:
                 row["last_failure"] = s.get("failure_kind") or "failed"
             # A run of several tasks, one failed, shows the others' scores: on Codabench
             # its parent submission is Finished with its finished children's scores.
-            per_task = any("task" in c for c in own)
             if failed and not (per_task and any(v is not None for v in values.values())):
                 continue
             row.update(values, total_s=s.get("total_s"),
